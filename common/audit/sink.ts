@@ -1,0 +1,20 @@
+// Where chained audit events go. Sinks receive events in chain order and must not reorder them.
+import type { AuditEvent } from './event.js';
+
+export interface AuditSink {
+  /** Takes one event and its NDJSON line (with trailing newline). Throws if the event cannot be kept. */
+  write(event: AuditEvent, line: string): void;
+  /** Resolves once everything written so far is handed to the OS (or the next hop). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createStdoutSink(): AuditSink {
+  return {
+    write(_event, line) {
+      process.stdout.write(line);
+    },
+    flush: async () => {},
+    close: async () => {},
+  };
+}

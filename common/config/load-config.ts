@@ -1,0 +1,148 @@
+// Loads a YAML config file, applies overrides, validates it once against its schema (which holds the
+// defaults), and freezes it. Precedence: --set flag, then environment (TUNNELWATCH_<PATH>, with __ between
+// levels, e.g. TUNNELWATCH_PROXY__LISTEN), then the file, then the schema default.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument, parse as parseYaml } from 'yaml';
+import { TunnelwatchError } from '../errors.js';
+
+export interface LoadOptions {
+  /** `a.b.c=value` overrides from the command line; values are YAML scalars or flow collections. */
+  set?: string[];
+  /** Environment to read TUNNELWATCH_* overrides from. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export const ENV_PREFIX = 'TUNNELWATCH_';
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
+
+export class ConfigError extends TunnelwatchError {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super('TW_ERR_CONFIG_INVALID', `${source}\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+export function loadConfigFile<S extends TSchema>(schema: S, file: string, options: LoadOptions = {}): Readonly<Static<S>> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
+  }
+  const raw = (doc.toJS() ?? {}) as unknown;
+  return validateConfig(schema, raw, file, options);
+}
+
+export function validateConfig<S extends TSchema>(schema: S, raw: unknown, source: string, options: LoadOptions = {}): Readonly<Static<S>> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, ['the top level must be a mapping of keys to values']);
+  }
+  const data = structuredClone(raw) as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const [path, value] of envOverrides(options.env ?? process.env)) applyOverride(data, path, value, problems);
+  for (const entry of options.set ?? []) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`--set ${entry}: expected key.path=value`);
+      continue;
+    }
+    applyOverride(data, entry.slice(0, eq), entry.slice(eq + 1), problems);
+  }
+  if (problems.length === 0) {
+    const validate = ajv.compile(schema);
+    if (!validate(data)) problems.push(...(validate.errors ?? []).map(describe));
+  }
+  if (problems.length > 0) throw new ConfigError(source, [...new Set(problems)]);
+  return deepFreeze(data) as Static<S>;
+}
+
+/** Resolves a path from a config file relative to the file's folder. */
+export function resolveFrom(configFile: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(configFile), path);
+}
+
+function envOverrides(env: NodeJS.ProcessEnv): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    out.push([name.slice(ENV_PREFIX.length).toLowerCase().split('__').join('.'), value]);
+  }
+  return out;
+}
+
+function applyOverride(data: Record<string, unknown>, path: string, value: string, problems: string[]): void {
+  const keys = path.split('.');
+  let node: Record<string, unknown> = data;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined) node[key] = {};
+    else if (next === null || typeof next !== 'object') {
+      problems.push(`${path}: cannot override inside ${key}, which is not a mapping`);
+      return;
+    }
+    node = node[key] as Record<string, unknown>;
+  }
+  try {
+    node[keys.at(-1) as string] = parseYaml(value) as unknown;
+  } catch {
+    node[keys.at(-1) as string] = value;
+  }
+}
+
+function keyPath(instancePath: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out === '' ? '(top level)' : out;
+}
+
+function describe(error: ErrorObject): string {
+  const at = keyPath(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const parent = at === '(top level)' ? '' : `${at}.`;
+      const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return `${parent}${key}: unknown key; expected one of: ${allowed.join(', ')}`;
+    }
+    case 'required':
+      return `${at === '(top level)' ? '' : `${at}.`}${String(params.missingProperty)}: required key is missing`;
+    case 'enum':
+      return `${at}: expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const':
+      return `${at}: expected ${JSON.stringify(params.allowedValue)}`;
+    case 'pattern': {
+      const description = (error.parentSchema as { description?: string } | undefined)?.description;
+      return `${at}: expected ${description ?? `a value matching ${String(params.pattern)}`}`;
+    }
+    case 'type':
+      return `${at}: expected ${String(params.type)}`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'minLength':
+    case 'maxLength':
+    case 'minItems':
+      return `${at}: expected ${error.message ?? error.keyword}`;
+    default:
+      return `${at}: ${error.message ?? error.keyword}`;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

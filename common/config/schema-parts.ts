@@ -1,0 +1,56 @@
+// Schema pieces that relay, connector and later processes share. Defaults live here, units in names.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const SUBACCOUNT_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
+export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+
+export const Subaccount = Type.String({ pattern: SUBACCOUNT_PATTERN, description: 'a subaccount id: lower-case letters, digits and -, 1-64 chars, starting with a letter or digit' });
+export const Identifier = Type.String({ pattern: ID_PATTERN, description: 'an id: letters, digits, ".", "_" and -, 1-128 chars' });
+
+/** host:port, where host may be a name, an IPv4 address or a bracketed IPv6 address. */
+export const HostPort = Type.String({
+  pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):([1-9][0-9]{0,4})$',
+  description: 'host:port, e.g. 127.0.0.1:8080',
+});
+
+export const LogSection = Type.Object(
+  {
+    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const AuditSection = Type.Object(
+  {
+    /** Folder for the rotating NDJSON audit files; relative paths are taken from the config file. */
+    dir: Type.String({ minLength: 1, default: './data/audit' }),
+    /** Rotate a file once it reaches this size (bytes). */
+    max_file_bytes: Type.Integer({ minimum: 4096, default: 104_857_600 }),
+    /** Also write every event to stdout as NDJSON. */
+    stdout: Type.Boolean({ default: false }),
+    /** Query parameters whose values are replaced by REDACTED in audit events (case-insensitive). */
+    secret_query_params: Type.Array(Type.String({ minLength: 1 }), {
+      default: ['password', 'passwd', 'pwd', 'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'apikey', 'secret', 'client_secret', 'signature', 'sig', 'code'],
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const TlsFiles = Type.Object(
+  {
+    cert: Type.String({ minLength: 1, description: 'PEM certificate file' }),
+    key: Type.String({ minLength: 1, description: 'PEM private key file' }),
+    ca: Type.String({ minLength: 1, description: 'PEM CA bundle that signs the peer\'s certificate' }),
+  },
+  { additionalProperties: false },
+);
+
+export type AuditConfig = Static<typeof AuditSection>;
+export type TlsFilesConfig = Static<typeof TlsFiles>;
+
+export function splitHostPort(value: string): { host: string; port: number } {
+  const idx = value.lastIndexOf(':');
+  let host = value.slice(0, idx);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(value.slice(idx + 1)) };
+}
