@@ -90,9 +90,10 @@ export function createFileSink(options: FileSinkOptions): FileSink {
   return {
     recovered,
     write(event, line) {
-      if (fd === -1) open(activePath ?? join(options.dir, fileName(options.emitterId, event.seq)));
-      else if (size >= options.maxFileBytes) {
-        closeSync(fd);
+      if (fd === -1 && activePath !== undefined) open(activePath);
+      // Also checked right after a restart: the file appended to may already be full.
+      if (fd === -1 || (size > 0 && size >= options.maxFileBytes)) {
+        if (fd !== -1) closeSync(fd);
         activePath = join(options.dir, fileName(options.emitterId, event.seq));
         open(activePath);
       }
@@ -102,6 +103,13 @@ export function createFileSink(options: FileSinkOptions): FileSink {
         let off = 0;
         while (off < bytes.length) off += writeSync(fd, bytes, off);
       } catch (err) {
+        // The chain does not advance, so the same seq comes again: drop any partial line first, or the
+        // retry would be glued to it and the file would hold a malformed line.
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          // Nothing more to do: a restart cuts a torn tail.
+        }
         throw new TunnelwatchError('TW_ERR_AUDIT_WRITE', `${options.dir}: ${(err as Error).message}`, { cause: err });
       }
       size += bytes.length;

@@ -1,0 +1,133 @@
+// Forwards an allowed HTTP call (or an HTTP Upgrade) to its backend and streams the answer back.
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { CompiledMapping } from '../acl/policy.js';
+import { H, HOP_BY_HOP, nowUs } from '../tunnel/protocol.js';
+import type { BackendPool } from './backend-pool.js';
+import { CONNECT_TIMEOUT, RESPONSE_TIMEOUT, classifyBackendError, timeoutError } from './backend-errors.js';
+import type { ConnectorCall } from './connector-call.js';
+
+export interface BackendTimeouts {
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+}
+
+/** Request headers for the backend: tunnel metadata and hop-by-hop headers out, forwarding headers in. */
+function backendHeaders(call: ConnectorCall, mapping: CompiledMapping): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(call.headers)) {
+    if (value === undefined || name.startsWith(':') || name.startsWith('tw-') || HOP_BY_HOP.has(name)) continue;
+    if (name === 'x-forwarded-for' || name === 'x-forwarded-host' || name === 'x-forwarded-proto' || name === 'forwarded') continue;
+    out[name] = value;
+  }
+  out.host = mapping.hostHeader;
+  // Replaced, not appended: what the cloud app claims is untrusted; the relay saw the real peer.
+  out['x-forwarded-for'] = call.record.client_ip;
+  out['x-forwarded-host'] = `${call.record.virtual_host}:${call.record.virtual_port}`;
+  out['x-forwarded-proto'] = 'http';
+  out.traceparent = call.backendTraceparent();
+  return out;
+}
+
+function responseHeaders(res: http.IncomingMessage): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith('tw-') || name.startsWith(':')) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path: string, pool: BackendPool, timeouts: BackendTimeouts): void {
+  const stream = call.stream;
+  const rec = call.record;
+  const target = `${mapping.internalHost}:${mapping.internalPort}`;
+  const upgrade = call.kind === 'upgrade' ? String(call.headers[H.upgrade] ?? '') : '';
+  const headers = backendHeaders(call, mapping);
+  if (upgrade) {
+    headers.connection = 'Upgrade';
+    headers.upgrade = upgrade;
+  }
+  const startedUs = nowUs();
+  let sentUs = 0;
+  const lib = mapping.protocol === 'https' ? https : http;
+  const req = lib.request({
+    host: mapping.internalHost,
+    port: mapping.internalPort,
+    method: call.headers[':method'] as string,
+    path,
+    headers,
+    // Upgraded sockets leave the pool for good, so they get their own connection.
+    agent: upgrade ? false : pool.agent(mapping),
+    ca: upgrade ? pool.ca(mapping) : undefined,
+    servername: upgrade && mapping.protocol === 'https' ? mapping.internalHost : undefined,
+  });
+  let connectTimer: NodeJS.Timeout | undefined;
+  let responseTimer: NodeJS.Timeout | undefined;
+  const clearTimers = (): void => {
+    if (connectTimer) clearTimeout(connectTimer);
+    if (responseTimer) clearTimeout(responseTimer);
+  };
+  const armResponseTimer = (): void => {
+    responseTimer = setTimeout(() => req.destroy(timeoutError(RESPONSE_TIMEOUT, timeouts.responseTimeoutMs)), timeouts.responseTimeoutMs);
+  };
+  req.on('socket', (socket: Socket) => {
+    if (socket.connecting) {
+      connectTimer = setTimeout(() => req.destroy(timeoutError(CONNECT_TIMEOUT, timeouts.connectTimeoutMs)), timeouts.connectTimeoutMs);
+      socket.once(mapping.protocol === 'https' ? 'secureConnect' : 'connect', () => {
+        if (connectTimer) clearTimeout(connectTimer);
+        rec.backend_connect_us = nowUs() - startedUs;
+        armResponseTimer();
+      });
+    } else {
+      rec.backend_connect_us = Math.max(1, nowUs() - startedUs);
+      armResponseTimer();
+    }
+  });
+  req.on('finish', () => (sentUs = nowUs()));
+  req.on('response', (res) => {
+    clearTimers();
+    rec.backend_ttfb_us = nowUs() - (sentUs || startedUs);
+    rec.status = res.statusCode ?? 0;
+    if (stream.destroyed) {
+      res.destroy();
+      return;
+    }
+    stream.respond({ ':status': rec.status, ...responseHeaders(res), ...call.traceHeader() });
+    res.on('data', (chunk: Buffer) => (rec.bytes_out += chunk.length));
+    res.pipe(stream);
+    res.on('error', (err: NodeJS.ErrnoException) => {
+      rec.error_type = classifyBackendError(err, target).errorType;
+      stream.close();
+    });
+  });
+  req.on('upgrade', (res, socket: Socket, head: Buffer) => {
+    clearTimers();
+    rec.backend_ttfb_us = nowUs() - (sentUs || startedUs);
+    rec.status = 101;
+    stream.respond({ ':status': 200, [H.upgraded]: '101', ...responseHeaders(res), ...call.traceHeader() });
+    if (head.length > 0) {
+      rec.bytes_out += head.length;
+      stream.write(head);
+    }
+    socket.on('data', (chunk: Buffer) => (rec.bytes_out += chunk.length));
+    socket.pipe(stream);
+    stream.pipe(socket);
+    socket.on('error', () => stream.close());
+    socket.on('close', () => stream.end());
+    stream.on('close', () => socket.destroy());
+  });
+  req.on('error', (err: NodeJS.ErrnoException) => {
+    clearTimers();
+    call.failBackend(classifyBackendError(err, target));
+  });
+  stream.on('data', (chunk: Buffer) => (rec.bytes_in += chunk.length));
+  stream.on('close', () => {
+    clearTimers();
+    // The relay cancelled (cloud app gone) before the backend finished: stop the backend call too.
+    if (!req.writableFinished || !stream.writableFinished) req.destroy();
+  });
+  stream.pipe(req);
+}

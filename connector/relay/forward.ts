@@ -1,0 +1,187 @@
+// Carries an authenticated call into the connector's tunnel session as one HTTP/2 stream.
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { H, HOP_BY_HOP } from '../tunnel/protocol.js';
+import type { Refusal } from '../tunnel/refusal.js';
+import type { ProxyContext } from './proxy-server.js';
+import { rawResponse } from './proxy-server.js';
+import type { RelayCall } from './relay-call.js';
+import type { TunnelSession } from './session-registry.js';
+
+type Refuse = (r: Refusal) => void;
+
+/** End-to-end request headers for the stream: hop-by-hop, proxy and tunnel-control headers removed. */
+function streamHeaders(call: RelayCall): OutgoingHttpHeaders {
+  const raw = call.req.rawHeaders;
+  const connectionTokens = new Set(
+    String(call.req.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim()).filter(Boolean),
+  );
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (HOP_BY_HOP.has(name) || connectionTokens.has(name) || name.startsWith('tw-') || name.startsWith('x-tunnel-') || name.startsWith('proxy-') || name === 'traceparent') continue;
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+  }
+  const identity = call.identity;
+  out[H.subaccount] = identity?.subaccount ?? '';
+  out[H.cloudApp] = identity?.cloudApp ?? '';
+  out[H.clientIp] = call.record.client_ip;
+  out[H.locationId] = call.locationId;
+  out[H.kind] = call.kind;
+  out[H.relayReceivedUs] = String(call.startedUs);
+  if (call.principal) out[H.principal] = call.principal;
+  out.traceparent = call.traceparent();
+  return out;
+}
+
+/** Response headers for the cloud app: pseudo-headers and tunnel metadata removed. */
+function responseHeaders(headers: H2Headers): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.startsWith(':') || name.startsWith('tw-') || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function openStream(call: RelayCall, session: TunnelSession, headers: OutgoingHttpHeaders, endStream: boolean, refuse: Refuse): ClientHttp2Stream | undefined {
+  try {
+    return session.h2.request(headers, { endStream });
+  } catch (err) {
+    refuse(call.refusal('TW_ERR_PROXY_TUNNEL_DOWN', '', 'tunnel_down', (err as Error).message));
+    return undefined;
+  }
+}
+
+export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelSession, res: ServerResponse, refuse: Refuse): void {
+  const req = call.req;
+  const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+  const headers = streamHeaders(call);
+  headers[':method'] = req.method;
+  headers[':path'] = call.target;
+  headers[':authority'] = call.authority;
+  headers[':scheme'] = 'http';
+  const stream = openStream(call, session, headers, !hasBody, refuse);
+  if (!stream) return;
+  let responded = false;
+  // The cloud app hung up first: the connector records the cancelled call, the relay has nothing to add.
+  let clientGone = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (ctx.callTimeoutMs > 0) {
+    timer = setTimeout(() => {
+      if (!responded) refuse(call.refusal('TW_ERR_BACKEND_TIMEOUT', '', 'backend_timeout', `no answer through the tunnel within ${ctx.callTimeoutMs} ms (proxy.call_timeout_ms)`));
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, ctx.callTimeoutMs);
+    timer.unref();
+  }
+  if (hasBody) req.pipe(stream);
+  stream.on('response', (h2headers) => {
+    responded = true;
+    res.writeHead(Number(h2headers[':status']), responseHeaders(h2headers));
+    stream.pipe(res);
+  });
+  stream.on('close', () => {
+    if (timer) clearTimeout(timer);
+    if (!responded && !res.headersSent && !clientGone) {
+      refuse(call.refusal('TW_ERR_PROXY_TUNNEL_DOWN', '', 'tunnel_down', `stream closed with code ${stream.rstCode ?? 'none'} before the connector answered`));
+    } else if (!res.writableEnded) {
+      res.destroy();
+    }
+  });
+  stream.on('error', () => {
+    // 'close' follows and decides what the cloud app sees.
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) clientGone = true;
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  });
+}
+
+/** CONNECT host:port: a TCP byte stream through the tunnel once the connector has allowed and opened it. */
+export function forwardConnect(_ctx: ProxyContext, call: RelayCall, session: TunnelSession, socket: Socket, head: Buffer, refuse: Refuse): void {
+  const headers = streamHeaders(call);
+  headers[':method'] = 'CONNECT';
+  headers[':authority'] = call.authority;
+  const stream = openStream(call, session, headers, false, refuse);
+  if (!stream) return;
+  bridgeRaw(call, stream, socket, head, refuse, (status, h2headers) => {
+    if (status !== 200) return false;
+    socket.write('HTTP/1.1 200 Connection Established\r\n' + headerLines(responseHeaders(h2headers)) + '\r\n');
+    return true;
+  });
+}
+
+/** HTTP Upgrade (websocket): the connector answers 200 with tw-upgraded when the backend switched. */
+export function forwardUpgrade(_ctx: ProxyContext, call: RelayCall, session: TunnelSession, socket: Socket, head: Buffer, refuse: Refuse): void {
+  const headers = streamHeaders(call);
+  headers[':method'] = call.req.method;
+  headers[':path'] = call.target;
+  headers[':authority'] = call.authority;
+  headers[':scheme'] = 'http';
+  headers[H.upgrade] = String(call.req.headers.upgrade ?? '');
+  const stream = openStream(call, session, headers, false, refuse);
+  if (!stream) return;
+  bridgeRaw(call, stream, socket, head, refuse, (_status, h2headers) => {
+    if (h2headers[H.upgraded] !== '101') return false;
+    const token = String(call.req.headers.upgrade ?? '');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${token}\r\n` + headerLines(responseHeaders(h2headers)) + '\r\n');
+    return true;
+  });
+}
+
+function headerLines(headers: Record<string, string | string[]>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'upgrade' || name === 'connection') continue;
+    for (const v of Array.isArray(value) ? value : [value]) out += `${name}: ${v}\r\n`;
+  }
+  return out;
+}
+
+/**
+ * Joins a raw client socket and a stream. `established` writes the success head and returns true, or
+ * returns false for a refusal from the connector, which is then relayed as a plain HTTP response.
+ */
+function bridgeRaw(
+  call: RelayCall,
+  stream: ClientHttp2Stream,
+  socket: Socket,
+  head: Buffer,
+  refuse: Refuse,
+  established: (status: number, headers: H2Headers) => boolean,
+): void {
+  let responded = false;
+  let clientGone = false;
+  socket.setNoDelay(true);
+  stream.on('response', (h2headers) => {
+    responded = true;
+    const status = Number(h2headers[':status']);
+    if (established(status, h2headers)) {
+      if (head.length > 0) stream.write(head);
+      socket.pipe(stream);
+      stream.pipe(socket);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => socket.end(rawResponse(status, responseHeaders(h2headers), Buffer.concat(chunks).toString('utf8'))));
+  });
+  stream.on('error', () => {});
+  socket.on('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
+  socket.on('close', () => {
+    if (!responded) clientGone = true;
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  });
+  stream.on('close', () => {
+    if (!responded && !clientGone) {
+      refuse(call.refusal('TW_ERR_PROXY_TUNNEL_DOWN', '', 'tunnel_down', `stream closed with code ${stream.rstCode ?? 'none'} before the connector answered`));
+    } else if (!socket.destroyed) {
+      socket.end();
+    }
+  });
+}

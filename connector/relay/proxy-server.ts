@@ -1,0 +1,149 @@
+// The relay's proxy port: absolute-form HTTP requests, CONNECT for TCP mappings and HTTP Upgrade,
+// authenticated by token, routed into the subaccount's tunnel session.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { AuditEmitter } from '../../common/audit/emitter.js';
+import type { Logger } from '../../common/log.js';
+import { forwardConnect, forwardHttp, forwardUpgrade } from './forward.js';
+import { RelayCall, clientIpOf, renderRefusal, type CallKind } from './relay-call.js';
+import type { SessionRegistry, TunnelSession } from './session-registry.js';
+import type { TokenStore } from './token-store.js';
+import type { Refusal } from '../tunnel/refusal.js';
+import { emptyCallRecord } from '../../common/audit/event.js';
+import { refusal } from '../tunnel/refusal.js';
+import { newTraceContext, newSpanId } from '../../common/trace-context.js';
+
+export interface ProxyContext {
+  relayId: string;
+  tokens: TokenStore;
+  registry: SessionRegistry;
+  audit: AuditEmitter;
+  log: Logger;
+  callTimeoutMs: number;
+  secretQueryParams: readonly string[];
+}
+
+export interface ProxyServerOptions {
+  host: string;
+  port: number;
+  maxHeaderBytes: number;
+  keepAliveTimeoutMs: number;
+}
+
+export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOptions): Promise<http.Server> {
+  const server = http.createServer({
+    maxHeaderSize: options.maxHeaderBytes,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    requestTimeout: 60_000,
+    headersTimeout: 30_000,
+    insecureHTTPParser: false,
+    // Absolute-form targets carry the authority; a missing Host is judged by us, with an audit event.
+    requireHostHeader: false,
+    joinDuplicateHeaders: false,
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => handle('http', req, res, undefined));
+  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => handle('connect', req, undefined, { socket, head }));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handle('upgrade', req, undefined, { socket, head }));
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => onClientError(ctx, err, socket));
+
+  function handle(kind: CallKind, req: IncomingMessage, res: ServerResponse | undefined, raw: { socket: Socket; head: Buffer } | undefined): void {
+    const call = new RelayCall(kind, req, ctx.secretQueryParams);
+    const refuse = (r: Refusal): void => {
+      respondRefusal(r, res, raw?.socket);
+      try {
+        call.audit(ctx.audit, r);
+      } catch (err) {
+        ctx.log.error({ err: (err as Error).message }, 'audit event for a refused call could not be written');
+      }
+    };
+    const bad = call.parseTarget();
+    if (bad) return refuse(call.refusal(bad.code, 'malformed_request', '', bad.detail));
+    const badHeader = call.parseTunnelHeaders();
+    if (badHeader) return refuse(call.refusal('TW_ERR_PROXY_MALFORMED_REQUEST', 'malformed_request', '', badHeader));
+    const identity = ctx.tokens.authenticate(req.headers['proxy-authorization']);
+    if (!identity) return refuse(call.refusal('TW_ERR_PROXY_UNAUTHENTICATED', 'unauthenticated', '', req.headers['proxy-authorization'] ? 'the token is not known' : 'no Proxy-Authorization header'));
+    call.authenticated(identity);
+    const session: TunnelSession | undefined = ctx.registry.pick(identity.subaccount, call.locationId);
+    if (!session) {
+      return refuse(call.refusal('TW_ERR_PROXY_NO_CONNECTOR', 'no_connector', '', `subaccount "${identity.subaccount}", location id "${call.locationId}"`));
+    }
+    if (kind === 'http' && res) forwardHttp(ctx, call, session, res, refuse);
+    else if (kind === 'connect' && raw) forwardConnect(ctx, call, session, raw.socket, raw.head, refuse);
+    else if (raw) forwardUpgrade(ctx, call, session, raw.socket, raw.head, refuse);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/** Writes a refusal on whichever channel the call has: a response object, or a raw socket (CONNECT, Upgrade). */
+export function respondRefusal(r: Refusal, res: ServerResponse | undefined, socket: Socket | undefined): void {
+  const { status, headers, body } = renderRefusal(r);
+  if (res) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (status === 407) headers['proxy-authenticate'] = 'Bearer realm="tunnelwatch", Basic realm="tunnelwatch"';
+    res.writeHead(status, headers);
+    res.end(body);
+    return;
+  }
+  if (socket && !socket.destroyed) {
+    if (status === 407) headers['proxy-authenticate'] = 'Bearer realm="tunnelwatch", Basic realm="tunnelwatch"';
+    socket.end(rawResponse(status, headers, body));
+  }
+}
+
+export function rawResponse(status: number, headers: Record<string, string | string[]>, body = ''): string {
+  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Status'}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;
+  }
+  return `${head}connection: close\r\n\r\n${body}`;
+}
+
+/** A request the HTTP parser rejected (smuggling attempts, bad header bytes, oversized heads). */
+function onClientError(ctx: ProxyContext, err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  const code = err.code ?? '';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = code === 'HPE_HEADER_OVERFLOW';
+  const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  if (timeout) {
+    socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    return;
+  }
+  const trace = newTraceContext();
+  const r = refusal(tooLarge ? 'TW_ERR_PROXY_HEADERS_TOO_LARGE' : 'TW_ERR_PROXY_MALFORMED_REQUEST', {
+    denyReason: 'malformed_request',
+    detail: `${code}: ${err.message}`.slice(0, 200),
+    traceId: trace.traceId,
+  });
+  const { status, headers, body } = renderRefusal(r);
+  socket.end(rawResponse(status, headers, body));
+  const rec = emptyCallRecord();
+  rec.ts = new Date().toISOString();
+  rec.client_ip = clientIpOf(socket);
+  rec.deny_reason = 'malformed_request';
+  rec.status = status;
+  rec.trace_id = trace.traceId;
+  rec.span_id = newSpanId();
+  const line = err.rawPacket?.toString('latin1').split('\r\n', 1)[0] ?? '';
+  const m = /^([A-Z]{1,20}) /.exec(line);
+  if (m) rec.method = m[1] as string;
+  try {
+    ctx.audit.emit(rec);
+  } catch (e) {
+    ctx.log.error({ err: (e as Error).message }, 'audit event for a malformed request could not be written');
+  }
+  ctx.log.debug({ code, client_ip: rec.client_ip }, 'refused a request the HTTP parser rejected');
+}

@@ -1,0 +1,147 @@
+// One call as the relay sees it: what it parsed, who sent it, and the audit event if the relay refuses it.
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { AuditEmitter } from '../../common/audit/emitter.js';
+import { emptyCallRecord, type CallRecord, type DenyReason, type ErrorType } from '../../common/audit/event.js';
+import { redactQuery } from '../../common/audit/redact-query.js';
+import type { ErrorCode } from '../../common/errors.js';
+import { formatTraceparent, newSpanId, newTraceContext, parseTraceparent, type TraceContext } from '../../common/trace-context.js';
+import { normalizePath } from '../acl/normalize-path.js';
+import { nowUs } from '../tunnel/protocol.js';
+import { refusal, refusalBody, refusalHeaders, type Refusal } from '../tunnel/refusal.js';
+import type { TokenIdentity } from './token-store.js';
+
+export type CallKind = 'http' | 'connect' | 'upgrade';
+
+const LOCATION_ID = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
+const MAX_PRINCIPAL = 256;
+
+export function clientIpOf(socket: Socket): string {
+  const ip = socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+export class RelayCall {
+  readonly startedUs = nowUs();
+  readonly ts = new Date().toISOString();
+  readonly record: CallRecord = emptyCallRecord();
+  readonly trace: TraceContext;
+  readonly spanId = newSpanId();
+  identity: TokenIdentity | undefined;
+  /** host:port the cloud app asked for. */
+  authority = '';
+  /** origin-form target (path?query) as received; '' for CONNECT. */
+  target = '';
+  locationId = '';
+  principal = '';
+
+  constructor(readonly kind: CallKind, readonly req: IncomingMessage, secretQueryParams: readonly string[]) {
+    const r = this.record;
+    r.ts = this.ts;
+    r.client_ip = clientIpOf(req.socket);
+    r.method = kind === 'connect' ? '' : (req.method ?? '');
+    r.protocol = kind === 'connect' ? 'tcp' : 'http';
+    r.user_agent = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
+    // A valid traceparent from the cloud app is continued once the app is authenticated (see adopt()).
+    this.trace = newTraceContext();
+    r.trace_id = this.trace.traceId;
+    r.span_id = this.spanId;
+    this.secretQueryParams = secretQueryParams;
+  }
+
+  private readonly secretQueryParams: readonly string[];
+
+  /** Parses the request target. Returns the reason when it is not something the relay can route. */
+  parseTarget(): { code: ErrorCode; detail: string } | undefined {
+    const url = this.req.url ?? '';
+    if (!/^[\x21-\x7e]+$/.test(url)) return { code: 'TW_ERR_PROXY_MALFORMED_REQUEST', detail: 'the request target holds bytes outside printable ASCII' };
+    if (this.kind === 'connect') {
+      this.authority = url;
+    } else {
+      const m = /^http:\/\/([^/?#]*)([^#]*)$/i.exec(url);
+      if (!m) {
+        if (/^https:\/\//i.test(url)) return { code: 'TW_ERR_PROXY_MALFORMED_REQUEST', detail: 'https:// targets are not proxied: send http://virtual-host:port/...; the connector speaks HTTPS to backends whose mapping says https' };
+        if (url.includes('#')) return { code: 'TW_ERR_PROXY_MALFORMED_REQUEST', detail: 'a fragment (#) is not allowed in a request target' };
+        return { code: 'TW_ERR_PROXY_NOT_ABSOLUTE_FORM', detail: `got "${url.slice(0, 100)}"` };
+      }
+      this.authority = m[1] as string;
+      const rest = m[2] as string;
+      this.target = rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest;
+    }
+    this.describeTarget();
+    return undefined;
+  }
+
+  /** Fills the audit fields that describe what was asked for, best effort (the connector decides). */
+  private describeTarget(): void {
+    const r = this.record;
+    const colon = this.authority.lastIndexOf(':');
+    const hasPort = colon > 0 && /^\d{1,5}$/.test(this.authority.slice(colon + 1)) && !this.authority.endsWith(']');
+    r.virtual_host = (hasPort ? this.authority.slice(0, colon) : this.authority).toLowerCase().replace(/^\[|\]$/g, '').slice(0, 255);
+    r.virtual_port = hasPort ? Number(this.authority.slice(colon + 1)) : this.kind === 'connect' ? 0 : 80;
+    if (this.target) {
+      const q = this.target.indexOf('?');
+      const normalised = normalizePath(q === -1 ? this.target : this.target.slice(0, q));
+      r.path = normalised.ok ? normalised.path : '';
+      r.query = q === -1 ? '' : redactQuery(this.target.slice(q + 1), this.secretQueryParams);
+    }
+  }
+
+  /** Reads location id and principal headers; returns a detail string when they are malformed. */
+  parseTunnelHeaders(): string | undefined {
+    const loc = this.req.headers['x-tunnel-location-id'];
+    if (loc !== undefined) {
+      if (typeof loc !== 'string' || !LOCATION_ID.test(loc)) return 'X-Tunnel-Location-Id must be 1-64 letters, digits, ".", "_" or -';
+      this.locationId = loc;
+      this.record.location_id = loc;
+    }
+    const principal = this.req.headers['x-tunnel-principal'];
+    if (principal !== undefined) {
+      if (typeof principal !== 'string' || principal.length > MAX_PRINCIPAL) return `X-Tunnel-Principal must be one value of at most ${MAX_PRINCIPAL} characters`;
+      this.principal = principal;
+      this.record.principal = principal;
+    }
+    return undefined;
+  }
+
+  authenticated(identity: TokenIdentity): void {
+    this.identity = identity;
+    this.record.subaccount = identity.subaccount;
+    this.record.cloud_app = identity.cloudApp;
+    const incoming = parseTraceparent(this.req.headers.traceparent);
+    if (incoming) {
+      this.trace.traceId = incoming.traceId;
+      this.trace.parentSpanId = incoming.parentSpanId;
+      this.trace.sampled = incoming.sampled;
+      this.record.trace_id = incoming.traceId;
+    }
+  }
+
+  /** The traceparent the connector receives: this call's trace, with the relay's span as parent. */
+  traceparent(): string {
+    return formatTraceparent(this.trace.traceId, this.spanId, this.trace.sampled);
+  }
+
+  refusal(code: ErrorCode, denyReason: DenyReason | '', errorType: ErrorType | '', detail: string): Refusal {
+    return refusal(code, { denyReason, errorType, detail, traceId: this.trace.traceId });
+  }
+
+  /** Emits the relay's audit event for a call it refused or could not complete. */
+  audit(emitter: AuditEmitter, r: Refusal, bytes: { in: number; out: number } = { in: 0, out: 0 }): void {
+    const rec = this.record;
+    rec.duration_us = Math.max(0, nowUs() - this.startedUs);
+    // A refusal without a deny reason (tunnel_down, timeout) happened after the relay routed the call.
+    rec.decision = r.denyReason ? 'deny' : 'allow';
+    rec.deny_reason = r.denyReason;
+    rec.error_type = r.errorType;
+    rec.status = this.kind === 'connect' && r.status < 400 ? 0 : r.status;
+    rec.bytes_in = bytes.in;
+    rec.bytes_out = bytes.out;
+    emitter.emit(rec);
+  }
+}
+
+export function renderRefusal(r: Refusal): { status: number; headers: Record<string, string>; body: string } {
+  const body = refusalBody(r);
+  return { status: r.status, headers: refusalHeaders(r, body), body };
+}

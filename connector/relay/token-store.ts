@@ -1,0 +1,47 @@
+// Cloud app tokens. Only SHA-256 digests are stored: tokens are 256-bit random strings, so a fast hash
+// is enough (no password stretching needed), and a lookup by digest reveals nothing about the token.
+import { createHash, randomBytes } from 'node:crypto';
+
+export interface TokenIdentity {
+  readonly subaccount: string;
+  readonly cloudApp: string;
+}
+
+export const TOKEN_PREFIX = 'tw_';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function newToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export class TokenStore {
+  private readonly byDigest = new Map<string, TokenIdentity>();
+
+  constructor(tokens: readonly { subaccount: string; cloud_app: string; sha256: string }[]) {
+    for (const t of tokens) this.byDigest.set(t.sha256, Object.freeze({ subaccount: t.subaccount, cloudApp: t.cloud_app }));
+  }
+
+  /** Reads `Bearer <token>`, or `Basic base64(<anything>:<token>)` for clients that only do basic proxy auth. */
+  authenticate(proxyAuthorization: string | undefined): TokenIdentity | undefined {
+    const token = extractToken(proxyAuthorization);
+    return token === undefined ? undefined : this.byDigest.get(hashToken(token));
+  }
+}
+
+function extractToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const space = header.indexOf(' ');
+  if (space <= 0) return undefined;
+  const scheme = header.slice(0, space).toLowerCase();
+  const value = header.slice(space + 1).trim();
+  if (scheme === 'bearer') return value || undefined;
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
+  }
+  return undefined;
+}
