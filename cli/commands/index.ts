@@ -1,4 +1,17 @@
 // The command registry, in the order `tunnelwatch --help` lists them.
 import type { Command } from '../command.js';
+import { relayCommand } from './relay.js';
+import { connectorCommand } from './connector.js';
+import { demoCommand } from './demo.js';
+import { tokenCommand } from './token.js';
+import { pkiCommand } from './pki.js';
+import { auditCommand } from './audit.js';
 
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [
+  relayCommand,
+  connectorCommand,
+  demoCommand,
+  pkiCommand,
+  auditCommand,
+  tokenCommand,
+];

@@ -211,13 +211,7 @@ export class ChainVerifier {
 
   private malformed(text: string, file: string, line: number, reason: string): ChainBreak | undefined {
     // A damaged line often still names its emitter (emitter_id comes early): tie the break to that chain.
-    const id = /"emitter_id"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text)?.[1];
-    let emitterId = '';
-    try {
-      emitterId = id === undefined ? '' : (JSON.parse(id) as string);
-    } catch {
-      emitterId = '';
-    }
+    const emitterId = emitterNamedIn(text);
     const seqText = /"seq"\s*:\s*(\d{1,15})\b/.exec(text)?.[1];
     const brk: ChainBreak = { kind: 'malformed', emitterId, seq: seqText === undefined ? null : Number(seqText), file, line, reason };
     if (emitterId === '') {
@@ -259,13 +253,25 @@ export class ChainVerifier {
   }
 }
 
+/** The emitter_id a damaged line still carries, or ''. */
+function emitterNamedIn(text: string): string {
+  const literal = /"emitter_id"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text)?.[1];
+  if (literal === undefined) return '';
+  try {
+    const id: unknown = JSON.parse(literal);
+    return typeof id === 'string' ? id : '';
+  } catch {
+    return '';
+  }
+}
+
 function describeGap(brk: ChainBreak, gap: Gap): ChainBreak {
   if (gap.found) {
     return { ...brk, kind: 'reordered', reason: `seq ${brk.seq} comes before seq ${gap.found.seq}, which appears later at ${gap.found.where}: events were reordered` };
   }
   const missing = { from: gap.from, to: gap.to };
   if (gap.atStart) {
-    return { ...brk, kind: 'bad_start', missing, reason: `the chain starts at seq ${brk.seq}, not 1: ${range(gap.from, gap.to)} never appear (removed, or the input starts mid-chain: allow a partial input)` };
+    return { ...brk, kind: 'bad_start', missing, reason: `the chain starts at seq ${brk.seq}, not 1: ${range(gap.from, gap.to)} never appear (removed, or the input starts mid-chain: then verify with allowPartial, --allow-partial on the command line)` };
   }
   const betweenFiles = gap.before.file !== brk.file && brk.line === 1
     ? `; the gap falls between ${basename(gap.before.file)} and ${basename(brk.file)}, so a file may be missing from the input` : '';
