@@ -42,6 +42,7 @@ export const ERRORS = {
   TW_ERR_TUNNEL_HANDSHAKE: { status: 0, message: 'the tunnel handshake with the relay failed' },
   // Audit.
   TW_ERR_AUDIT_WRITE: { status: 0, message: 'an audit event could not be written' },
+  TW_ERR_AUDIT_CHAIN_RECOVERY: { status: 0, message: 'the audit chain could not be recovered from the audit files at start-up' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,6 +10,8 @@ export interface AuditEmitterOptions {
   sinks: AuditSink[];
   /** Where the chain continues from (read back from disk at start-up). */
   chain: ChainState;
+  /** Called when a sink after the first fails; the event is still kept by the first. */
+  onCopyError?: (err: Error) => void;
 }
 
 export class AuditEmitter {
@@ -18,8 +20,10 @@ export class AuditEmitter {
   private readonly sinks: AuditSink[];
   readonly emitter: Emitter;
   readonly emitterId: string;
+  private readonly onCopyError: ((err: Error) => void) | undefined;
 
   constructor(options: AuditEmitterOptions) {
+    this.onCopyError = options.onCopyError;
     this.emitter = options.emitter;
     this.emitterId = options.emitterId;
     this.sinks = options.sinks;
@@ -52,7 +56,17 @@ export class AuditEmitter {
     for (const field of AUDIT_FIELDS) event[field] = unordered[field];
     for (const [key, value] of Object.entries(unordered)) if (!(key in event)) event[key] = value;
     const line = `${JSON.stringify(event)}\n`;
-    for (const sink of this.sinks) sink.write(event as unknown as AuditEvent, line);
+    // The first sink is the durable one: if it cannot keep the event, the chain does not advance and
+    // the caller hears of it. Later sinks (stdout, shippers) only copy; their failures are reported.
+    const [primary, ...copies] = this.sinks;
+    primary?.write(event as unknown as AuditEvent, line);
+    for (const sink of copies) {
+      try {
+        sink.write(event as unknown as AuditEvent, line);
+      } catch (err) {
+        this.onCopyError?.(err as Error);
+      }
+    }
     this.seq = unordered.seq;
     this.lastHash = unordered.hash;
     return event as unknown as AuditEvent;

@@ -57,7 +57,15 @@ function recoverTail(file: string, onTorn?: (file: string, bytes: number) => voi
       end = lastNl + 1;
     }
     const start = buf.lastIndexOf(0x0a, end - 2) + 1;
-    const last = JSON.parse(buf.subarray(start, end - 1).toString('utf8')) as AuditEvent;
+    let last: Partial<AuditEvent> | undefined;
+    try {
+      last = JSON.parse(buf.subarray(start, end - 1).toString('utf8')) as Partial<AuditEvent>;
+    } catch {
+      last = undefined;
+    }
+    if (!last || typeof last.seq !== 'number' || typeof last.hash !== 'string') {
+      throw new TunnelwatchError('TW_ERR_AUDIT_CHAIN_RECOVERY', `the last line of ${file} is not an audit event, so the chain cannot be continued safely; check the file with \`tunnelwatch audit verify\`, then move it aside`);
+    }
     return { seq: last.seq, hash: last.hash };
   } finally {
     closeSync(fd);

@@ -18,5 +18,11 @@ export function openAuditEmitter(options: { emitter: Emitter; emitterId: string;
   const sinks: AuditSink[] = [files];
   if (options.audit.stdout) sinks.push(createStdoutSink());
   options.log.info({ dir, seq: files.recovered.seq }, 'audit chain opened');
-  return new AuditEmitter({ emitter: options.emitter, emitterId: options.emitterId, sinks, chain: files.recovered });
+  return new AuditEmitter({
+    emitter: options.emitter,
+    emitterId: options.emitterId,
+    sinks,
+    chain: files.recovered,
+    onCopyError: (err) => options.log.error({ err: err.message }, 'an audit sink after the file sink failed; the event is kept in the file'),
+  });
 }

@@ -17,7 +17,8 @@ export interface LoadOptions {
 
 export const ENV_PREFIX = 'TUNNELWATCH_';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
+// verbose: errors carry their schema, so messages can list allowed keys and describe patterns.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, verbose: true });
 
 export class ConfigError extends TunnelwatchError {
   readonly problems: string[];
@@ -59,7 +60,7 @@ export function validateConfig<S extends TSchema>(schema: S, raw: unknown, sourc
   }
   if (problems.length === 0) {
     const validate = ajv.compile(schema);
-    if (!validate(data)) problems.push(...(validate.errors ?? []).map(describe));
+    if (!validate(data)) problems.push(...describeAll(validate.errors ?? []));
   }
   if (problems.length > 0) throw new ConfigError(source, [...new Set(problems)]);
   return deepFreeze(data) as Static<S>;
@@ -105,6 +106,23 @@ function keyPath(instancePath: string): string {
   return out === '' ? '(top level)' : out;
 }
 
+/** One line per problem; the per-branch errors of a choice between constants become one line. */
+function describeAll(errors: ErrorObject[]): string[] {
+  const choicePaths = new Set(
+    errors.filter((e) => e.keyword === 'anyOf' && isConstChoice(e.parentSchema)).map((e) => e.instancePath),
+  );
+  return errors
+    .filter((e) => !(choicePaths.has(e.instancePath) && e.keyword === 'const'))
+    // propertyNames reports the bad key twice (the name's own pattern, then propertyNames).
+    .filter((e) => !(e.keyword === 'pattern' && e.propertyName !== undefined))
+    .map(describe);
+}
+
+function isConstChoice(schema: unknown): boolean {
+  const anyOf = (schema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf;
+  return Array.isArray(anyOf) && anyOf.every((s) => s.const !== undefined);
+}
+
 function describe(error: ErrorObject): string {
   const at = keyPath(error.instancePath);
   const params = error.params as Record<string, unknown>;
@@ -123,17 +141,30 @@ function describe(error: ErrorObject): string {
       return `${at}: expected ${JSON.stringify(params.allowedValue)}`;
     case 'pattern': {
       const description = (error.parentSchema as { description?: string } | undefined)?.description;
-      return `${at}: expected ${description ?? `a value matching ${String(params.pattern)}`}`;
+      return `${at}: expected ${description ?? `a value matching ${String(params.pattern)}`} (got ${JSON.stringify(error.data)})`;
     }
     case 'type':
-      return `${at}: expected ${String(params.type)}`;
+      return `${at}: expected ${String(params.type)} (got ${JSON.stringify(error.data)})`;
+    case 'anyOf':
+      if (isConstChoice(error.parentSchema)) {
+        const choices = ((error.parentSchema as { anyOf: { const: unknown }[] }).anyOf).map((s) => JSON.stringify(s.const));
+        return `${at}: expected one of ${choices.join(', ')} (got ${JSON.stringify(error.data)})`;
+      }
+      return `${at}: ${error.message ?? error.keyword}`;
+    case 'propertyNames': {
+      const description = (error.parentSchema as { propertyNames?: { description?: string } } | undefined)?.propertyNames?.description;
+      return `${at === '(top level)' ? '' : `${at}.`}${String(params.propertyName)}: invalid key; expected ${description ?? 'a valid name'}`;
+    }
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `${at}: expected a number ${String(params.comparison)} ${String(params.limit)} (got ${JSON.stringify(error.data)})`;
     case 'minLength':
     case 'maxLength':
     case 'minItems':
-      return `${at}: expected ${error.message ?? error.keyword}`;
+    case 'maxItems':
+      return `${at}: ${error.message ?? error.keyword}`;
     default:
       return `${at}: ${error.message ?? error.keyword}`;
   }

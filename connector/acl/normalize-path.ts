@@ -30,7 +30,7 @@ const RAW_REASONS: Record<string, string> = {
 
 /**
  * Canonical form of an origin-form path (the part before '?'), or why it cannot be decided safely.
- * An already canonical path is returned as the same string, so the common case allocates nothing.
+ * An already canonical path is returned as the same string, so the common case copies nothing.
  */
 export function normalizePath(rawPath: string): NormalizeResult {
   const n = rawPath.length;

@@ -74,7 +74,7 @@ export interface PrefixRule {
 /** @internal */
 export interface LooseRule extends PrefixRule {
   readonly exact: boolean;
-  /** The segments of the loose path, '' last when it ends in '/'. */
+  /** The segments of the loose path; '' last when a prefix ends in '/' (exact rules drop it). */
   readonly segments: readonly string[];
 }
 
@@ -98,9 +98,8 @@ export function compilePolicy(subaccounts: ConnectorConfig['subaccounts']): Comp
       if (!internal.ok) problems.push(`${at}.internal: ${m.internal} ${internal.reason}`);
       if (!virtual.ok || !internal.ok) return;
       const key = mappingKey(virtual.host, virtual.port);
-      const virtualText = key;
       if (firstKeyOf.has(key)) {
-        problems.push(`${at}.virtual: ${virtualText} is mapped twice in subaccount ${name}`);
+        problems.push(`${at}.virtual: ${key} is mapped twice in subaccount ${name}`);
         return;
       }
       firstKeyOf.set(key, i);
@@ -108,7 +107,7 @@ export function compilePolicy(subaccounts: ConnectorConfig['subaccounts']): Comp
       if (isTcp && m.resources.length > 0) {
         problems.push(`${at}.resources: ${m.protocol} mappings carry no HTTP resources; remove them or use protocol http/https`);
       }
-      const id = m.id ?? virtualText;
+      const id = m.id ?? key;
       claimId(ruleIds, id, `${at}${m.id === undefined ? '.virtual' : '.id'}`, name, problems);
       const resources: CompiledResource[] = [];
       const seen = new Map<string, number>();
@@ -126,12 +125,12 @@ export function compilePolicy(subaccounts: ConnectorConfig['subaccounts']): Comp
         const dupKey = `${r.match} ${r.path}`;
         const first = seen.get(dupKey);
         if (first !== undefined) {
-          problems.push(`${rat}.path: ${r.path} (${r.match}) is listed twice for ${virtualText} (first at resources[${first}])`);
+          problems.push(`${rat}.path: ${r.path} (${r.match}) is listed twice for ${key} (first at resources[${first}])`);
           return;
         }
         seen.set(dupKey, j);
         if (r.methods.includes('CONNECT')) problems.push(`${rat}.methods: CONNECT is not an HTTP resource method; use a tcp or tcps mapping`);
-        const rid = r.id ?? `${virtualText}${r.path}${r.match === 'prefix' ? '*' : ''}`;
+        const rid = r.id ?? `${key}${r.path}${r.match === 'prefix' ? '*' : ''}`;
         claimId(ruleIds, rid, `${rat}${r.id === undefined ? '.path' : '.id'}`, name, problems);
         resources.push(Object.freeze({ id: rid, path: r.path, match: r.match, methods: new Set(r.methods), active: r.active, websocket: r.websocket }));
       });
@@ -142,7 +141,7 @@ export function compilePolicy(subaccounts: ConnectorConfig['subaccounts']): Comp
         internalHost: unbracket(m.internal),
         internalPort: internal.port,
         protocol: m.protocol,
-        hostHeader: m.host_header === 'internal' ? m.internal : virtualText,
+        hostHeader: m.host_header === 'internal' ? m.internal : key,
         ...(m.ca === undefined ? {} : { ca: m.ca }),
         resources: Object.freeze(resources),
       });
@@ -170,7 +169,11 @@ function indexMapping(mapping: CompiledMapping): MappingIndex {
   prefixes.sort((a, b) => b.path.length - a.path.length);
   const loose: LooseRule[] = mapping.resources.map((r) => {
     const path = loosePath(r.path);
-    return { resource: r, path, endsWithSlash: path.endsWith('/'), exact: r.match === 'exact', segments: path.split('/').slice(1) };
+    const exact = r.match === 'exact';
+    const segments = path.split('/').slice(1);
+    // Spring MVC (before 6) also serves /a for /a/, so the loose reading of an exact rule ignores a trailing slash.
+    if (exact && segments[segments.length - 1] === '') segments.pop();
+    return { resource: r, path, endsWithSlash: path.endsWith('/'), exact, segments };
   });
   loose.sort((a, b) => b.path.length - a.path.length || Number(b.exact) - Number(a.exact));
   const rivals = new Map<CompiledResource, readonly LooseRule[]>();
@@ -215,13 +218,18 @@ export function looseCovers(rule: LooseRule, path: string): boolean {
     let end = path.indexOf('/', start);
     const last = end < 0;
     if (last) end = path.length;
-    if (n < need && !sameLooseSegment(path, start, end, segs[n]!)) return false;
+    // An exact rule ignores a trailing slash (exact rules keep no trailing '' segment).
+    if (rule.exact && last && start === end && n === m) return true;
+    if (n >= need) {
+      if (!rule.exact) return true;
+      return false;
+    }
+    if (!sameLooseSegment(path, start, end, segs[n]!)) return false;
     n += 1;
-    if (!rule.exact && n >= m) return true;
     if (last) break;
     start = end + 1;
   }
-  return rule.exact && n === m;
+  return n >= m;
 }
 
 function sameLooseSegment(path: string, start: number, end: number, seg: string): boolean {

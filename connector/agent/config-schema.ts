@@ -1,6 +1,6 @@
 // connector.yaml: the on-premise connector and the access rules it enforces.
 import { Type, type Static } from '@sinclair/typebox';
-import { AuditSection, HostPort, Identifier, LogSection, Subaccount, TlsFiles } from '../../common/config/schema-parts.js';
+import { AuditSection, HostPort, Identifier, LogSection, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
 
 const Method = Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,31}$', description: 'an HTTP method in upper case, e.g. GET' });
 
@@ -96,7 +96,10 @@ export const ConnectorConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     /** Access rules per subaccount. A subaccount not listed here gets nothing. */
-    subaccounts: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), SubaccountRulesSchema, { default: {} }),
+    subaccounts: Type.Record(Type.String({ pattern: SUBACCOUNT_PATTERN }), SubaccountRulesSchema, {
+      default: {},
+      propertyNames: { pattern: SUBACCOUNT_PATTERN, description: 'a subaccount id: lower-case letters, digits and -, 1-64 chars' },
+    }),
     audit: AuditSection,
     log: LogSection,
   },

@@ -1,7 +1,6 @@
 // Forwards an allowed HTTP call (or an HTTP Upgrade) to its backend and streams the answer back.
 import http from 'node:http';
 import https from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { CompiledMapping } from '../acl/policy.js';
 import { H, HOP_BY_HOP, nowUs } from '../tunnel/protocol.js';

@@ -102,7 +102,7 @@ export async function startTunnelStack(options: StackOptions): Promise<TunnelSta
   const auditDir = (id: string): string => join(dir, 'audit', id);
   const auditEvents = async (id: string): Promise<AuditEvent[]> => {
     const d = auditDir(id);
-    let names: string[] = [];
+    let names: string[];
     try {
       names = (await readdir(d)).filter((n) => n.endsWith('.ndjson')).sort();
     } catch {

@@ -166,7 +166,6 @@ describe('decide: most specific resource wins', () => {
   it('lets an exact suspended resource deny only its own path', () => {
     denied(decide(policy, http('/api/orders/export')), 'resource_suspended');
     allowed(decide(policy, http('/api/orders/export/1')), 'erp.virtual:8000/api/orders*');
-    allowed(decide(policy, http('/api/orders/export/')), 'erp.virtual:8000/api/orders*');
   });
 
   it('does not depend on the order resources are listed in', () => {
@@ -248,6 +247,11 @@ describe('decide: readings that lenient backends would resolve differently', () 
 
   it('denies a variant of an exact resource that a lenient backend would serve as that resource', () => {
     denied(decide(policy, http('/api/orders/EXPORT')), 'malformed_request', 'ambiguous');
+    denied(decide(policy, http('/api/orders/export.')), 'malformed_request', 'ambiguous');
+  });
+
+  it('denies a trailing slash that Spring MVC would match to a restricted exact resource', () => {
+    denied(decide(policy, http('/api/orders/export/')), 'malformed_request', 'would apply erp.virtual:8000/api/orders/export instead of erp.virtual:8000/api/orders*');
   });
 
   it('allows path parameters and case changes that cannot pick another resource', () => {
