@@ -120,10 +120,12 @@ function decodeUnreserved(raw: string): NormalizeResult {
   let from = 0; // start of the raw run not yet copied to out
   const n = raw.length;
   let i = 0;
+  let afterAlnum = false; // the previous character is a letter or digit (a combining mark may follow)
   while (i < n) {
     const c = raw.charCodeAt(i);
     if (c !== PERCENT) {
       if (c >= 128 || (CLASS[c]! & RAW_OK) === 0) { if (c !== SLASH) return fail(rawReason(c)); }
+      afterAlnum = isAsciiAlnum(c);
       i += 1;
       continue;
     }
@@ -136,11 +138,13 @@ function decodeUnreserved(raw: string): NormalizeResult {
       if (b === SLASH) return fail('contains an encoded slash (%2F)');
       if (b === 0x5c) return fail('contains an encoded backslash (%5C)');
       out += (CLASS[b]! & UNRESERVED) !== 0 ? String.fromCharCode(b) : escape(b);
+      afterAlnum = isAsciiAlnum(b);
       i += 3;
     } else {
-      const seq = decodeUtf8(raw, i, b);
+      const seq = decodeUtf8(raw, i, b, afterAlnum);
       if (typeof seq === 'string') return fail(seq);
       out += seq.escaped;
+      afterAlnum = true;
       i = seq.end;
     }
     from = i;
@@ -149,7 +153,7 @@ function decodeUnreserved(raw: string): NormalizeResult {
 }
 
 /** Decodes one UTF-8 sequence of percent-escapes starting at raw[i] (lead byte b), strictly. */
-function decodeUtf8(raw: string, i: number, b: number): { escaped: string; end: number } | string {
+function decodeUtf8(raw: string, i: number, b: number, afterAlnum: boolean): { escaped: string; end: number } | string {
   const invalid = 'has percent-encoded bytes that are not valid UTF-8';
   let len: number;
   let cp: number;
@@ -172,12 +176,13 @@ function decodeUtf8(raw: string, i: number, b: number): { escaped: string; end: 
     cp = (cp << 6) | (cb & 0x3f);
     escaped += escape(cb);
   }
-  const why = unsafeCodePoint(cp);
+  const why = unsafeCodePoint(cp, afterAlnum);
   return why ? `contains ${codePointName(cp)}, ${why}` : { escaped, end: j };
 }
 
 const LETTER_MARK_DIGIT = /^[\p{L}\p{M}\p{N}]$/u;
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
+const MARK = /^\p{M}$/u;
 
 /**
  * Non-ASCII characters are kept (percent-encoded) only when no backend can read them as structure:
@@ -185,9 +190,11 @@ const IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
  * frameworks and Windows best-fit mappings apply) holds no ASCII punctuation, space or control.
  * That refuses fullwidth and other look-alike dots and slashes (U+FF0E, U+2024, U+FF0F, U+2215, ...).
  */
-function unsafeCodePoint(cp: number): string {
+function unsafeCodePoint(cp: number, afterAlnum: boolean): string {
   const ch = String.fromCodePoint(cp);
   if (!LETTER_MARK_DIGIT.test(ch)) return 'which is not a letter, mark or digit';
+  // A mark on '.', '/' or nothing (e.g. "..%CC%81") only hides structure from backends that strip marks.
+  if (!afterAlnum && MARK.test(ch)) return 'a combining mark that does not follow a letter or digit';
   if (IGNORABLE.test(ch)) return 'which some backends ignore';
   if (hasAsciiNonAlnum(ch.normalize('NFKD')) || hasAsciiNonAlnum(ch.normalize('NFKC'))) return 'whose compatibility form holds ASCII punctuation';
   return '';
@@ -197,10 +204,13 @@ function unsafeCodePoint(cp: number): string {
 function hasAsciiNonAlnum(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    if (c < 0x80 && !alnum) return true;
+    if (c < 0x80 && !isAsciiAlnum(c)) return true;
   }
   return false;
+}
+
+function isAsciiAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 function codePointName(cp: number): string {

@@ -243,8 +243,12 @@ function sameLooseSegment(path: string, start: number, end: number, seg: string)
   return true;
 }
 
-/** Whether loosePath(path) === path, checked without allocating. */
+/**
+ * Whether the loose reading of path is the literal one: loosePath(path) === path, and no trailing slash
+ * (which the loose reading ignores against exact rules). Checked without allocating.
+ */
 export function isLoose(path: string): boolean {
+  if (path.length > 1 && path.charCodeAt(path.length - 1) === 0x2f) return false;
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
     if ((c >= 0x41 && c <= 0x5a) || c === 0x3b || c === 0x3a || c === 0x25) return false;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { ConfigError } from '../../../common/config/load-config.js';
 import type { ConnectorConfig, MappingConfig, ResourceConfig } from '../../../connector/agent/config-schema.js';
 import { decide, type AccessDecision, type AccessRequest } from '../../../connector/acl/decide.js';
-import { compilePolicy, describePolicy } from '../../../connector/acl/policy.js';
+import { compilePolicy, covers, describePolicy, looseCovers, loosePath, type LooseRule } from '../../../connector/acl/policy.js';
+import { normalizePath } from '../../../connector/acl/normalize-path.js';
 
 type Subaccounts = ConnectorConfig['subaccounts'];
 
@@ -260,6 +261,20 @@ describe('decide: readings that lenient backends would resolve differently', () 
     allowed(decide(policy, http('/api/customers;x=1/7')), 'api-read');
     allowed(decide(policy, http('/api/Customers')), 'api-read');
     allowed(decide(policy, http('/api/orders/Items.')), 'erp.virtual:8000/api/orders*');
+  });
+
+  it('denies a trailing slash on a restricted exact resource also when every rule is lower case', () => {
+    const p = compilePolicy({ t: { trusted_apps: [], mappings: [mapping('h:1', { resources: [resource('/'), resource('/admin', { match: 'exact', active: false })] })] } });
+    denied(decide(p, http('/admin/', { subaccount: 't', authority: 'h:1' })), 'malformed_request', 'ambiguous');
+    allowed(decide(p, http('/admins/', { subaccount: 't', authority: 'h:1' })), 'h:1/*');
+  });
+
+  it('allows OData parameters that have their own resource next to the bare service', () => {
+    const p = compilePolicy({ t: { trusted_apps: [], mappings: [mapping('h:1', { resources: [
+      resource('/sap/opu/odata/'), resource('/sap/opu/odata/sap/ZSRV', { methods: [] }), resource('/sap/opu/odata/sap/ZSRV;v=2', { methods: [] }),
+    ] })] } });
+    allowed(decide(p, http('/sap/opu/odata/sap/ZSRV;v=2/Products', { subaccount: 't', authority: 'h:1', method: 'PATCH' })), 'h:1/sap/opu/odata/sap/ZSRV;v=2*');
+    allowed(decide(p, http('/sap/opu/odata/sap/OTHER;v=2/Products', { subaccount: 't', authority: 'h:1' })), 'h:1/sap/opu/odata/*');
   });
 
   it('denies parameters on a resource\'s own segment when the literal reading falls back to a parent', () => {
@@ -529,5 +544,46 @@ describe('describePolicy', () => {
     assert.equal(erp.resources.length, 10);
     assert.deepEqual(erp.resources[1], { id: 'erp.virtual:8000/api/orders*', path: '/api/orders', match: 'prefix', methods: ['GET', 'POST'], active: true, websocket: false });
     assert.deepEqual(snapshot.subaccounts[0]!.mappings[1], { id: 'acme-db', virtual: 'db.virtual:5432', internal: 'db.corp.local:5432', protocol: 'tcp', host_header: 'db.virtual:5432', ca: null, resources: [] });
+  });
+});
+
+describe('looseCovers', () => {
+  /** The reference: build loosePath() strings and compare them. */
+  function reference(rulePath: string, exact: boolean, path: string): boolean {
+    const rp = loosePath(rulePath);
+    const lp = loosePath(path);
+    if (!exact) return covers({ path: rp, endsWithSlash: rp.endsWith('/'), resource: undefined as never }, lp);
+    const trim = (x: string): string => (x.endsWith('/') ? x.slice(0, -1) : x);
+    return trim(rp) === trim(lp);
+  }
+
+  function rule(rulePath: string, exact: boolean): LooseRule {
+    const path = loosePath(rulePath);
+    const segments = path.split('/').slice(1);
+    if (exact && segments[segments.length - 1] === '') segments.pop();
+    return { resource: undefined as never, path, endsWithSlash: path.endsWith('/'), exact, segments };
+  }
+
+  it('agrees with comparing loosePath() strings, for random paths and rules', () => {
+    const pieces = ['a', 'A', 'b', 'ab', 'a.', 'a;x', 'a%3Bx', 'a::$D', 'a%20', 'B.'];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const randomPath = (): string => {
+      let p = '';
+      const len = Math.floor(next() * 4);
+      for (let k = 0; k < len; k++) p += `/${pieces[Math.floor(next() * pieces.length)]!}`;
+      if (p === '' || next() < 0.3) p += '/';
+      return p;
+    };
+    let checked = 0;
+    for (let n = 0; n < 20000; n++) {
+      const rp = randomPath();
+      const path = randomPath();
+      if (!normalizePath(rp).ok || !normalizePath(path).ok) continue;
+      const exact = next() < 0.5;
+      assert.equal(looseCovers(rule(rp, exact), path), reference(rp, exact, path), `${exact ? 'exact' : 'prefix'} ${rp} vs ${path}`);
+      checked += 1;
+    }
+    assert.ok(checked > 10000);
   });
 });

@@ -60,7 +60,7 @@ test('reports every wrong value at once, each with what is expected and what was
   );
   assert.deepEqual(p.sort(), [
     'backend.connect_timeout_ms: expected integer (got "5s")',
-    'relay.address: expected host:port, e.g. 127.0.0.1:8080 (got "relay.example")',
+    'relay.address: expected host:port with a port from 1 to 65535, e.g. 127.0.0.1:8080 (got "relay.example")',
     'relay.reconnect.jitter: expected a number <= 1 (got 2)',
     'subaccounts.Acme: invalid key; expected a subaccount id: lower-case letters, digits and -, 1-64 chars',
     'subaccounts.acme.mappings[0].protocol: expected one of "http", "https", "tcp", "tcps" (got "ftp")',
@@ -78,7 +78,7 @@ test('applies --set over the environment over the file', () => {
 
 test('a wrong override is reported like a wrong file value', () => {
   const p = problems(() => validateConfig(RelayConfigSchema, relay(), 'relay.yaml', { env: { TUNNELWATCH_PROXY__LISTEN: 'nowhere' } }));
-  assert.deepEqual(p, ['proxy.listen: expected host:port, e.g. 127.0.0.1:8080 (got "nowhere")']);
+  assert.deepEqual(p, ['proxy.listen: expected host:port with a port from 1 to 65535, e.g. 127.0.0.1:8080 (got "nowhere")']);
 });
 
 test('reports YAML syntax errors and duplicate keys with their line', () => {
