@@ -12,37 +12,42 @@ export const SMALL_BODY = `${'tunnelwatch benchmark payload '.repeat(4).slice(0,
 
 export interface StatusCount {
   readonly responses: number;
-  readonly status2xx: number;
+  /** Responses per status class: index 1 = 1xx ... 5 = 5xx. */
+  readonly byClass: readonly [number, number, number, number, number, number];
 }
 
 export interface BenchBackend {
   readonly nginx: Nginx;
   /** Current end of the /small.txt access log: pass it to countSince after a run. */
   mark(): Promise<number>;
-  /** Responses nginx logged for /small.txt since the mark, and how many of them were 2xx. */
+  /** Responses nginx logged for /small.txt since the mark, by status class. */
   countSince(mark: number): Promise<StatusCount>;
   stop(): Promise<void>;
 }
 
-const STATUS_2XX = Buffer.from('"status":2');
+const STATUS_FIELD = Buffer.from('"status":');
 
 async function sizeOf(path: string): Promise<number> {
   return stat(path).then((s) => s.size, () => 0);
 }
 
-/** Counts lines, and lines holding `"status":2`, from byte offset `from` (one status field per line). */
+/** Counts the lines from byte offset `from`, by the first digit of their one `"status":NNN` field. */
 async function countLines(path: string, from: number): Promise<StatusCount> {
+  const byClass: [number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0];
   let responses = 0;
-  let status2xx = 0;
   let carry = Buffer.alloc(0);
   for await (const chunk of createReadStream(path, { start: from, highWaterMark: 1 << 20 })) {
     const buf = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+    // Only whole lines; the rest waits for the next chunk.
     const end = buf.lastIndexOf(0x0a) + 1;
     for (let i = buf.indexOf(0x0a); i !== -1 && i < end; i = buf.indexOf(0x0a, i + 1)) responses++;
-    for (let i = buf.indexOf(STATUS_2XX); i !== -1 && i < end; i = buf.indexOf(STATUS_2XX, i + STATUS_2XX.length)) status2xx++;
+    for (let i = buf.indexOf(STATUS_FIELD); i !== -1 && i < end; i = buf.indexOf(STATUS_FIELD, i + STATUS_FIELD.length)) {
+      const digit = (buf[i + STATUS_FIELD.length] ?? 0) - 0x30;
+      if (digit >= 1 && digit <= 5) byClass[digit] = (byClass[digit] ?? 0) + 1;
+    }
     carry = Buffer.from(buf.subarray(end));
   }
-  return { responses, status2xx };
+  return { responses, byClass };
 }
 
 export async function startBenchBackend(dir: string, bigFileMb: number): Promise<BenchBackend> {

@@ -99,7 +99,7 @@ export class ConnectorCall {
     const code = ({
       app_not_trusted: 'TW_ERR_ACL_APP_NOT_TRUSTED',
       no_mapping: 'TW_ERR_ACL_NO_MAPPING',
-      protocol_not_allowed: d.detail.includes('upgrade') ? 'TW_ERR_ACL_UPGRADE_NOT_ALLOWED' : 'TW_ERR_ACL_PROTOCOL_NOT_ALLOWED',
+      protocol_not_allowed: this.kind === 'upgrade' && d.detail.startsWith('websocket upgrade') ? 'TW_ERR_ACL_UPGRADE_NOT_ALLOWED' : 'TW_ERR_ACL_PROTOCOL_NOT_ALLOWED',
       path_not_allowed: 'TW_ERR_ACL_PATH_NOT_ALLOWED',
       method_not_allowed: 'TW_ERR_ACL_METHOD_NOT_ALLOWED',
       resource_suspended: 'TW_ERR_ACL_RESOURCE_SUSPENDED',

@@ -128,5 +128,10 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
     // The relay cancelled (cloud app gone) before the backend finished: stop the backend call too.
     if (!req.writableFinished || !stream.writableFinished) req.destroy();
   });
-  stream.pipe(req);
+  if (upgrade) {
+    // Nothing flows before the backend switches protocols; send the head now rather than on first write.
+    req.flushHeaders();
+  } else {
+    stream.pipe(req);
+  }
 }

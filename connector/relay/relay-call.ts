@@ -6,7 +6,7 @@ import { emptyCallRecord, type CallRecord, type DenyReason, type ErrorType } fro
 import { redactQuery } from '../../common/audit/redact-query.js';
 import type { ErrorCode } from '../../common/errors.js';
 import { formatTraceparent, newSpanId, newTraceContext, parseTraceparent, type TraceContext } from '../../common/trace-context.js';
-import { normalizePath } from '../acl/normalize-path.js';
+import { normalizeAuthority, normalizePath } from '../acl/normalize-path.js';
 import { nowUs } from '../tunnel/protocol.js';
 import { refusal, refusalBody, refusalHeaders, type Refusal } from '../tunnel/refusal.js';
 import type { TokenIdentity } from './token-store.js';
@@ -75,10 +75,12 @@ export class RelayCall {
   /** Fills the audit fields that describe what was asked for, best effort (the connector decides). */
   private describeTarget(): void {
     const r = this.record;
-    const colon = this.authority.lastIndexOf(':');
-    const hasPort = colon > 0 && /^\d{1,5}$/.test(this.authority.slice(colon + 1)) && !this.authority.endsWith(']');
-    r.virtual_host = (hasPort ? this.authority.slice(0, colon) : this.authority).toLowerCase().replace(/^\[|\]$/g, '').slice(0, 255);
-    r.virtual_port = hasPort ? Number(this.authority.slice(colon + 1)) : this.kind === 'connect' ? 0 : 80;
+    // The same reading of the authority as the connector's decision, so both ends' events agree.
+    const authority = normalizeAuthority(this.authority, this.kind === 'connect' ? undefined : 80);
+    if (authority.ok) {
+      r.virtual_host = authority.host;
+      r.virtual_port = authority.port;
+    }
     if (this.target) {
       const q = this.target.indexOf('?');
       const normalised = normalizePath(q === -1 ? this.target : this.target.slice(0, q));

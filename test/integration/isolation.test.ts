@@ -208,7 +208,8 @@ describe('subaccount isolation', () => {
       assert.equal(answer(a).backend, 'A');
     }
     assert.equal(backendEvil.requests.length, evilSeen);
-    assert.match(stack.connector('conn-evil')?.stdout() ?? '', /relay refused to route a subaccount/);
+    const evilLog = `${stack.connector('conn-evil')?.stdout() ?? ''}${stack.connector('conn-evil')?.stderr() ?? ''}`;
+    assert.match(evilLog, /relay refused to route a subaccount/);
   });
 
   test('subaccount A without its connector gets 503 no_connector, not another connector that claims it', async () => {

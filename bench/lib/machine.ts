@@ -1,0 +1,36 @@
+// What the numbers were measured on: they only mean something next to the machine and tool versions.
+import { cpus, totalmem } from 'node:os';
+import { run } from '../../test/helpers/processes.js';
+
+export interface MachineInfo {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGb: number;
+  readonly node: string;
+  readonly tools: Record<string, string>;
+}
+
+async function version(cmd: string, args: string[], pattern: RegExp): Promise<string> {
+  try {
+    const r = await run(cmd, args, { timeoutMs: 5000 });
+    return pattern.exec(`${r.stdout}\n${r.stderr}`)?.[1]?.trim() ?? 'unknown';
+  } catch {
+    return 'not found';
+  }
+}
+
+export async function machineInfo(): Promise<MachineInfo> {
+  const nproc = await version('nproc', [], /(\d+)/);
+  return {
+    cpus: Number(nproc) || cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    tools: {
+      nginx: await version('/usr/sbin/nginx', ['-v'], /nginx version: (\S+)/),
+      wrk: await version('/usr/bin/wrk', ['-v'], /^(wrk \S+)/m),
+      ssh: await version('ssh', ['-V'], /^(OpenSSH\S+)/m),
+      curl: await version('curl', ['--version'], /^(curl \S+)/m),
+    },
+  };
+}
