@@ -33,6 +33,8 @@ export interface RunningTunnel {
   readonly connector: StartedProcess;
   /** Waits until a call through the proxy works (the connector registered), via the given check. */
   waitUntilRouted(check: () => Promise<boolean>): Promise<void>;
+  /** The tail of what relay and connector logged (warn and above), for failure reports. */
+  logs(): string;
   /** SIGTERM both, so a CPU profile is written, then SIGKILL after a grace period. */
   stop(): Promise<void>;
 }
@@ -108,6 +110,7 @@ export async function startTunnel(options: TunnelOptions): Promise<RunningTunnel
         throw new Error(`${(err as Error).message}\n--- relay stderr ---\n${relay.stderr().slice(-4000)}\n--- connector stderr ---\n${connector.stderr().slice(-4000)}`, { cause: err });
       }
     },
+    logs: () => `--- relay stderr ---\n${relay.stderr().slice(-4000)}\n--- connector stderr ---\n${connector.stderr().slice(-4000)}`,
     async stop() {
       // The connector first: the relay then sees the session close as it does in production.
       await connector.stop('SIGTERM', 10_000);

@@ -18,22 +18,19 @@ export const HostPort = Type.String({
 
 export const LogSection = Type.Object(
   {
-    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'log level; logs are JSON lines (pino) on stderr, with secrets redacted' }),
   },
   { additionalProperties: false, default: {} },
 );
 
 export const AuditSection = Type.Object(
   {
-    /** Folder for the rotating NDJSON audit files; relative paths are taken from the config file. */
-    dir: Type.String({ minLength: 1, default: './data/audit' }),
-    /** Rotate a file once it reaches this size (bytes). */
-    max_file_bytes: Type.Integer({ minimum: 4096, default: 104_857_600 }),
-    /** Also write every event to stdout as NDJSON. */
-    stdout: Type.Boolean({ default: false }),
-    /** Query parameters whose values are replaced by REDACTED in audit events (case-insensitive). */
+    dir: Type.String({ minLength: 1, default: './data/audit', description: 'folder for the rotating NDJSON audit files (relative to the config file)' }),
+    max_file_bytes: Type.Integer({ minimum: 4096, default: 104_857_600, description: 'rotate the audit file once it reaches this size (bytes)' }),
+    stdout: Type.Boolean({ default: false, description: 'also write every audit event to stdout as NDJSON' }),
     secret_query_params: Type.Array(Type.String({ minLength: 1 }), {
       default: ['password', 'passwd', 'pwd', 'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'apikey', 'secret', 'client_secret', 'signature', 'sig', 'code'],
+      description: 'query parameters whose values become REDACTED in audit events (case-insensitive)',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -41,9 +38,9 @@ export const AuditSection = Type.Object(
 
 export const TlsFiles = Type.Object(
   {
-    cert: Type.String({ minLength: 1, description: 'PEM certificate file' }),
-    key: Type.String({ minLength: 1, description: 'PEM private key file' }),
-    ca: Type.String({ minLength: 1, description: 'PEM CA bundle that signs the peer\'s certificate' }),
+    cert: Type.String({ minLength: 1, description: 'PEM certificate file of this end' }),
+    key: Type.String({ minLength: 1, description: 'PEM private key file of this end' }),
+    ca: Type.String({ minLength: 1, description: 'PEM CA bundle that signs the other end\'s certificate' }),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
-// connector.yaml: the on-premise connector and the access rules it enforces.
+// connector.yaml: the on-premise connector and the access rules it enforces. Descriptions here are the
+// configuration reference: docs/configuration.md is generated from them (scripts/config-doc.mjs).
 import { Type, type Static } from '@sinclair/typebox';
 import { AuditSection, HostPort, Identifier, LogSection, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
 
@@ -6,46 +7,33 @@ const Method = Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,31}$', description: 'an
 
 export const ResourceSchema = Type.Object(
   {
-    /** Rule id reported as rule_id in audit events; defaults to "<virtual host:port><path>[*]". */
-    id: Type.Optional(Identifier),
-    /** Absolute path, already normalised (no dot segments, no duplicate slashes). */
-    path: Type.String({ pattern: '^/', description: 'an absolute path starting with /' }),
-    /** exact: only this path. prefix: this path and every sub-path below it (segment-wise). */
-    match: Type.Union([Type.Literal('exact'), Type.Literal('prefix')], { default: 'prefix' }),
-    /** Allowed methods; empty means every method. */
-    methods: Type.Array(Method, { default: ['GET', 'HEAD'] }),
-    /** false suspends the resource: calls are denied with resource_suspended. */
-    active: Type.Boolean({ default: true }),
-    /** Allow WebSocket (HTTP Upgrade) through this resource. */
-    websocket: Type.Boolean({ default: false }),
+    id: Type.Optional(Type.String({ ...Identifier, description: 'rule id reported as rule_id in audit events; default "<virtual host>:<port><path>", plus "*" for prefix' })),
+    path: Type.String({ pattern: '^/', description: 'an absolute path starting with /, already normalised (no dot segments, no duplicate slashes)' }),
+    match: Type.Union([Type.Literal('exact'), Type.Literal('prefix')], { default: 'prefix', description: 'exact: only this path; prefix: this path and every path below it, segment by segment' }),
+    methods: Type.Array(Method, { default: ['GET', 'HEAD'], description: 'allowed HTTP methods; an empty list allows every method' }),
+    active: Type.Boolean({ default: true, description: 'false suspends the resource: its calls are denied with resource_suspended' }),
+    websocket: Type.Boolean({ default: false, description: 'allow WebSocket (HTTP Upgrade) through this resource' }),
   },
   { additionalProperties: false },
 );
 
 export const MappingSchema = Type.Object(
   {
-    /** What cloud apps ask for: virtual host:port. The host is matched case-insensitively. */
-    virtual: HostPort,
-    /** The real backend: internal host:port. */
-    internal: HostPort,
-    protocol: Type.Union([Type.Literal('http'), Type.Literal('https'), Type.Literal('tcp'), Type.Literal('tcps')]),
-    /** Host header sent to the backend: the virtual host:port or the internal one (http/https only). */
-    host_header: Type.Union([Type.Literal('virtual'), Type.Literal('internal')], { default: 'virtual' }),
-    /** Rule id for tcp/tcps mappings (which have no resources); defaults to the virtual host:port. */
-    id: Type.Optional(Identifier),
-    /** HTTP resources; a mapping without resources allows nothing (deny by default). */
-    resources: Type.Array(ResourceSchema, { default: [] }),
-    /** PEM CA file trusted for https/tcps backends; without it the system trust store is used. */
-    ca: Type.Optional(Type.String({ minLength: 1 })),
+    virtual: Type.String({ ...HostPort, description: 'what cloud apps ask for, virtual host:port (host matched case-insensitively)' }),
+    internal: Type.String({ ...HostPort, description: 'the real backend, internal host:port' }),
+    protocol: Type.Union([Type.Literal('http'), Type.Literal('https'), Type.Literal('tcp'), Type.Literal('tcps')], { description: 'how the connector talks to the backend; http/https take absolute-form requests, tcp/tcps take CONNECT' }),
+    host_header: Type.Union([Type.Literal('virtual'), Type.Literal('internal')], { default: 'virtual', description: 'Host header sent to the backend: the virtual or the internal host:port (http/https)' }),
+    id: Type.Optional(Type.String({ ...Identifier, description: 'rule id of a tcp/tcps mapping (which has no resources); default the virtual host:port' })),
+    resources: Type.Array(ResourceSchema, { default: [], description: 'HTTP resources; a mapping without resources allows nothing' }),
+    ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA file trusted for https/tcps backends; without it, the system trust store' })),
   },
   { additionalProperties: false },
 );
 
 export const SubaccountRulesSchema = Type.Object(
   {
-    /** Cloud apps allowed to use this subaccount's mappings; empty means every app of the subaccount. */
-    trusted_apps: Type.Array(Identifier, { default: [] }),
-    mappings: Type.Array(MappingSchema, { default: [] }),
+    trusted_apps: Type.Array(Identifier, { default: [], description: 'cloud apps that may use this subaccount\'s mappings; empty means every app of the subaccount' }),
+    mappings: Type.Array(MappingSchema, { default: [], description: 'virtual host:port to internal host:port mappings' }),
   },
   { additionalProperties: false },
 );
@@ -54,30 +42,22 @@ export const ConnectorConfigSchema = Type.Object(
   {
     connector: Type.Object(
       {
-        /** Stable id of this connector; the emitter_id of its audit events. */
-        id: Identifier,
-        /** Location id announced to the relay; "" is the subaccount's default location. */
-        location_id: Type.String({ pattern: '^([A-Za-z0-9][A-Za-z0-9._-]{0,63})?$', default: '', description: 'a location id (letters, digits, ".", "_", -) or ""' }),
+        id: Type.String({ ...Identifier, description: 'stable id of this connector, equal to its certificate CN; the emitter_id of its audit events' }),
+        location_id: Type.String({ pattern: '^([A-Za-z0-9][A-Za-z0-9._-]{0,63})?$', default: '', description: 'location id announced to the relay (letters, digits, ".", "_", -); "" is the subaccount\'s default location' }),
       },
       { additionalProperties: false },
     ),
     relay: Type.Object(
       {
-        /** The relay's tunnel endpoint. */
-        address: HostPort,
-        /** Name checked against the relay certificate; defaults to the host of relay.address. */
-        server_name: Type.Optional(Type.String({ minLength: 1 })),
+        address: Type.String({ ...HostPort, description: 'the relay\'s tunnel endpoint, host:port' }),
+        server_name: Type.Optional(Type.String({ minLength: 1, description: 'name checked against the relay certificate; default the host of relay.address' })),
         tls: TlsFiles,
-        /** HTTP/2 PING interval (ms); two missed pings close the session and trigger a reconnect. */
-        ping_interval_ms: Type.Integer({ minimum: 100, default: 10_000 }),
+        ping_interval_ms: Type.Integer({ minimum: 100, default: 10_000, description: 'HTTP/2 PING interval (ms); two missed pings drop the tunnel and reconnect' }),
         reconnect: Type.Object(
           {
-            /** First delay after a failure (ms). */
-            initial_delay_ms: Type.Integer({ minimum: 10, default: 500 }),
-            /** Upper bound of the delay (ms). */
-            max_delay_ms: Type.Integer({ minimum: 10, default: 30_000 }),
-            /** Each delay is multiplied by a random factor in [1 - jitter, 1]. */
-            jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+            initial_delay_ms: Type.Integer({ minimum: 10, default: 500, description: 'first delay after a failure (ms); doubles on each further failure' }),
+            max_delay_ms: Type.Integer({ minimum: 10, default: 30_000, description: 'upper bound of the delay (ms)' }),
+            jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'each delay is multiplied by a random factor in [1 - jitter, 1]' }),
           },
           { additionalProperties: false, default: {} },
         ),
@@ -86,19 +66,16 @@ export const ConnectorConfigSchema = Type.Object(
     ),
     backend: Type.Object(
       {
-        /** Time allowed to open a backend connection (ms). */
-        connect_timeout_ms: Type.Integer({ minimum: 1, default: 5_000 }),
-        /** Time allowed from sending the request to the first response byte (ms). */
-        response_timeout_ms: Type.Integer({ minimum: 1, default: 60_000 }),
-        /** Idle keep-alive connections kept per backend. */
-        max_idle_sockets: Type.Integer({ minimum: 0, default: 64 }),
+        connect_timeout_ms: Type.Integer({ minimum: 1, default: 5_000, description: 'time allowed to open a backend connection (ms); then 504 connect_timeout' }),
+        response_timeout_ms: Type.Integer({ minimum: 1, default: 60_000, description: 'time allowed from connection to the first response byte (ms); then 504 backend_timeout' }),
+        max_idle_sockets: Type.Integer({ minimum: 0, default: 64, description: 'idle keep-alive connections kept per backend' }),
       },
       { additionalProperties: false, default: {} },
     ),
-    /** Access rules per subaccount. A subaccount not listed here gets nothing. */
     subaccounts: Type.Record(Type.String({ pattern: SUBACCOUNT_PATTERN }), SubaccountRulesSchema, {
       default: {},
       propertyNames: { pattern: SUBACCOUNT_PATTERN, description: 'a subaccount id: lower-case letters, digits and -, 1-64 chars' },
+      description: 'access rules per subaccount; a subaccount not listed here reaches nothing',
     }),
     audit: AuditSection,
     log: LogSection,

@@ -1,4 +1,5 @@
-// relay.yaml: the cloud-side relay.
+// relay.yaml: the cloud-side relay. Descriptions here are the configuration reference: docs/configuration.md
+// is generated from them (scripts/config-doc.mjs) and a test keeps the two in step.
 import { Type, type Static } from '@sinclair/typebox';
 import { AuditSection, HostPort, Identifier, LogSection, Subaccount, TlsFiles } from '../../common/config/schema-parts.js';
 
@@ -6,56 +7,47 @@ export const RelayConfigSchema = Type.Object(
   {
     relay: Type.Object(
       {
-        /** Stable id of this relay instance; the emitter_id of its audit events. */
-        id: Identifier,
+        id: Type.String({ ...Identifier, description: 'stable id of this relay instance; the emitter_id of its audit events' }),
       },
       { additionalProperties: false },
     ),
     proxy: Type.Object(
       {
-        /** Where cloud apps send proxy requests. */
-        listen: HostPort,
-        /** Largest request head accepted (bytes); larger gets 431. */
-        max_header_bytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384 }),
-        /** Idle time allowed on a cloud app's connection (ms). */
-        keep_alive_timeout_ms: Type.Integer({ minimum: 100, default: 5_000 }),
-        /** Whole-call deadline for HTTP calls through the tunnel (ms); 0 disables. TCP streams have none. */
-        call_timeout_ms: Type.Integer({ minimum: 0, default: 120_000 }),
+        listen: Type.String({ ...HostPort, description: 'host:port where cloud apps send proxy requests' }),
+        max_header_bytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'largest request head accepted, in bytes; a larger one gets 431' }),
+        keep_alive_timeout_ms: Type.Integer({ minimum: 100, default: 5_000, description: 'idle time allowed on a cloud app\'s keep-alive connection (ms)' }),
+        call_timeout_ms: Type.Integer({ minimum: 0, default: 120_000, description: 'deadline for the answer to an HTTP call through the tunnel (ms; 0 = none); TCP streams have none' }),
       },
       { additionalProperties: false },
     ),
     tunnel: Type.Object(
       {
-        /** Where connectors dial in (TLS, client certificate required). */
-        listen: HostPort,
+        listen: Type.String({ ...HostPort, description: 'host:port where connectors dial in (TLS with a client certificate)' }),
         tls: TlsFiles,
-        /** HTTP/2 PING interval on each tunnel session (ms); a session that misses two is closed. */
-        ping_interval_ms: Type.Integer({ minimum: 100, default: 10_000 }),
-        /** Which connector certificates (by subject CN) may serve which subaccounts. */
+        ping_interval_ms: Type.Integer({ minimum: 100, default: 10_000, description: 'HTTP/2 PING interval per tunnel session (ms); a session that misses two is closed' }),
         connectors: Type.Array(
           Type.Object(
             {
-              cn: Identifier,
-              subaccounts: Type.Array(Subaccount, { minItems: 1 }),
+              cn: Type.String({ ...Identifier, description: 'subject CN of the connector\'s client certificate' }),
+              subaccounts: Type.Array(Subaccount, { minItems: 1, description: 'subaccounts this connector may serve; others it announces are refused' }),
             },
             { additionalProperties: false },
           ),
-          { default: [] },
+          { default: [], description: 'which connector certificates may serve which subaccounts (deny by default)' },
         ),
       },
       { additionalProperties: false },
     ),
-    /** Cloud app tokens. Only the SHA-256 of each token is stored; create them with `tunnelwatch token new`. */
     tokens: Type.Array(
       Type.Object(
         {
-          subaccount: Subaccount,
-          cloud_app: Identifier,
-          sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the SHA-256 of the token, 64 lower-case hex digits' }),
+          subaccount: Type.String({ ...Subaccount, description: 'the subaccount the token belongs to' }),
+          cloud_app: Type.String({ ...Identifier, description: 'the cloud app the token identifies (cloud_app in audit events)' }),
+          sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the SHA-256 of the token, 64 lower-case hex digits (from `tunnelwatch token new`)' }),
         },
         { additionalProperties: false },
       ),
-      { default: [] },
+      { default: [], description: 'cloud app tokens; only their SHA-256 is stored' },
     ),
     audit: AuditSection,
     log: LogSection,
