@@ -24,6 +24,8 @@ export interface TunnelOptions {
   readonly token: string;
   /** When set, relay and connector write V8 CPU profiles (.cpuprofile) here on exit. */
   readonly profileDir?: string;
+  /** Extra NODE_OPTIONS per process, e.g. `--import ./counters.mjs` for instrumentation. */
+  readonly nodeOptions?: { readonly relay?: string; readonly connector?: string };
   readonly logLevel?: string;
 }
 
@@ -84,8 +86,12 @@ export async function startTunnel(options: TunnelOptions): Promise<RunningTunnel
   await writeFile(join(dir, 'relay.yaml'), stringify(relayConfig));
   await writeFile(join(dir, 'connector.yaml'), stringify(connectorConfig));
 
-  const env = (name: string): NodeJS.ProcessEnv =>
-    options.profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.profileDir} --cpu-prof-name=${name}.cpuprofile` } : {};
+  const env = (name: 'relay' | 'connector'): NodeJS.ProcessEnv => {
+    const flags = [options.nodeOptions?.[name] ?? ''];
+    if (options.profileDir) flags.push(`--cpu-prof --cpu-prof-dir=${options.profileDir} --cpu-prof-name=${name}.cpuprofile`);
+    const value = flags.filter(Boolean).join(' ');
+    return value ? { NODE_OPTIONS: value } : {};
+  };
   const relay = await startProcess(process.execPath, [CLI, 'relay', '--config', join(dir, 'relay.yaml')], {
     cwd: dir,
     env: env('relay'),

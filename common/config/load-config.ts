@@ -140,8 +140,8 @@ function describe(error: ErrorObject): string {
     case 'const':
       return `${at}: expected ${JSON.stringify(params.allowedValue)}`;
     case 'pattern': {
-      const description = (error.parentSchema as { description?: string } | undefined)?.description;
-      return `${at}: expected ${description ?? `a value matching ${String(params.pattern)}`} (got ${JSON.stringify(error.data)})`;
+      const schema = error.parentSchema as { expected?: string; description?: string } | undefined;
+      return `${at}: expected ${schema?.expected ?? schema?.description ?? `a value matching ${String(params.pattern)}`} (got ${JSON.stringify(error.data)})`;
     }
     case 'type':
       return `${at}: expected ${String(params.type)} (got ${JSON.stringify(error.data)})`;

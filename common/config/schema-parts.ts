@@ -4,8 +4,13 @@ import { Type, type Static } from '@sinclair/typebox';
 export const SUBACCOUNT_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
 
-export const Subaccount = Type.String({ pattern: SUBACCOUNT_PATTERN, description: 'a subaccount id: lower-case letters, digits and -, 1-64 chars, starting with a letter or digit' });
-export const Identifier = Type.String({ pattern: ID_PATTERN, description: 'an id: letters, digits, ".", "_" and -, 1-128 chars' });
+// `expected` says what a value must look like; config errors quote it (descriptions say what a key is for).
+export const Subaccount = Type.String({
+  pattern: SUBACCOUNT_PATTERN,
+  description: 'a subaccount id',
+  expected: 'a subaccount id: lower-case letters, digits and -, 1-64 chars, starting with a letter or digit',
+});
+export const Identifier = Type.String({ pattern: ID_PATTERN, description: 'an id', expected: 'an id: letters, digits, ".", "_" and -, 1-128 chars' });
 
 /** A TCP port, 1-65535, without leading zeros. */
 const PORT = '([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
@@ -14,6 +19,7 @@ const PORT = '([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[
 export const HostPort = Type.String({
   pattern: `^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):${PORT}$`,
   description: 'host:port with a port from 1 to 65535, e.g. 127.0.0.1:8080',
+  expected: 'host:port with a port from 1 to 65535, e.g. 127.0.0.1:8080',
 });
 
 export const LogSection = Type.Object(

@@ -8,7 +8,7 @@ const Method = Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,31}$', description: 'an
 export const ResourceSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ ...Identifier, description: 'rule id reported as rule_id in audit events; default "<virtual host>:<port><path>", plus "*" for prefix' })),
-    path: Type.String({ pattern: '^/', description: 'an absolute path starting with /, already normalised (no dot segments, no duplicate slashes)' }),
+    path: Type.String({ pattern: '^/', expected: 'an absolute path starting with /', description: 'an absolute path starting with /, already normalised (no dot segments, no duplicate slashes)' }),
     match: Type.Union([Type.Literal('exact'), Type.Literal('prefix')], { default: 'prefix', description: 'exact: only this path; prefix: this path and every path below it, segment by segment' }),
     methods: Type.Array(Method, { default: ['GET', 'HEAD'], description: 'allowed HTTP methods; an empty list allows every method' }),
     active: Type.Boolean({ default: true, description: 'false suspends the resource: its calls are denied with resource_suspended' }),
