@@ -126,8 +126,8 @@ export class TunnelClient {
     if (this.stopped) return;
     const delay = this.backoff.next();
     this.log.warn({ reason, retry_in_ms: delay, attempt: this.backoff.attempts }, 'tunnel to relay is down; reconnecting');
+    // Not unref()ed: waiting to reconnect is this process's job, so it must keep the process alive.
     this.timer = setTimeout(() => this.dial(), delay);
-    this.timer.unref();
   }
 
   private onSession(session: ServerHttp2Session): void {
