@@ -97,7 +97,10 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
     // 'close' follows and decides what the cloud app sees.
   });
   res.on('close', () => {
-    if (!res.writableFinished) clientGone = true;
+    // Cancel only a call the cloud app abandoned. A finished response's stream closes by itself; resetting
+    // it anyway would send one RST_STREAM per call, and nghttp2 ends sessions that see resets at that rate.
+    if (res.writableFinished) return;
+    clientGone = true;
     if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
   });
 }
@@ -175,7 +178,7 @@ function bridgeRaw(
   socket.on('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
   socket.on('close', () => {
     if (!responded) clientGone = true;
-    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!stream.closed && !stream.readableEnded) stream.close(http2.constants.NGHTTP2_CANCEL);
   });
   stream.on('close', () => {
     if (!responded && !clientGone) {
