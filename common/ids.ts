@@ -1,5 +1,5 @@
 // Identifiers: UUIDv7 for event ids (time-ordered, so the store's sort key stays local), W3C trace ids.
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 // One pool of random bytes refilled in bulk: crypto calls per event are the expensive part.
 const pool = Buffer.alloc(4096);
@@ -51,7 +51,9 @@ export function newSpanId(): string {
 
 function nonZeroHex(n: number): string {
   for (;;) {
-    const hex = randomBytes(n).toString('hex');
-    if (!/^0+$/.test(hex)) return hex;
+    const hex = random(n).toString('hex');
+    if (!ALL_ZERO.test(hex)) return hex;
   }
 }
+
+const ALL_ZERO = /^0+$/;

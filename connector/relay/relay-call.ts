@@ -23,7 +23,8 @@ export function clientIpOf(socket: Socket): string {
 
 export class RelayCall {
   readonly startedUs = nowUs();
-  readonly ts = new Date().toISOString();
+  /** Receipt time (epoch ms); turned into the event's ts only if the relay writes an event. */
+  private readonly receivedMs = Date.now();
   readonly record: CallRecord = emptyCallRecord();
   readonly trace: TraceContext;
   readonly spanId = newSpanId();
@@ -37,7 +38,6 @@ export class RelayCall {
 
   constructor(readonly kind: CallKind, readonly req: IncomingMessage, secretQueryParams: readonly string[]) {
     const r = this.record;
-    r.ts = this.ts;
     r.client_ip = clientIpOf(req.socket);
     r.method = kind === 'connect' ? '' : (req.method ?? '');
     r.protocol = kind === 'connect' ? 'tcp' : 'http';
@@ -68,7 +68,6 @@ export class RelayCall {
       const rest = m[2] as string;
       this.target = rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest;
     }
-    this.describeTarget();
     return undefined;
   }
 
@@ -131,6 +130,9 @@ export class RelayCall {
   /** Emits the relay's audit event for a call it refused or could not complete. */
   audit(emitter: AuditEmitter, r: Refusal, bytes: { in: number; out: number } = { in: 0, out: 0 }): void {
     const rec = this.record;
+    // Done here, not on every call: most calls cross the tunnel and only the connector writes their event.
+    rec.ts = new Date(this.receivedMs).toISOString();
+    this.describeTarget();
     rec.duration_us = Math.max(0, nowUs() - this.startedUs);
     // A refusal without a deny reason (tunnel_down, timeout) happened after the relay routed the call.
     rec.decision = r.denyReason ? 'deny' : 'allow';
