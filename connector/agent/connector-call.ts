@@ -80,15 +80,25 @@ export class ConnectorCall {
     return formatTraceparent(this.trace.traceId, this.backendSpanId, this.trace.sampled);
   }
 
+  /** The relay gave up on the call (the cloud app left, or its request was malformed mid-body). */
+  abandoned(): void {
+    this.callerGone = true;
+    if (!this.record.error_type) this.record.error_type = 'reset';
+  }
+
+  private callerGone = false;
+
   /** Answers the stream with a refusal (denial or backend failure) unless a response already started. */
   refuse(r: Refusal): void {
-    this.record.status = r.status;
-    if (r.errorType) this.record.error_type = r.errorType;
-    if (this.stream.destroyed || this.stream.closed) return;
+    if (r.errorType && !this.record.error_type) this.record.error_type = r.errorType;
+    // Nothing reaches a caller that is gone: keep what happened to the call, not a status it never got.
+    if (this.callerGone || this.stream.destroyed || this.stream.closed) return;
     if (this.stream.headersSent) {
+      // The backend's status went out already; the body is cut short, which error_type records.
       this.stream.close();
       return;
     }
+    this.record.status = r.status;
     const body = refusalBody(r);
     this.stream.respond({ ':status': r.status, ...refusalHeaders(r, body) });
     this.stream.end(body);

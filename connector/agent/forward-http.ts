@@ -132,6 +132,15 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
     // Nothing flows before the backend switches protocols; send the head now rather than on first write.
     req.flushHeaders();
   } else {
-    stream.pipe(req);
+    // The request to the backend is completed only by a clean end of the stream: a stream the relay
+    // abandoned ('aborted') must never reach the backend as a complete (truncated) request.
+    stream.pipe(req, { end: false });
+    stream.on('end', () => {
+      if (!stream.aborted) req.end();
+    });
   }
+  stream.on('aborted', () => {
+    call.abandoned();
+    req.destroy();
+  });
 }

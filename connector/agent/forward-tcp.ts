@@ -36,7 +36,14 @@ export function forwardTcp(call: ConnectorCall, mapping: CompiledMapping, pool: 
     });
     stream.on('data', (chunk: Buffer) => (rec.bytes_in += chunk.length));
     socket.pipe(stream);
-    stream.pipe(socket);
+    stream.pipe(socket, { end: false });
+    stream.on('end', () => {
+      if (!stream.aborted) socket.end();
+    });
+  });
+  stream.on('aborted', () => {
+    call.abandoned();
+    socket.destroy();
   });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(connectTimer);

@@ -1,5 +1,5 @@
 // Carries an authenticated call into the connector's tunnel session as one HTTP/2 stream.
-import http2, { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
+import { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { H, HOP_BY_HOP } from '../tunnel/protocol.js';
@@ -75,11 +75,25 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
   if (ctx.callTimeoutMs > 0) {
     timer = setTimeout(() => {
       if (!responded) refuse(call.refusal('TW_ERR_BACKEND_TIMEOUT', '', 'backend_timeout', `no answer through the tunnel within ${ctx.callTimeoutMs} ms (proxy.call_timeout_ms)`));
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      abandon(stream);
     }, ctx.callTimeoutMs);
     timer.unref();
   }
-  if (hasBody) req.pipe(stream);
+  if (hasBody) {
+    req.pipe(stream);
+    const socket = req.socket;
+    ctx.inflight.set(socket, {
+      call,
+      res,
+      abandon: () => {
+        clientGone = true;
+        abandon(stream);
+      },
+    });
+    req.once('end', () => {
+      if (ctx.inflight.get(socket)?.call === call) ctx.inflight.delete(socket);
+    });
+  }
   stream.on('response', (h2headers) => {
     responded = true;
     res.writeHead(Number(h2headers[':status']), responseHeaders(h2headers));
@@ -101,7 +115,7 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
     // it anyway would send one RST_STREAM per call, and nghttp2 ends sessions that see resets at that rate.
     if (res.writableFinished) return;
     clientGone = true;
-    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    abandon(stream);
   });
 }
 
@@ -135,6 +149,15 @@ export function forwardUpgrade(_ctx: ProxyContext, call: RelayCall, session: Tun
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${token}\r\n` + headerLines(responseHeaders(h2headers)) + '\r\n');
     return true;
   });
+}
+
+/**
+ * Gives up on a stream without completing it. Not close(): that sends END_STREAM before RST_STREAM, so
+ * the connector would see a finished request and could pass a truncated body on as complete. destroy()
+ * resets at once, and the connector sees the stream aborted before any end.
+ */
+function abandon(stream: ClientHttp2Stream): void {
+  if (!stream.destroyed) stream.destroy();
 }
 
 function headerLines(headers: Record<string, string | string[]>): string {
@@ -175,10 +198,10 @@ function bridgeRaw(
     stream.on('end', () => socket.end(rawResponse(status, responseHeaders(h2headers), Buffer.concat(chunks).toString('utf8'))));
   });
   stream.on('error', () => {});
-  socket.on('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
+  socket.on('error', () => abandon(stream));
   socket.on('close', () => {
     if (!responded) clientGone = true;
-    if (!stream.closed && !stream.readableEnded) stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!stream.readableEnded) abandon(stream);
   });
   stream.on('close', () => {
     if (!responded && !clientGone) {

@@ -13,7 +13,16 @@ import { emptyCallRecord } from '../../common/audit/event.js';
 import { refusal } from '../tunnel/refusal.js';
 import { newTraceContext, newSpanId } from '../../common/trace-context.js';
 
+/** A call whose request is still being read on its connection, so a parser error can abandon it. */
+export interface InflightCall {
+  call: RelayCall;
+  res: ServerResponse;
+  abandon(): void;
+}
+
 export interface ProxyContext {
+  /** Calls whose request body is still being read, by connection. */
+  inflight: WeakMap<Socket, InflightCall>;
   relayId: string;
   tokens: TokenStore;
   registry: SessionRegistry;
@@ -120,6 +129,26 @@ function onClientError(ctx: ProxyContext, err: NodeJS.ErrnoException & { rawPack
   const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
   if (timeout) {
     socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    return;
+  }
+  const inflight = ctx.inflight.get(socket);
+  if (inflight) {
+    // The parser failed in the body of a request already on its way through the tunnel (a bad chunk,
+    // say). Abandon the stream, so the backend never sees a complete request; answer 400 only if no
+    // response has started (a late 400 would be taken as the answer to the next request); one event.
+    ctx.inflight.delete(socket);
+    inflight.abandon();
+    const r = inflight.call.refusal('TW_ERR_PROXY_MALFORMED_REQUEST', 'malformed_request', '', `${code}: ${err.message}`.slice(0, 200));
+    if (inflight.res.headersSent) socket.destroy();
+    else {
+      const { status, headers, body } = renderRefusal(r);
+      socket.end(rawResponse(status, headers, body));
+    }
+    try {
+      inflight.call.audit(ctx.audit, inflight.res.headersSent ? { ...r, status: inflight.res.statusCode } : r);
+    } catch (e) {
+      ctx.log.error({ err: (e as Error).message }, 'audit event for a malformed request could not be written');
+    }
     return;
   }
   const trace = newTraceContext();

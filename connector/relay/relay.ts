@@ -39,6 +39,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
   const proxyAddr = splitHostPort(config.proxy.listen);
   const proxy: HttpServer = await startProxyServer(
     {
+      inflight: new WeakMap(),
       relayId: config.relay.id,
       tokens: new TokenStore(config.tokens),
       registry,

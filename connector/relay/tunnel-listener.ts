@@ -82,13 +82,12 @@ async function acceptConnector(socket: TLSSocket, options: TunnelListenerOptions
       else registration.rejected.push({ subaccount: s, reason: `tunnel.connectors entry "${cn}" does not list subaccount "${s}"` });
     }
   }
-  await control(h2, REGISTERED_PATH, registration);
   if (registration.rejected.length > 0) log.warn({ connector: cn, rejected: registration.rejected }, 'connector asked for subaccounts it is not authorised for');
   if (registration.accepted.length === 0) {
+    await control(h2, REGISTERED_PATH, registration);
     h2.close();
     return;
   }
-
   const session: TunnelSession = {
     connectorId: cn,
     locationId: typeof hello.location_id === 'string' ? hello.location_id : '',
@@ -98,18 +97,20 @@ async function acceptConnector(socket: TLSSocket, options: TunnelListenerOptions
     h2,
     rttMs: -1,
   };
+  // Routable before the connector hears it is registered, so its first call never meets a 503.
   const previous = options.registry.add(session);
   previous?.h2.close();
+  h2.once('close', () => {
+    options.registry.remove(session);
+    log.info({ connector: cn, location_id: session.locationId }, 'connector session closed');
+  });
+  await control(h2, REGISTERED_PATH, registration);
   log.info({ connector: cn, location_id: session.locationId, subaccounts: session.subaccounts, remote }, 'connector registered');
   const stopPing = keepalive(h2, options.pingIntervalMs, (rtt) => (session.rttMs = rtt), () => {
     log.warn({ connector: cn }, 'connector missed two keepalive pings; closing its session');
     h2.destroy();
   });
-  h2.once('close', () => {
-    stopPing();
-    options.registry.remove(session);
-    log.info({ connector: cn, location_id: session.locationId }, 'connector session closed');
-  });
+  h2.once('close', stopPing);
 }
 
 /** Sends a control message and returns the response body. */
