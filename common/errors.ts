@@ -42,6 +42,7 @@ export const ERRORS = {
   TW_ERR_TUNNEL_HANDSHAKE: { status: 0, message: 'the tunnel handshake with the relay failed' },
   // Audit.
   TW_ERR_AUDIT_WRITE: { status: 0, message: 'an audit event could not be written' },
+  TW_ERR_AUDIT_UNAVAILABLE: { status: 503, message: 'audit events cannot be written right now, so calls are refused (never an unaudited call); see the log of the emitter for the disk error' },
   TW_ERR_AUDIT_CHAIN_RECOVERY: { status: 0, message: 'the audit chain could not be recovered from the audit files at start-up' },
 } as const satisfies Record<string, ErrorSpec>;
 

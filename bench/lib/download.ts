@@ -1,5 +1,5 @@
 // Bulk throughput with curl: one large GET written to /dev/null, speed as curl measured it.
-import { run } from '../../test/helpers/processes.js';
+import { runTracked } from './tracked-run.js';
 
 export interface DownloadOptions {
   readonly url: string;
@@ -18,7 +18,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   const args = ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{speed_download} %{time_total}'];
   if (options.proxy) args.push('-x', options.proxy.url, '--proxy-header', `Proxy-Authorization: ${options.proxy.authorization}`);
   args.push(options.url);
-  const r = await run('curl', args, { timeoutMs: 120_000 });
+  const r = await runTracked('curl', args, 120_000);
   const [status, size, speed, total] = r.stdout.trim().split(' ').map(Number) as [number, number, number, number];
   if (r.code !== 0 || status !== 200 || size !== options.expectBytes) {
     throw new Error(`curl ${options.url}${options.proxy ? ` via ${options.proxy.url}` : ''}: exit ${r.code}, status ${status}, ${size} of ${options.expectBytes} bytes\n${r.stderr}`);

@@ -33,6 +33,7 @@ export async function expect200(label: string, target: ProbeTarget, body: string
   const r = await probe(target);
   if (r.status !== 200 || r.body !== body) {
     const why = r.headers['x-tunnel-error'] ? ` (x-tunnel-error: ${String(r.headers['x-tunnel-error'])})` : '';
-    throw new Error(`${label}: expected 200 with the ${body.length}-byte test body, got ${r.status}${why}: ${r.body.slice(0, 300)}`);
+    // First line for reports, body below it for whoever debugs.
+    throw new Error(`${label}: expected 200 with the ${body.length}-byte test body, got ${r.status}${why}\n${r.body.slice(0, 300)}`);
   }
 }

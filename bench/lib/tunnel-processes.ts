@@ -22,6 +22,8 @@ export interface TunnelOptions {
   /** Exact paths allowed (GET). */
   readonly paths: readonly string[];
   readonly token: string;
+  /** The `tunnelwatch` entry point to run; default this checkout's bin/tunnelwatch.js. */
+  readonly cli?: string;
   /** When set, relay and connector write V8 CPU profiles (.cpuprofile) here on exit. */
   readonly profileDir?: string;
   /** Extra NODE_OPTIONS per process, e.g. `--import ./counters.mjs` for instrumentation. */
@@ -44,10 +46,12 @@ export interface RunningTunnel {
 export async function startTunnel(options: TunnelOptions): Promise<RunningTunnel> {
   const { dir } = options;
   await mkdir(dir, { recursive: true });
+  if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
   await initPki(join(dir, 'pki'), { connectors: [CONNECTOR_ID] });
   const proxyPort = await freePort();
   const tunnelPort = await freePort();
   const level = options.logLevel ?? 'warn';
+  const cli = options.cli ?? CLI;
   const relayConfig = {
     relay: { id: 'bench-relay' },
     proxy: { listen: `127.0.0.1:${proxyPort}` },
@@ -87,12 +91,13 @@ export async function startTunnel(options: TunnelOptions): Promise<RunningTunnel
   await writeFile(join(dir, 'connector.yaml'), stringify(connectorConfig));
 
   const env = (name: 'relay' | 'connector'): NodeJS.ProcessEnv => {
-    const flags = [options.nodeOptions?.[name] ?? ''];
-    if (options.profileDir) flags.push(`--cpu-prof --cpu-prof-dir=${options.profileDir} --cpu-prof-name=${name}.cpuprofile`);
-    const value = flags.filter(Boolean).join(' ');
+    const value = options.nodeOptions?.[name];
     return value ? { NODE_OPTIONS: value } : {};
   };
-  const relay = await startProcess(process.execPath, [CLI, 'relay', '--config', join(dir, 'relay.yaml')], {
+  // node flags, not NODE_OPTIONS: Node 20 refuses --cpu-prof there. Written when the process exits.
+  const flags = (name: 'relay' | 'connector'): string[] =>
+    options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const relay = await startProcess(process.execPath, [...flags('relay'), cli, 'relay', '--config', join(dir, 'relay.yaml')], {
     cwd: dir,
     env: env('relay'),
     readyWhen: () => isPortOpen(proxyPort),
@@ -100,7 +105,7 @@ export async function startTunnel(options: TunnelOptions): Promise<RunningTunnel
   });
   let connector: StartedProcess;
   try {
-    connector = await startProcess(process.execPath, [CLI, 'connector', '--config', join(dir, 'connector.yaml')], { cwd: dir, env: env('connector') });
+    connector = await startProcess(process.execPath, [...flags('connector'), cli, 'connector', '--config', join(dir, 'connector.yaml')], { cwd: dir, env: env('connector') });
   } catch (err) {
     await relay.stop();
     throw err;

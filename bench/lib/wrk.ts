@@ -1,7 +1,7 @@
 // wrk (Debian's /usr/bin/wrk) as the load generator: one run, its output parsed into numbers.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../../test/helpers/processes.js';
+import { runTracked } from './tracked-run.js';
 
 export const WRK_BIN = '/usr/bin/wrk';
 
@@ -91,7 +91,7 @@ export async function runWrk(options: WrkOptions, label: string): Promise<WrkRes
   await writeFile(script, wrkScript(options));
   const target = options.proxy ? options.url : `${options.url}${options.path ?? '/'}`;
   const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.durationS}s`, '--latency', '-s', script, target];
-  const r = await run(WRK_BIN, args, { timeoutMs: (options.durationS + 30) * 1000 });
+  const r = await runTracked(WRK_BIN, args, (options.durationS + 30) * 1000);
   if (r.code !== 0) throw new Error(`wrk ${args.join(' ')} exited with ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`);
   return parseWrk(r.stdout);
 }

@@ -1,7 +1,18 @@
 // Turns call records into chained audit events and hands them to the sinks, in order.
 import { uuidv7 } from '../ids.js';
 import { AUDIT_FIELDS, AUDIT_SCHEMA, type AuditEvent, type CallRecord, type Emitter } from './event.js';
+import { createHash } from 'node:crypto';
 import { computeEventHash, type ChainState } from './hash-chain.js';
+
+const CALL_RECORD_FIELDS = AUDIT_FIELDS.length - 7; // all but schema, event_id, emitter, emitter_id, seq, prev_hash, hash
+
+// RFC 8785 for an event with only spec fields, all strings and integers: JSON.stringify with the
+// sorted key list as replacer writes exactly the canonical form, without a generic sort per event.
+const CANONICAL_KEYS = AUDIT_FIELDS.filter((f) => f !== 'hash').sort();
+
+function hashSpecEvent(event: AuditEvent): string {
+  return createHash('sha256').update(JSON.stringify(event, CANONICAL_KEYS)).digest('hex');
+}
 import type { AuditSink } from './sink.js';
 
 export interface AuditEmitterOptions {
@@ -31,6 +42,11 @@ export class AuditEmitter {
     this.lastHash = options.chain.hash;
   }
 
+  /** false while the durable sink cannot keep events: calls must then be refused (never unaudited). */
+  get healthy(): boolean {
+    return this.sinks[0]?.healthy !== false;
+  }
+
   get chain(): ChainState {
     return { seq: this.seq, hash: this.lastHash };
   }
@@ -40,36 +56,68 @@ export class AuditEmitter {
    * the write order. Throws if a sink cannot keep the event; the chain then does not advance.
    */
   emit(record: CallRecord): AuditEvent {
-    const unordered: AuditEvent = {
-      ...record,
+    // Built as one literal in spec order (one hidden class, no reordering); extension fields follow.
+    const event: AuditEvent = {
       schema: AUDIT_SCHEMA,
       event_id: uuidv7(),
+      ts: record.ts,
+      duration_us: record.duration_us,
       emitter: this.emitter,
       emitter_id: this.emitterId,
       seq: this.seq + 1,
       prev_hash: this.lastHash,
       hash: '',
+      subaccount: record.subaccount,
+      location_id: record.location_id,
+      cloud_app: record.cloud_app,
+      principal: record.principal,
+      client_ip: record.client_ip,
+      protocol: record.protocol,
+      method: record.method,
+      virtual_host: record.virtual_host,
+      virtual_port: record.virtual_port,
+      internal_host: record.internal_host,
+      internal_port: record.internal_port,
+      path: record.path,
+      query: record.query,
+      user_agent: record.user_agent,
+      decision: record.decision,
+      rule_id: record.rule_id,
+      deny_reason: record.deny_reason,
+      status: record.status,
+      error_type: record.error_type,
+      bytes_in: record.bytes_in,
+      bytes_out: record.bytes_out,
+      backend_connect_us: record.backend_connect_us,
+      backend_ttfb_us: record.backend_ttfb_us,
+      trace_id: record.trace_id,
+      span_id: record.span_id,
     };
-    unordered.hash = computeEventHash(unordered as unknown as Record<string, unknown>);
-    // Spec order first, then any extension fields in the order they came.
-    const event = {} as Record<string, unknown>;
-    for (const field of AUDIT_FIELDS) event[field] = unordered[field];
-    for (const [key, value] of Object.entries(unordered)) if (!(key in event)) event[key] = value;
+    let extended = false;
+    if (Object.keys(record).length !== CALL_RECORD_FIELDS) {
+      for (const [key, value] of Object.entries(record)) {
+        if (!(key in event)) {
+          (event as unknown as Record<string, unknown>)[key] = value;
+          extended = true;
+        }
+      }
+    }
+    event.hash = extended ? computeEventHash(event as unknown as Record<string, unknown>) : hashSpecEvent(event);
     const line = `${JSON.stringify(event)}\n`;
     // The first sink is the durable one: if it cannot keep the event, the chain does not advance and
     // the caller hears of it. Later sinks (stdout, shippers) only copy; their failures are reported.
     const [primary, ...copies] = this.sinks;
-    primary?.write(event as unknown as AuditEvent, line);
+    primary?.write(event, line);
     for (const sink of copies) {
       try {
-        sink.write(event as unknown as AuditEvent, line);
+        sink.write(event, line);
       } catch (err) {
         this.onCopyError?.(err as Error);
       }
     }
-    this.seq = unordered.seq;
-    this.lastHash = unordered.hash;
-    return event as unknown as AuditEvent;
+    this.seq = event.seq;
+    this.lastHash = event.hash;
+    return event;
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,9 @@ export function openAuditEmitter(options: { emitter: Emitter; emitterId: string;
     emitterId: options.emitterId,
     maxFileBytes: options.audit.max_file_bytes,
     onTornTail: (file, bytes) => options.log.warn({ file, bytes }, 'cut a torn last line left by a crash from an audit file'),
+    onFailure: (err, pending) => options.log.error({ err: err.message, pending }, 'audit events cannot be written; holding them, retrying every second, refusing new calls'),
+    onRecovered: () => options.log.warn('audit events are written again'),
+    onDrop: (dropped) => options.log.error({ dropped }, 'audit events dropped: too many held while the disk refused writes'),
   });
   const sinks: AuditSink[] = [files];
   if (options.audit.stdout) sinks.push(createStdoutSink());

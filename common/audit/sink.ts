@@ -4,6 +4,10 @@ import type { AuditEvent } from './event.js';
 export interface AuditSink {
   /** Takes one event and its NDJSON line (with trailing newline). Throws if the event cannot be kept. */
   write(event: AuditEvent, line: string): void;
+  /** false while the sink cannot keep events (e.g. the disk refuses writes); callers then refuse calls. */
+  readonly healthy?: boolean;
+  /** Events the sink had to drop, if it ever drops any. */
+  readonly dropped?: number;
   /** Resolves once everything written so far is handed to the OS (or the next hop). */
   flush(): Promise<void>;
   close(): Promise<void>;

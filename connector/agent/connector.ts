@@ -80,6 +80,10 @@ function handleCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx
   const call = new ConnectorCall(stream, headers, ctx.audit, ctx.log);
   stream.once('close', () => call.finish());
   stream.on('error', (err) => ctx.log.debug({ err: err.message, trace_id: call.record.trace_id }, 'call stream error'));
+  if (!ctx.audit.healthy) {
+    call.failBackend({ errorType: 'internal', code: 'TW_ERR_AUDIT_UNAVAILABLE', detail: 'the connector cannot write audit events' });
+    return;
+  }
   const decision = decide(ctx.policy, call.accessRequest());
   call.applyDecision(decision, ctx.secretQueryParams);
   if (decision.decision === 'deny' || !decision.mapping) {

@@ -20,6 +20,8 @@ export interface ProxyRequestOptions {
   /** Rejects (and destroys the request) when the whole answer has not arrived by then. Default 10000 ms. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** A keep-alive agent to reuse a warm connection; default: a fresh connection per request. */
+  readonly agent?: http.Agent;
 }
 
 /** Sends `METHOD <url> HTTP/1.1` (absolute form) to the relay's proxy port and reads the whole answer. */
@@ -36,7 +38,7 @@ export function proxyRequest(proxyPort: number, url: string, options: ProxyReque
       method: options.method ?? 'GET',
       path: url,
       headers,
-      agent: false,
+      agent: options.agent ?? false,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const timer = setTimeout(() => req.destroy(new Error(`no complete answer to ${url} within ${timeoutMs} ms`)), timeoutMs);

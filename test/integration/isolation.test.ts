@@ -1,10 +1,13 @@
 // Tenant isolation through the real relay and connectors: a subaccount's token reaches only its own
 // backends, whatever host it names; trusted_apps; the relay's per-certificate authorisation; location ids.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { AuditEvent } from '../../common/audit/event.js';
 import { startIdBackend, type IdAnswer, type IdBackend } from '../helpers/id-backend.js';
+import { waitFor } from '../helpers/processes.js';
 import { proxyRequest, refusalOf, type ProxyResponse } from '../helpers/proxy-client.js';
+import { waitRoutable } from '../helpers/routable.js';
 import { startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
 
 const TOKEN_ALPHA = 'tw_test_alpha_portal_0123456789abcdef';
@@ -14,7 +17,8 @@ const TOKEN_GAMMA = 'tw_test_gamma_app_0123456789abcdef';
 const TOKEN_DELTA = 'tw_test_delta_app_0123456789abcdef';
 const TOKEN_OMEGA = 'tw_test_omega_app_0123456789abcdef';
 
-const ALL = [{ id: 'all', path: '/', match: 'prefix', methods: [] }];
+/** One resource allowing every path and method; rule ids must be unique within a subaccount. */
+const all = (id: string) => [{ id, path: '/', match: 'prefix', methods: [] }];
 
 function answer(r: ProxyResponse): IdAnswer {
   try {
@@ -54,7 +58,7 @@ describe('subaccount isolation', () => {
           subaccounts: {
             alpha: {
               trusted_apps: ['portal'],
-              mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendA.port}`, protocol: 'http', resources: ALL }],
+              mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendA.port}`, protocol: 'http', resources: all('alpha-shared') }],
             },
           },
         },
@@ -63,8 +67,8 @@ describe('subaccount isolation', () => {
           subaccounts: {
             beta: {
               mappings: [
-                { virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendB.port}`, protocol: 'http', resources: ALL },
-                { virtual: 'beta-only.virtual:8000', internal: `127.0.0.1:${backendBOnly.port}`, protocol: 'http', resources: ALL },
+                { virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendB.port}`, protocol: 'http', resources: all('beta-shared') },
+                { virtual: 'beta-only.virtual:8000', internal: `127.0.0.1:${backendBOnly.port}`, protocol: 'http', resources: all('beta-only') },
               ],
             },
           },
@@ -74,9 +78,9 @@ describe('subaccount isolation', () => {
         {
           id: 'conn-evil',
           subaccounts: {
-            gamma: { mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendEvil.port}`, protocol: 'http', resources: ALL }] },
-            alpha: { mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendEvil.port}`, protocol: 'http', resources: ALL }] },
-            delta: { mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendEvil.port}`, protocol: 'http', resources: ALL }] },
+            gamma: { mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendEvil.port}`, protocol: 'http', resources: all('evil') }] },
+            alpha: { mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendEvil.port}`, protocol: 'http', resources: all('evil') }] },
+            delta: { mappings: [{ virtual: 'shared.virtual:8000', internal: `127.0.0.1:${backendEvil.port}`, protocol: 'http', resources: all('evil') }] },
           },
         },
       ],
@@ -86,6 +90,7 @@ describe('subaccount isolation', () => {
         { cn: 'conn-evil', subaccounts: ['gamma'] },
       ],
     });
+    for (const token of [TOKEN_ALPHA, TOKEN_BETA, TOKEN_GAMMA]) await waitRoutable(stack.proxyPort, 'http://shared.virtual:8000/ready', token);
   });
   after(async () => {
     await stack?.stop();
@@ -107,6 +112,37 @@ describe('subaccount isolation', () => {
     const eventsB = await stack.waitForAudit('conn-b', 10);
     assert.ok(eventsA.every((e) => e.subaccount === 'alpha' && e.internal_port === backendA.port), 'conn-a logged a call of another subaccount');
     assert.ok(eventsB.every((e) => e.subaccount === 'beta' && e.internal_port === backendB.port), 'conn-b logged a call of another subaccount');
+  });
+
+  test('each request on one kept-alive client connection is authenticated on its own', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (token: string | undefined): Promise<{ status: number; body: string; reused: boolean }> =>
+      new Promise((resolve, reject) => {
+        const headers: Record<string, string> = { host: 'shared.virtual:8000' };
+        if (token) headers['proxy-authorization'] = `Bearer ${token}`;
+        const req = http.request({ host: '127.0.0.1', port: stack.proxyPort, path: 'http://shared.virtual:8000/keepalive', headers, agent, timeout: 5000 });
+        req.on('timeout', () => req.destroy(new Error('no answer within 5000 ms')));
+        req.on('response', (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const a = await send(TOKEN_ALPHA);
+      const b = await send(TOKEN_BETA);
+      const none = await send(undefined);
+      assert.equal(a.status, 200, a.body);
+      assert.equal((JSON.parse(a.body) as IdAnswer).backend, 'A');
+      assert.ok(b.reused, 'the second request did not reuse the connection: the test proves nothing');
+      assert.equal(b.status, 200, b.body);
+      assert.equal((JSON.parse(b.body) as IdAnswer).backend, 'B');
+      assert.equal(none.status, 407, `a request without a token on an authenticated connection got ${none.status}: ${none.body}`);
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('the virtual host is matched case-insensitively, still within the caller\'s subaccount', async () => {
@@ -227,7 +263,14 @@ describe('subaccount isolation', () => {
     } finally {
       await stack.startConnector('conn-a');
     }
-    const again = await get('http://shared.virtual:8000/who', TOKEN_ALPHA);
+    // Routable a moment after the connector says it is registered (see resilience.test.ts for that race).
+    const again = await waitFor(
+      async () => {
+        const r = await get('http://shared.virtual:8000/who', TOKEN_ALPHA);
+        return r.status === 200 ? r : undefined;
+      },
+      { timeoutMs: 3000, message: 'conn-a to route alpha again' },
+    );
     assert.equal(answer(again).backend, 'A');
   });
 });
@@ -244,7 +287,7 @@ describe('location ids', () => {
   before(async () => {
     backendDefault = await startIdBackend('default-location');
     backendLocB = await startIdBackend('loc-b');
-    const mapping = (port: number) => ({ mappings: [{ virtual: 'plant.virtual:8000', internal: `127.0.0.1:${port}`, protocol: 'http', resources: ALL }] });
+    const mapping = (port: number) => ({ mappings: [{ virtual: 'plant.virtual:8000', internal: `127.0.0.1:${port}`, protocol: 'http', resources: all('plant') }] });
     stack = await startTunnelStack({
       tokens: [{ subaccount: 'omega', cloudApp: 'app', token: TOKEN_OMEGA }],
       connectors: [
@@ -252,6 +295,8 @@ describe('location ids', () => {
         { id: 'conn-loc-b', locationId: 'loc-b', subaccounts: { omega: mapping(backendLocB.port) } },
       ],
     });
+    await waitRoutable(stack.proxyPort, 'http://plant.virtual:8000/ready', TOKEN_OMEGA);
+    await waitRoutable(stack.proxyPort, 'http://plant.virtual:8000/ready', TOKEN_OMEGA, { headers: { 'X-Tunnel-Location-Id': 'loc-b' } });
   });
   after(async () => {
     await stack?.stop();

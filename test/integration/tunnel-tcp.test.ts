@@ -6,6 +6,7 @@ import type { AuditEvent } from '../../common/audit/event.js';
 import { freePort } from '../helpers/ports.js';
 import { run, startProcess, type RunResult, type StartedProcess } from '../helpers/processes.js';
 import { proxyConnect, refusalOf } from '../helpers/proxy-client.js';
+import { waitRoutableConnect } from '../helpers/routable.js';
 import { startSlapd, type Slapd } from '../helpers/slapd.js';
 import { startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
 
@@ -56,6 +57,8 @@ describe('LDAP through CONNECT to slapd', () => {
         },
       ],
     });
+    // An unmapped name: the connector answers 403 once the relay routes acme, and slapd sees nothing.
+    await waitRoutableConnect(stack.proxyPort, 'nowhere.virtual:389', TOKEN);
     bridgePort = await freePort();
     // socat's proxy-authorization sends `Basic base64(user:pass)`; the relay takes the password as the token.
     bridge = await startProcess(
