@@ -63,6 +63,7 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
     ca: upgrade ? pool.ca(mapping) : undefined,
     servername: upgrade && mapping.protocol === 'https' ? mapping.internalHost : undefined,
   });
+  let backendDone = false;
   let connectTimer: NodeJS.Timeout | undefined;
   let responseTimer: NodeJS.Timeout | undefined;
   const clearTimers = (): void => {
@@ -96,6 +97,7 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
     }
     stream.respond({ ':status': rec.status, ...responseHeaders(res), ...call.traceHeader() });
     res.on('data', (chunk: Buffer) => (rec.bytes_out += chunk.length));
+    res.on('end', () => (backendDone = true));
     res.pipe(stream);
     res.on('error', (err: NodeJS.ErrnoException) => {
       rec.error_type = classifyBackendError(err, target).errorType;
@@ -106,6 +108,7 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
     clearTimers();
     rec.backend_ttfb_us = nowUs() - (sentUs || startedUs);
     rec.status = 101;
+    backendDone = true; // the upgraded socket has its own close handling below
     stream.respond({ ':status': 200, [H.upgraded]: '101', ...responseHeaders(res), ...call.traceHeader() });
     if (head.length > 0) {
       rec.bytes_out += head.length;
@@ -125,8 +128,9 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
   stream.on('data', (chunk: Buffer) => (rec.bytes_in += chunk.length));
   stream.on('close', () => {
     clearTimers();
-    // The relay cancelled (cloud app gone) before the backend finished: stop the backend call too.
-    if (!req.writableFinished || !stream.writableFinished) req.destroy();
+    // The call ended before the backend's answer did (relay cancelled, tunnel dropped): stop the
+    // backend call too, rather than leave it open for as long as the backend holds it.
+    if (!backendDone) req.destroy();
   });
   if (upgrade) {
     // Nothing flows before the backend switches protocols; send the head now rather than on first write.

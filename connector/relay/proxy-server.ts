@@ -58,12 +58,13 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
   function handle(kind: CallKind, req: IncomingMessage, res: ServerResponse | undefined, raw: { socket: Socket; head: Buffer } | undefined): void {
     const call = new RelayCall(kind, req, ctx.secretQueryParams);
     const refuse = (r: Refusal): void => {
-      respondRefusal(r, res, raw?.socket);
+      // The event first: a refusal is never sent without its audit event having been handed over.
       try {
         call.audit(ctx.audit, r);
       } catch (err) {
         ctx.log.error({ err: (err as Error).message }, 'audit event for a refused call could not be written');
       }
+      respondRefusal(r, res, raw?.socket);
     };
     const bad = call.parseTarget();
     if (bad) return refuse(call.refusal(bad.code, 'malformed_request', '', bad.detail));

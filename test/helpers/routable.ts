@@ -1,7 +1,8 @@
-// Waits until the relay routes a subaccount (and location) to a connector. A connector logs "tunnel
-// registered with relay" a moment before the relay adds its session to the routing table, so a call sent
-// right after startTunnelStack()/startConnector() can still get 503 no_connector; tests that are not about
-// that window call this first.
+// Waits until the relay routes a subaccount (and location) to a connector. Tests that are not about the
+// moment a connector becomes routable call this after startTunnelStack()/startConnector(), so they do not
+// depend on that moment: the relay used to add a session only after the connector had acknowledged its
+// registration, i.e. after the connector's "tunnel registered with relay" line (resilience.test.ts checks
+// that window itself, over a slow link).
 import { waitFor } from './processes.js';
 import { proxyConnect, proxyRequest, refusalOf } from './proxy-client.js';
 

@@ -143,7 +143,13 @@ export async function startTunnelStack(options: StackOptions): Promise<TunnelSta
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await stack.startRelay();
-  for (const c of options.connectors) await stack.startConnector(c.id);
+  try {
+    await stack.startRelay();
+    for (const c of options.connectors) await stack.startConnector(c.id);
+  } catch (err) {
+    // Do not leave what did start running: the test process would wait on it forever.
+    await stack.stop().catch(() => {});
+    throw err;
+  }
   return stack;
 }

@@ -263,7 +263,7 @@ describe('subaccount isolation', () => {
     } finally {
       await stack.startConnector('conn-a');
     }
-    // Routable a moment after the connector says it is registered (see resilience.test.ts for that race).
+    // Bounded wait for routing (resilience.test.ts checks the moment a restarted connector becomes routable).
     const again = await waitFor(
       async () => {
         const r = await get('http://shared.virtual:8000/who', TOKEN_ALPHA);

@@ -47,6 +47,40 @@ async function startEcho(): Promise<{ port: number; stop(): Promise<void> }> {
   };
 }
 
+/** A TCP backend that sends `total` bytes as fast as the reader takes them; written() counts what it handed over. */
+async function startFirehose(total: number): Promise<{ port: number; written(): number; stop(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let written = 0;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < total && !s.destroyed) {
+        sent += chunk.length;
+        written += chunk.length;
+        if (!s.write(chunk)) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      if (sent >= total) s.end();
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    written: () => written,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /** What a call that must end (but may fail) ended with: a response or a client-side error. */
 type Outcome = { kind: 'response'; r: ProxyResponse; ms: number } | { kind: 'error'; message: string; ms: number };
 
@@ -64,12 +98,14 @@ describe('stalled backends, slow readers and backend timeouts', () => {
   let stack: TunnelStack;
   let nginx: Nginx;
   let stall: IdBackend;
+  let firehose: { port: number; written(): number; stop(): Promise<void> };
 
   const orders = (token = TOKEN, host = 'erp.virtual:8000') => proxyRequest(stack.proxyPort, `http://${host}/api/orders/1`, { token, timeoutMs: 10_000 });
 
   before(async () => {
     nginx = await startNginx({ bigFileMb: 256 });
     stall = await startIdBackend('stall', { stall: true });
+    firehose = await startFirehose(256 * 1024 * 1024);
     stack = await startTunnelStack({
       tokens: [
         { subaccount: 'acme', cloudApp: 'app', token: TOKEN },
@@ -83,6 +119,7 @@ describe('stalled backends, slow readers and backend timeouts', () => {
               mappings: [
                 { virtual: 'erp.virtual:8000', internal: `127.0.0.1:${nginx.port}`, protocol: 'http', resources: everything('acme-erp') },
                 { virtual: 'stall.virtual:8000', internal: `127.0.0.1:${stall.port}`, protocol: 'http', resources: everything('acme-stall') },
+                { virtual: 'firehose.virtual:9000', internal: `127.0.0.1:${firehose.port}`, protocol: 'tcp', id: 'acme-firehose' },
               ],
             },
           },
@@ -108,6 +145,7 @@ describe('stalled backends, slow readers and backend timeouts', () => {
     await stack?.stop();
     await nginx?.stop();
     await stall?.stop();
+    await firehose?.stop();
   });
 
   test('20 calls stuck on a stalled backend do not slow calls to a healthy one', async () => {
@@ -227,6 +265,32 @@ describe('stalled backends, slow readers and backend timeouts', () => {
     }
   });
 
+  test('a CONNECT client that stops reading a fast TCP sender does not stall other calls, and backpressure reaches the sender', async () => {
+    const r = await proxyConnect(stack.proxyPort, 'firehose.virtual:9000', { token: TOKEN });
+    assert.equal(r.status, 200, r.body);
+    const socket = r.socket;
+    socket.on('error', () => {});
+    try {
+      let received = 0;
+      socket.on('data', (c: Buffer) => (received += c.length));
+      await waitFor(() => received > 0, { timeoutMs: 5000, message: 'the first bytes from the firehose' });
+      socket.pause();
+      await sleep(1000);
+      const writtenAtPause = firehose.written();
+      for (let i = 0; i < 10; i++) {
+        const o = await orders();
+        assert.equal(o.status, 200, o.body);
+        assert.ok(o.ms < 1000, `call ${i} took ${Math.round(o.ms)} ms while a CONNECT reader was paused`);
+      }
+      // The sender is held back: it neither finished nor kept writing while nobody read.
+      const total = 256 * 1024 * 1024;
+      assert.ok(firehose.written() < total / 2, `the firehose pushed ${firehose.written()} of ${total} bytes to a paused reader`);
+      assert.ok(firehose.written() - writtenAtPause < 16 * 1024 * 1024, `the firehose kept writing while the reader was paused (${firehose.written() - writtenAtPause} bytes)`);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   test('a backend that never answers gets 504 backend_timeout after backend.response_timeout_ms', async () => {
     const before = (await stack.auditEvents('conn-short')).length;
     const abandonedBefore = stall.abandoned();
@@ -343,6 +407,7 @@ describe('connector crash and freeze', () => {
   });
 
   test('a restarted connector serves calls again', async () => {
+    await stack.connector(CONNECTOR)?.kill9();
     await stack.startConnector(CONNECTOR);
     await waitRoutable(stack.proxyPort, 'http://app.virtual:8000/ready', TOKEN, { timeoutMs: 1000 });
     const r = await call();
@@ -472,6 +537,21 @@ describe('relay crash', () => {
     assert.ok(took < MAX_RECONNECT_DELAY_MS + 1000, `first successful call ${Math.round(took)} ms after the relay was ready`);
   });
 
+  test('a relay frozen for 3 s (SIGSTOP) is rejoined within the backoff after SIGCONT', async () => {
+    const relay = stack.relay();
+    assert.ok(relay);
+    assert.equal((await call()).status, 200);
+    process.kill(relay.pid, 'SIGSTOP');
+    try {
+      // The connector sees no PING answers and drops the tunnel; its redials hang on the frozen relay.
+      await sleep(3000);
+    } finally {
+      process.kill(relay.pid, 'SIGCONT');
+    }
+    const took = await timeToFirstSuccess(15_000);
+    assert.ok(took < MAX_RECONNECT_DELAY_MS + 2000, `first successful call ${Math.round(took)} ms after SIGCONT`);
+  });
+
   test('after the restart the relay refuses and audits as before (its audit chain continues)', async () => {
     const events = await stack.auditEvents('relay-1');
     const before = events.length;
@@ -538,6 +618,10 @@ describe('connector registration over a slow link', () => {
     // Several PING intervals with a 300 ms one-way delay: the session must stay up (no reconnect).
     const connects = link.connections();
     await sleep(3 * PING_INTERVAL_MS);
+    for (const [name, p] of [['relay', stack.relay()], ['connector', stack.connector(CONNECTOR)]] as const) {
+      const alive = p !== undefined && p.child.exitCode === null && p.child.signalCode === null;
+      assert.ok(alive, `the ${name} exited (code ${p?.child.exitCode}, signal ${p?.child.signalCode}):\n${p?.stdout().slice(-4000)}\n${p?.stderr().slice(-4000)}`);
+    }
     assert.equal(link.connections(), connects, 'the tunnel was re-established: keepalive dropped a slow but healthy link');
     const r = await proxyRequest(stack.proxyPort, 'http://app.virtual:8000/ping', { token: TOKEN, timeoutMs: 5000 });
     assert.equal(r.status, 200, r.body);

@@ -1,11 +1,13 @@
 // A real TCP protocol through CONNECT: ldapsearch -> socat (HTTP CONNECT with Basic proxy auth) -> relay
 // -> tunnel -> connector -> slapd, plus the CONNECT refusals, each with the audit event it must write.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { AuditEvent } from '../../common/audit/event.js';
 import { freePort } from '../helpers/ports.js';
-import { run, startProcess, type RunResult, type StartedProcess } from '../helpers/processes.js';
-import { proxyConnect, refusalOf } from '../helpers/proxy-client.js';
+import { run, startProcess, waitFor, type RunResult, type StartedProcess } from '../helpers/processes.js';
+import { proxyConnect, refusalOf, socketClosed } from '../helpers/proxy-client.js';
 import { waitRoutableConnect } from '../helpers/routable.js';
 import { startSlapd, type Slapd } from '../helpers/slapd.js';
 import { startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
@@ -18,6 +20,31 @@ let stack: TunnelStack;
 let bridge: StartedProcess;
 let bridgePort: number;
 let closedPort: number;
+let echo: net.Server;
+let echoPort: number;
+const echoSockets = new Set<net.Socket>();
+
+/** Reads from the socket until `n` bytes arrived (or rejects after timeoutMs). */
+function readBytes(socket: net.Socket, n: number, timeoutMs = 5000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      reject(new Error(`got ${got} of ${n} bytes within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= n) {
+        clearTimeout(timer);
+        socket.off('data', onData);
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    socket.on('data', onData);
+  });
+}
 
 /** The newest event of an emitter once it has more than `before` events. */
 async function nextEvent(emitter: string, before: number): Promise<AuditEvent> {
@@ -33,6 +60,15 @@ function ldapsearch(args: string[]): Promise<RunResult> {
 describe('LDAP through CONNECT to slapd', () => {
   before(async () => {
     slapd = await startSlapd();
+    // A TCP echo backend that also answers a half-close: it echoes, then ends its side.
+    echo = net.createServer({ allowHalfOpen: true }, (s) => {
+      echoSockets.add(s);
+      s.on('close', () => echoSockets.delete(s));
+      s.on('error', () => {});
+      s.pipe(s);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
+    echoPort = (echo.address() as AddressInfo).port;
     closedPort = await freePort();
     stack = await startTunnelStack({
       tokens: [{ subaccount: 'acme', cloudApp: 'ldapapp', token: TOKEN }],
@@ -43,6 +79,7 @@ describe('LDAP through CONNECT to slapd', () => {
             acme: {
               mappings: [
                 { virtual: 'ldap.virtual:389', internal: `127.0.0.1:${slapd.port}`, protocol: 'tcp', id: 'acme-ldap' },
+                { virtual: 'echo.virtual:7', internal: `127.0.0.1:${echoPort}`, protocol: 'tcp', id: 'acme-echo' },
                 // Nothing listens on closedPort: the connector must report connect_refused.
                 { virtual: 'dead.virtual:389', internal: `127.0.0.1:${closedPort}`, protocol: 'tcp', id: 'acme-dead' },
                 {
@@ -76,6 +113,8 @@ describe('LDAP through CONNECT to slapd', () => {
     await bridge?.stop();
     await stack?.stop();
     await slapd?.stop();
+    for (const s of echoSockets) s.destroy();
+    await new Promise<void>((resolve) => (echo ? echo.close(() => resolve()) : resolve()));
   });
 
   test('an anonymous search finds alice through the tunnel, with one tcp allow event and no relay event', async () => {
@@ -216,5 +255,58 @@ describe('LDAP through CONNECT to slapd', () => {
     assert.equal(e.virtual_host, 'ldap.virtual');
     assert.equal(e.virtual_port, 389);
     assert.equal((await stack.auditEvents(CONNECTOR)).length, connectorBefore);
+  });
+
+  test('a CONNECT stream carries bytes exactly, counted exactly in the audit event', async () => {
+    const before = (await stack.auditEvents(CONNECTOR)).length;
+    const payload = randomBytes(256 * 1024);
+    const r = await proxyConnect(stack.proxyPort, 'echo.virtual:7', { token: TOKEN });
+    assert.equal(r.status, 200, r.body);
+    r.socket.write(payload);
+    const back = await readBytes(r.socket, payload.length);
+    assert.equal(back.length, payload.length);
+    assert.ok(back.equals(payload), 'the echoed bytes differ from what was sent');
+    r.socket.end();
+    await socketClosed(r.socket, 5000);
+    const e = await nextEvent(CONNECTOR, before);
+    assert.equal(e.rule_id, 'acme-echo');
+    assert.equal(e.bytes_in, payload.length);
+    assert.equal(e.bytes_out, payload.length);
+    assert.equal(e.status, 0);
+    assert.equal(e.error_type, '');
+  });
+
+  test('bytes sent right behind the CONNECT head (before the 200) are not lost', async () => {
+    const before = (await stack.auditEvents(CONNECTOR)).length;
+    const early = Buffer.from('early-bytes-in-the-same-packet\n');
+    const socket = net.connect({ host: '127.0.0.1', port: stack.proxyPort });
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const head = `CONNECT echo.virtual:7 HTTP/1.1\r\nhost: echo.virtual:7\r\nproxy-authorization: Bearer ${TOKEN}\r\n\r\n`;
+    socket.write(Buffer.concat([Buffer.from(head), early]));
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    const wanted = `\r\n\r\n${early.toString()}`;
+    await waitFor(() => received.endsWith(wanted), { timeoutMs: 5000, message: `the echo of the early bytes (got ${JSON.stringify(received)})` }).catch(() => {
+      throw new Error(`the early bytes did not come back: got ${JSON.stringify(received)}`);
+    });
+    assert.match(received, /^HTTP\/1\.1 200 /);
+    socket.end();
+    await socketClosed(socket, 5000);
+    const e = await nextEvent(CONNECTOR, before);
+    assert.equal(e.bytes_in, early.length);
+    assert.equal(e.bytes_out, early.length);
+  });
+
+  test('a client half-close (FIN after its request) still gets the whole answer', async () => {
+    const r = await proxyConnect(stack.proxyPort, 'echo.virtual:7', { token: TOKEN });
+    assert.equal(r.status, 200, r.body);
+    const request = Buffer.from('request-then-shutdown\n');
+    const chunks: Buffer[] = [];
+    r.socket.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((resolve) => r.socket.once('end', () => resolve()));
+    r.socket.end(request);
+    await Promise.race([ended, new Promise((_, reject) => setTimeout(() => reject(new Error('no end of the answer within 5 s')), 5000))]);
+    assert.equal(Buffer.concat(chunks).toString(), request.toString());
   });
 });
