@@ -1,6 +1,7 @@
 // connector.yaml: the on-premise connector and the access rules it enforces. Descriptions here are the
 // configuration reference: docs/configuration.md is generated from them (scripts/config-doc.mjs).
 import { Type, type Static } from '@sinclair/typebox';
+import { TracingSection } from '../../common/config/tracing-section.js';
 import { AuditSection, HostPort, Identifier, LogSection, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
 
 const Method = Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,31}$', description: 'an HTTP method in upper case, e.g. GET' });
@@ -78,6 +79,7 @@ export const ConnectorConfigSchema = Type.Object(
       description: 'access rules per subaccount; a subaccount not listed here reaches nothing',
     }),
     audit: AuditSection,
+    tracing: TracingSection,
     log: LogSection,
   },
   { additionalProperties: false },

@@ -5,7 +5,9 @@ import type { AuditEmitter } from '../../common/audit/emitter.js';
 import { emptyCallRecord, type CallRecord } from '../../common/audit/event.js';
 import { redactQuery } from '../../common/audit/redact-query.js';
 import type { Logger } from '../../common/log.js';
-import { formatTraceparent, newSpanId, newTraceContext, parseTraceparent, type TraceContext } from '../../common/trace-context.js';
+import { formatTraceparent, parseTraceparent } from '../../common/trace-context.js';
+import type { CallSpan, CallTracer } from '../../common/tracing/call-span.js';
+import type { CompiledMapping } from '../acl/policy.js';
 import type { AccessDecision, AccessRequest } from '../acl/decide.js';
 import { H, RESPONSE_HEADERS, nowUs } from '../tunnel/protocol.js';
 import { refusal, refusalBody, refusalHeaders, type Refusal } from '../tunnel/refusal.js';
@@ -20,16 +22,22 @@ function one(value: string | string[] | undefined): string {
 export class ConnectorCall {
   readonly startedUs = nowUs();
   readonly record: CallRecord = emptyCallRecord();
-  readonly trace: TraceContext;
-  readonly spanId = newSpanId();
-  /** Span of the connector's client call to the backend (sent as the backend's traceparent parent). */
-  readonly backendSpanId = newSpanId();
+  /** The connector's span for the call, a child of the relay's span (the relay is trusted: mTLS). */
+  readonly span: CallSpan;
+  /** The connector's client span to the backend; its id is the backend's traceparent parent. */
+  private backendSpan: CallSpan | undefined;
   readonly kind: StreamKind;
   /** When the relay received the call (epoch µs), 0 if unknown: the tunnel phase is startedUs - this. */
   readonly relayReceivedUs: number;
   private done = false;
 
-  constructor(readonly stream: ServerHttp2Stream, readonly headers: IncomingHttpHeaders, private readonly audit: AuditEmitter, private readonly log: Logger) {
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    readonly headers: IncomingHttpHeaders,
+    private readonly audit: AuditEmitter,
+    private readonly log: Logger,
+    private readonly tracer: CallTracer,
+  ) {
     const kind = one(headers[H.kind]);
     this.kind = kind === 'connect' || kind === 'upgrade' ? kind : 'http';
     const r = this.record;
@@ -42,10 +50,26 @@ export class ConnectorCall {
     r.method = this.kind === 'connect' ? '' : one(headers[':method']);
     r.protocol = this.kind === 'connect' ? 'tcp' : 'http';
     r.user_agent = one(headers['user-agent']);
-    this.trace = parseTraceparent(headers.traceparent) ?? newTraceContext();
-    r.trace_id = this.trace.traceId;
-    r.span_id = this.spanId;
     this.relayReceivedUs = Number(one(headers[H.relayReceivedUs])) || 0;
+    this.span = tracer.start({
+      name: this.kind === 'connect' ? 'CONNECT' : one(headers[':method']),
+      kind: 'server',
+      parent: parseTraceparent(headers.traceparent),
+      startTimeMs: Date.now(),
+      attributes: {
+        'http.request.method': this.kind === 'connect' ? 'CONNECT' : one(headers[':method']),
+        'client.address': r.client_ip,
+        'user_agent.original': r.user_agent,
+        'tunnelwatch.emitter': 'connector',
+        'tunnelwatch.subaccount': r.subaccount,
+        'tunnelwatch.cloud_app': r.cloud_app,
+        'tunnelwatch.location_id': r.location_id,
+        // The tunnel phase: relay receipt to connector receipt (clocks of two hosts: indicative).
+        ...(this.relayReceivedUs ? { 'tunnelwatch.phase.tunnel_us': Math.max(0, this.startedUs - this.relayReceivedUs) } : {}),
+      },
+    });
+    r.trace_id = this.span.traceId;
+    r.span_id = this.span.spanId;
   }
 
   accessRequest(): AccessRequest {
@@ -76,8 +100,22 @@ export class ConnectorCall {
     }
   }
 
-  backendTraceparent(): string {
-    return formatTraceparent(this.trace.traceId, this.backendSpanId, this.trace.sampled);
+  /** Starts the client span to the backend and returns the traceparent the backend receives. */
+  backendTraceparent(mapping: CompiledMapping, path: string): string {
+    this.backendSpan = this.tracer.start({
+      name: this.kind === 'connect' ? 'CONNECT' : one(this.headers[':method']),
+      kind: 'client',
+      parent: { traceId: this.span.traceId, parentSpanId: this.span.spanId, sampled: true },
+      startTimeMs: Date.now(),
+      attributes: {
+        'http.request.method': this.kind === 'connect' ? 'CONNECT' : one(this.headers[':method']),
+        'server.address': mapping.internalHost,
+        'server.port': mapping.internalPort,
+        'url.scheme': mapping.protocol,
+        ...(path ? { 'url.path': path } : {}),
+      },
+    });
+    return formatTraceparent(this.backendSpan.traceId, this.backendSpan.spanId, true);
   }
 
   /** The relay gave up on the call (the cloud app left, or its request was malformed mid-body). */
@@ -118,15 +156,40 @@ export class ConnectorCall {
       unauthenticated: 'TW_ERR_PROXY_UNAUTHENTICATED',
       no_connector: 'TW_ERR_PROXY_NO_CONNECTOR',
     } as const)[d.denyReason || 'no_mapping'];
-    this.refuse(refusal(code, { denyReason: d.denyReason, detail: d.detail, traceId: this.trace.traceId }));
+    this.refuse(refusal(code, { denyReason: d.denyReason, detail: d.detail, traceId: this.span.traceId }));
   }
 
   failBackend(f: BackendFailure): void {
-    this.refuse(refusal(f.code, { errorType: f.errorType, detail: f.detail, traceId: this.trace.traceId }));
+    this.refuse(refusal(f.code, { errorType: f.errorType, detail: f.detail, traceId: this.span.traceId }));
   }
 
   traceHeader(): Record<string, string> {
-    return { [RESPONSE_HEADERS.traceId]: this.trace.traceId };
+    return { [RESPONSE_HEADERS.traceId]: this.span.traceId };
+  }
+
+  private endSpans(): void {
+    const r = this.record;
+    const failed = r.error_type !== '' || r.status >= 500;
+    if (this.backendSpan) {
+      if (r.status) this.backendSpan.setAttribute('http.response.status_code', r.status);
+      this.backendSpan.setAttribute('tunnelwatch.phase.backend_connect_us', r.backend_connect_us);
+      this.backendSpan.setAttribute('tunnelwatch.phase.backend_ttfb_us', r.backend_ttfb_us);
+      if (r.error_type) this.backendSpan.setAttribute('error.type', r.error_type);
+      this.backendSpan.end(failed ? { error: true, message: r.error_type } : undefined);
+    }
+    const span = this.span;
+    span.setAttribute('server.address', r.virtual_host);
+    span.setAttribute('server.port', r.virtual_port);
+    if (r.path) span.setAttribute('url.path', r.path);
+    if (r.query) span.setAttribute('url.query', r.query);
+    if (r.status) span.setAttribute('http.response.status_code', r.status);
+    span.setAttribute('tunnelwatch.decision', r.decision);
+    if (r.rule_id) span.setAttribute('tunnelwatch.rule_id', r.rule_id);
+    if (r.deny_reason) span.setAttribute('tunnelwatch.deny_reason', r.deny_reason);
+    if (r.error_type) span.setAttribute('error.type', r.error_type);
+    span.setAttribute('http.request.body.size', r.bytes_in);
+    span.setAttribute('http.response.body.size', r.bytes_out);
+    span.end(failed ? { error: true, message: r.error_type } : undefined);
   }
 
   /** Emits the audit event; called once, when the stream has closed. */
@@ -134,6 +197,7 @@ export class ConnectorCall {
     if (this.done) return;
     this.done = true;
     this.record.duration_us = Math.max(0, nowUs() - this.startedUs);
+    this.endSpans();
     try {
       this.audit.emit(this.record);
     } catch (err) {

@@ -15,6 +15,8 @@ import { ConnectorCall } from './connector-call.js';
 import { forwardHttp, type BackendTimeouts } from './forward-http.js';
 import { forwardTcp } from './forward-tcp.js';
 import { TunnelClient } from './tunnel-client.js';
+import { createCallTracer } from '../../common/tracing/create-tracer.js';
+import type { CallTracer } from '../../common/tracing/call-span.js';
 
 export interface RunningConnector {
   readonly tunnel: TunnelClient;
@@ -28,10 +30,11 @@ export async function startConnector(config: ConnectorConfig, configFile: string
   const pool = new BackendPool({ maxIdleSockets: config.backend.max_idle_sockets, resolvePath: (p) => resolveFrom(configFile, p) });
   const timeouts: BackendTimeouts = { connectTimeoutMs: config.backend.connect_timeout_ms, responseTimeoutMs: config.backend.response_timeout_ms };
   const callLog = log.child({ component: 'connector.call' });
+  const tracer = createCallTracer({ serviceName: 'tunnelwatch-connector', instanceId: config.connector.id, config: config.tracing, configFile, log });
   const secretQueryParams = config.audit.secret_query_params;
 
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    handleCall(stream, headers, { policy, audit, pool, timeouts, log: callLog, secretQueryParams });
+    handleCall(stream, headers, { policy, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
   };
   const relay = splitHostPort(config.relay.address);
   const tunnel = new TunnelClient({
@@ -63,12 +66,14 @@ export async function startConnector(config: ConnectorConfig, configFile: string
       await tunnel.stop();
       pool.close();
       await audit.close();
+      await tracer.shutdown();
     },
   };
 }
 
 interface CallContext {
   policy: CompiledPolicy;
+  tracer: CallTracer;
   audit: AuditEmitter;
   pool: BackendPool;
   timeouts: BackendTimeouts;
@@ -77,7 +82,7 @@ interface CallContext {
 }
 
 function handleCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx: CallContext): void {
-  const call = new ConnectorCall(stream, headers, ctx.audit, ctx.log);
+  const call = new ConnectorCall(stream, headers, ctx.audit, ctx.log, ctx.tracer);
   stream.once('close', () => call.finish());
   stream.on('error', (err) => ctx.log.debug({ err: err.message, trace_id: call.record.trace_id }, 'call stream error'));
   if (!ctx.audit.healthy) {

@@ -14,7 +14,7 @@ export interface BackendTimeouts {
 }
 
 /** Request headers for the backend: tunnel metadata and hop-by-hop headers out, forwarding headers in. */
-function backendHeaders(call: ConnectorCall, mapping: CompiledMapping): http.OutgoingHttpHeaders {
+function backendHeaders(call: ConnectorCall, mapping: CompiledMapping, path: string): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(call.headers)) {
     if (value === undefined || name.startsWith(':') || name.startsWith('tw-') || HOP_BY_HOP.has(name)) continue;
@@ -26,7 +26,7 @@ function backendHeaders(call: ConnectorCall, mapping: CompiledMapping): http.Out
   out['x-forwarded-for'] = call.record.client_ip;
   out['x-forwarded-host'] = `${call.record.virtual_host}:${call.record.virtual_port}`;
   out['x-forwarded-proto'] = 'http';
-  out.traceparent = call.backendTraceparent();
+  out.traceparent = call.backendTraceparent(mapping, path.split('?', 1)[0] ?? path);
   return out;
 }
 
@@ -44,7 +44,7 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
   const rec = call.record;
   const target = `${mapping.internalHost}:${mapping.internalPort}`;
   const upgrade = call.kind === 'upgrade' ? String(call.headers[H.upgrade] ?? '') : '';
-  const headers = backendHeaders(call, mapping);
+  const headers = backendHeaders(call, mapping, path);
   if (upgrade) {
     headers.connection = 'Upgrade';
     headers.upgrade = upgrade;

@@ -14,6 +14,7 @@ export function forwardTcp(call: ConnectorCall, mapping: CompiledMapping, pool: 
   const rec = call.record;
   const target = `${mapping.internalHost}:${mapping.internalPort}`;
   const startedUs = nowUs();
+  call.backendTraceparent(mapping, '');
   const socket: Socket =
     mapping.protocol === 'tcps'
       ? tls.connect({ host: mapping.internalHost, port: mapping.internalPort, ca: pool.ca(mapping), servername: isIp(mapping.internalHost) ? undefined : mapping.internalHost })

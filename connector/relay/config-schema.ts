@@ -1,6 +1,7 @@
 // relay.yaml: the cloud-side relay. Descriptions here are the configuration reference: docs/configuration.md
 // is generated from them (scripts/config-doc.mjs) and a test keeps the two in step.
 import { Type, type Static } from '@sinclair/typebox';
+import { TracingSection } from '../../common/config/tracing-section.js';
 import { AuditSection, HostPort, Identifier, LogSection, Subaccount, TlsFiles } from '../../common/config/schema-parts.js';
 
 export const RelayConfigSchema = Type.Object(
@@ -50,6 +51,7 @@ export const RelayConfigSchema = Type.Object(
       { default: [], description: 'cloud app tokens; only their SHA-256 is stored' },
     ),
     audit: AuditSection,
+    tracing: TracingSection,
     log: LogSection,
   },
   { additionalProperties: false },

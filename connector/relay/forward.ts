@@ -2,7 +2,7 @@
 import { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { H, HOP_BY_HOP } from '../tunnel/protocol.js';
+import { H, HOP_BY_HOP, nowUs } from '../tunnel/protocol.js';
 import type { Refusal } from '../tunnel/refusal.js';
 import type { ProxyContext } from './proxy-server.js';
 import { rawResponse } from './proxy-server.js';
@@ -51,7 +51,11 @@ function responseHeaders(headers: H2Headers): Record<string, string | string[]> 
 
 function openStream(call: RelayCall, session: TunnelSession, headers: OutgoingHttpHeaders, endStream: boolean, refuse: Refuse): ClientHttp2Stream | undefined {
   try {
-    return session.h2.request(headers, { endStream });
+    const stream = session.h2.request(headers, { endStream });
+    // The relay phase: from receipt to the call's stream being on its way to the connector.
+    call.span().setAttribute('tunnelwatch.phase.relay_us', nowUs() - call.startedUs);
+    call.span().setAttribute('tunnelwatch.connector_id', session.connectorId);
+    return stream;
   } catch (err) {
     refuse(call.refusal('TW_ERR_PROXY_TUNNEL_DOWN', '', 'tunnel_down', (err as Error).message));
     return undefined;
@@ -111,6 +115,7 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
     // 'close' follows and decides what the cloud app sees.
   });
   res.on('close', () => {
+    call.finishSpan(res.statusCode, res.writableFinished ? undefined : { errorType: 'client_gone', detail: 'the cloud app left before the answer was complete' });
     // Cancel only a call the cloud app abandoned. A finished response's stream closes by itself; resetting
     // it anyway would send one RST_STREAM per call, and nghttp2 ends sessions that see resets at that rate.
     if (res.writableFinished) return;
@@ -200,6 +205,7 @@ function bridgeRaw(
   stream.on('error', () => {});
   socket.on('error', () => abandon(stream));
   socket.on('close', () => {
+    call.finishSpan(responded ? 200 : 0);
     if (!responded) clientGone = true;
     if (!stream.readableEnded) abandon(stream);
   });

@@ -11,7 +11,7 @@ import type { TokenStore } from './token-store.js';
 import type { Refusal } from '../tunnel/refusal.js';
 import { emptyCallRecord } from '../../common/audit/event.js';
 import { refusal } from '../tunnel/refusal.js';
-import { newTraceContext, newSpanId } from '../../common/trace-context.js';
+import type { CallTracer } from '../../common/tracing/call-span.js';
 
 /** A call whose request is still being read on its connection, so a parser error can abandon it. */
 export interface InflightCall {
@@ -24,6 +24,7 @@ export interface ProxyContext {
   /** Calls whose request body is still being read, by connection. */
   inflight: WeakMap<Socket, InflightCall>;
   relayId: string;
+  tracer: CallTracer;
   tokens: TokenStore;
   registry: SessionRegistry;
   audit: AuditEmitter;
@@ -56,7 +57,7 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => onClientError(ctx, err, socket));
 
   function handle(kind: CallKind, req: IncomingMessage, res: ServerResponse | undefined, raw: { socket: Socket; head: Buffer } | undefined): void {
-    const call = new RelayCall(kind, req, ctx.secretQueryParams);
+    const call = new RelayCall(kind, req, ctx.secretQueryParams, ctx.tracer);
     const refuse = (r: Refusal): void => {
       // The event first: a refusal is never sent without its audit event having been handed over.
       try {
@@ -153,21 +154,24 @@ function onClientError(ctx: ProxyContext, err: NodeJS.ErrnoException & { rawPack
     }
     return;
   }
-  const trace = newTraceContext();
+  const span = ctx.tracer.start({ name: 'HTTP', kind: 'server', startTimeMs: Date.now(), attributes: { 'client.address': clientIpOf(socket), 'tunnelwatch.emitter': 'relay' } });
   const r = refusal(tooLarge ? 'TW_ERR_PROXY_HEADERS_TOO_LARGE' : 'TW_ERR_PROXY_MALFORMED_REQUEST', {
     denyReason: 'malformed_request',
     detail: `${code}: ${err.message}`.slice(0, 200),
-    traceId: trace.traceId,
+    traceId: span.traceId,
   });
   const { status, headers, body } = renderRefusal(r);
   socket.end(rawResponse(status, headers, body));
+  span.setAttribute('http.response.status_code', status);
+  span.setAttribute('tunnelwatch.deny_reason', 'malformed_request');
+  span.end();
   const rec = emptyCallRecord();
   rec.ts = new Date().toISOString();
   rec.client_ip = clientIpOf(socket);
   rec.deny_reason = 'malformed_request';
   rec.status = status;
-  rec.trace_id = trace.traceId;
-  rec.span_id = newSpanId();
+  rec.trace_id = span.traceId;
+  rec.span_id = span.spanId;
   const line = err.rawPacket?.toString('latin1').split('\r\n', 1)[0] ?? '';
   const m = /^([A-Z]{1,20}) /.exec(line);
   if (m) rec.method = m[1] as string;

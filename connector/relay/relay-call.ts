@@ -5,7 +5,8 @@ import type { AuditEmitter } from '../../common/audit/emitter.js';
 import { emptyCallRecord, type CallRecord, type DenyReason, type ErrorType } from '../../common/audit/event.js';
 import { redactQuery } from '../../common/audit/redact-query.js';
 import type { ErrorCode } from '../../common/errors.js';
-import { formatTraceparent, newSpanId, newTraceContext, parseTraceparent, type TraceContext } from '../../common/trace-context.js';
+import { formatTraceparent, parseTraceparent, type TraceContext } from '../../common/trace-context.js';
+import type { CallSpan, CallTracer } from '../../common/tracing/call-span.js';
 import { normalizeAuthority, normalizePath } from '../acl/normalize-path.js';
 import { nowUs } from '../tunnel/protocol.js';
 import { refusal, refusalBody, refusalHeaders, type Refusal } from '../tunnel/refusal.js';
@@ -26,8 +27,10 @@ export class RelayCall {
   /** Receipt time (epoch ms); turned into the event's ts only if the relay writes an event. */
   private readonly receivedMs = Date.now();
   readonly record: CallRecord = emptyCallRecord();
-  readonly trace: TraceContext;
-  readonly spanId = newSpanId();
+  /** The cloud app's trace context, adopted once the app is authenticated. */
+  private incoming: TraceContext | undefined;
+  private callSpan: CallSpan | undefined;
+  private spanEnded = false;
   identity: TokenIdentity | undefined;
   /** host:port the cloud app asked for. */
   authority = '';
@@ -36,16 +39,12 @@ export class RelayCall {
   locationId = '';
   principal = '';
 
-  constructor(readonly kind: CallKind, readonly req: IncomingMessage, secretQueryParams: readonly string[]) {
+  constructor(readonly kind: CallKind, readonly req: IncomingMessage, secretQueryParams: readonly string[], private readonly tracer: CallTracer) {
     const r = this.record;
     r.client_ip = clientIpOf(req.socket);
     r.method = kind === 'connect' ? '' : (req.method ?? '');
     r.protocol = kind === 'connect' ? 'tcp' : 'http';
     r.user_agent = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
-    // A valid traceparent from the cloud app is continued once the app is authenticated (see adopt()).
-    this.trace = newTraceContext();
-    r.trace_id = this.trace.traceId;
-    r.span_id = this.spanId;
     this.secretQueryParams = secretQueryParams;
   }
 
@@ -109,22 +108,55 @@ export class RelayCall {
     this.identity = identity;
     this.record.subaccount = identity.subaccount;
     this.record.cloud_app = identity.cloudApp;
-    const incoming = parseTraceparent(this.req.headers.traceparent);
-    if (incoming) {
-      this.trace.traceId = incoming.traceId;
-      this.trace.parentSpanId = incoming.parentSpanId;
-      this.trace.sampled = incoming.sampled;
-      this.record.trace_id = incoming.traceId;
+    // Only an authenticated app's traceparent is continued: unauthenticated traffic cannot write into
+    // anyone's trace. An invalid one is ignored and a new trace starts (docs/tracing.md).
+    this.incoming = parseTraceparent(this.req.headers.traceparent);
+  }
+
+  /** The relay's span for this call, started (back-dated to receipt) once the trace context is known. */
+  span(): CallSpan {
+    if (!this.callSpan) {
+      const r = this.record;
+      this.callSpan = this.tracer.start({
+        name: this.kind === 'connect' ? 'CONNECT' : (this.req.method ?? 'HTTP'),
+        kind: 'server',
+        parent: this.incoming,
+        startTimeMs: this.receivedMs,
+        attributes: {
+          'http.request.method': this.req.method ?? '',
+          'client.address': r.client_ip,
+          'user_agent.original': r.user_agent,
+          'tunnelwatch.emitter': 'relay',
+          'tunnelwatch.subaccount': r.subaccount,
+          'tunnelwatch.cloud_app': r.cloud_app,
+          'tunnelwatch.location_id': this.locationId,
+        },
+      });
+      r.trace_id = this.callSpan.traceId;
+      r.span_id = this.callSpan.spanId;
     }
+    return this.callSpan;
+  }
+
+  /** Ends the relay's span with what the cloud app got. */
+  finishSpan(status: number, failure?: { denyReason?: string; errorType?: string; detail?: string }): void {
+    if (this.spanEnded) return;
+    this.spanEnded = true;
+    const span = this.span();
+    if (status) span.setAttribute('http.response.status_code', status);
+    if (failure?.denyReason) span.setAttribute('tunnelwatch.deny_reason', failure.denyReason);
+    if (failure?.errorType) span.setAttribute('error.type', failure.errorType);
+    span.end(status >= 500 || failure?.errorType ? { error: true, message: failure?.detail } : undefined);
   }
 
   /** The traceparent the connector receives: this call's trace, with the relay's span as parent. */
   traceparent(): string {
-    return formatTraceparent(this.trace.traceId, this.spanId, this.trace.sampled);
+    const span = this.span();
+    return formatTraceparent(span.traceId, span.spanId, true);
   }
 
   refusal(code: ErrorCode, denyReason: DenyReason | '', errorType: ErrorType | '', detail: string): Refusal {
-    return refusal(code, { denyReason, errorType, detail, traceId: this.trace.traceId });
+    return refusal(code, { denyReason, errorType, detail, traceId: this.span().traceId });
   }
 
   /** Emits the relay's audit event for a call it refused or could not complete. */
@@ -141,6 +173,10 @@ export class RelayCall {
     rec.status = this.kind === 'connect' && r.status < 400 ? 0 : r.status;
     rec.bytes_in = bytes.in;
     rec.bytes_out = bytes.out;
+    this.span().setAttribute('server.address', rec.virtual_host);
+    this.span().setAttribute('server.port', rec.virtual_port);
+    if (rec.path) this.span().setAttribute('url.path', rec.path);
+    this.finishSpan(r.status, { denyReason: r.denyReason, errorType: r.errorType, detail: r.detail });
     emitter.emit(rec);
   }
 }

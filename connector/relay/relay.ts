@@ -5,6 +5,7 @@ import { openAuditEmitter } from '../../common/audit/open-emitter.js';
 import { splitHostPort } from '../../common/config/schema-parts.js';
 import type { Logger } from '../../common/log.js';
 import { readTlsFiles } from '../tunnel/tls-files.js';
+import { createCallTracer } from '../../common/tracing/create-tracer.js';
 import type { RelayConfig } from './config-schema.js';
 import { startProxyServer } from './proxy-server.js';
 import { SessionRegistry } from './session-registry.js';
@@ -22,6 +23,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
   const tlsMaterial = readTlsFiles(configFile, 'tunnel.tls', config.tunnel.tls);
   const audit = openAuditEmitter({ emitter: 'relay', emitterId: config.relay.id, audit: config.audit, configFile, log: log.child({ component: 'relay.audit' }) });
   const registry = new SessionRegistry();
+  const tracer = createCallTracer({ serviceName: 'tunnelwatch-relay', instanceId: config.relay.id, config: config.tracing, configFile, log });
   const authorised = new Map<string, ReadonlySet<string>>();
   for (const c of config.tunnel.connectors) authorised.set(c.cn, new Set([...(authorised.get(c.cn) ?? []), ...c.subaccounts]));
 
@@ -41,6 +43,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     {
       inflight: new WeakMap(),
       relayId: config.relay.id,
+      tracer,
       tokens: new TokenStore(config.tokens),
       registry,
       audit,
@@ -61,6 +64,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
       proxy.closeAllConnections();
       await Promise.all([new Promise((r) => proxy.close(r)), new Promise((r) => tunnel.close(r))]);
       await audit.close();
+      await tracer.shutdown();
     },
   };
 }
