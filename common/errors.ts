@@ -42,8 +42,31 @@ export const ERRORS = {
   TW_ERR_TUNNEL_HANDSHAKE: { status: 0, message: 'the tunnel handshake with the relay failed' },
   // Audit.
   TW_ERR_AUDIT_WRITE: { status: 0, message: 'an audit event could not be written' },
-  TW_ERR_AUDIT_UNAVAILABLE: { status: 503, message: 'audit events cannot be written right now, so calls are refused (never an unaudited call); see the log of the emitter for the disk error' },
+  TW_ERR_AUDIT_UNAVAILABLE: { status: 503, message: 'audit events cannot be kept right now (disk error, or the delivery spool is full), so calls are refused (never an unaudited call); see the log of the emitter' },
   TW_ERR_AUDIT_CHAIN_RECOVERY: { status: 0, message: 'the audit chain could not be recovered from the audit files at start-up' },
+  // Store (ClickHouse through @clickhouse/client, embedded chDB or a server).
+  TW_ERR_STORE_LOCKED: { status: 0, message: 'one process per chDB data directory: stop the other collector or use another data_dir' },
+  TW_ERR_STORE_OPEN: { status: 0, message: 'the store cannot be opened: check clickhouse.url and its credentials, or the embedded data_dir' },
+  TW_ERR_STORE_MIGRATION: { status: 0, message: 'a schema migration failed or an applied migration file changed: add a new numbered migration instead of editing one' },
+  TW_ERR_STORE_INVALID_ROW: { status: 400, message: 'a row does not fit the store schema; fix the named field and send the batch again' },
+  TW_ERR_STORE_OVERLOADED: { status: 503, message: 'the store write queue is full; retry after the delay given in Retry-After' },
+  TW_ERR_STORE_INSERT: { status: 503, message: 'the insert into the store failed and nothing of this batch was acknowledged; retry it (event ids make the retry safe)' },
+  TW_ERR_STORE_CLOSED: { status: 503, message: 'the store is closing or closed; retry against the restarted collector' },
+  // Audit delivery to the collector (the shipper).
+  TW_ERR_SHIPPER_TOKEN: { status: 0, message: 'the collector ingest token cannot be read: put it in the file named by audit.collector.token_file' },
+  TW_ERR_SHIPPER_UNAUTHORISED: { status: 0, message: 'the collector refused the ingest token (401/403): put a token it accepts in audit.collector.token_file (re-read on the next try); events are kept and retried' },
+  TW_ERR_SHIPPER_UNAVAILABLE: { status: 0, message: 'audit events cannot be delivered to the collector right now; they stay in the spool and are retried with backoff' },
+  TW_ERR_SHIPPER_REJECTED: { status: 0, message: 'the collector rejected an audit line as malformed; it was moved to the dead-letter file in audit.dir' },
+  TW_ERR_SHIPPER_SPOOL_FULL: { status: 0, message: 'the audit spool reached audit.spool_max_bytes; audit.spool_full decides: refuse new calls, or drop the oldest unshipped events' },
+  // Collector ingest (OTLP/HTTP and audit NDJSON), answered to the sender.
+  TW_ERR_INGEST_UNAUTHENTICATED: { status: 401, message: 'missing or unknown ingest token: send "Authorization: Bearer <token>" with a token whose SHA-256 is in collector.ingest_tokens' },
+  TW_ERR_INGEST_MALFORMED: { status: 400, message: 'the request body is not valid OTLP or audit-event-v1 NDJSON; nothing of it was stored (the reason names the line or field)' },
+  TW_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type or Content-Encoding: OTLP takes application/x-protobuf or application/json, audit takes application/x-ndjson; gzip or identity' },
+  TW_ERR_INGEST_TOO_LARGE: { status: 413, message: 'the request body (as sent or after gunzip) exceeds collector.max_body_bytes: send smaller batches' },
+  TW_ERR_INGEST_OVERLOADED: { status: 429, message: 'the ingest queue is full (queue.max_rows / queue.max_bytes): retry after Retry-After seconds' },
+  TW_ERR_INGEST_STORE_UNAVAILABLE: { status: 503, message: 'the store is unreachable: nothing was stored; retry after Retry-After seconds' },
+  TW_ERR_INGEST_STORE_FAILED: { status: 500, message: 'the store refused the insert although it is reachable: see the collector log' },
+  TW_ERR_INGEST_INTERNAL: { status: 500, message: 'the collector failed while handling the request: see its log' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

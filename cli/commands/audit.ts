@@ -9,7 +9,7 @@ Checks the hash chains of audit event files (NDJSON, one audit-event-v1 object a
 emitter_id found, whatever the file: seq starts at 1 with prev_hash "" and rises by exactly 1, each
 prev_hash equals the hash of the emitter's previous event, and each hash is the SHA-256 of the event's
 RFC 8785 canonical JSON without "hash" (unknown fields included). Files are read in the order given, line
-by line, so multi-GB files are fine; a directory stands for its *.ndjson files sorted by name (the file
+by line, so multi-GB files are fine; a directory stands for its audit-*.ndjson files sorted by name (the file
 sink names them audit-<emitter_id>-<first seq>.ndjson, so that is chain order). A path named twice is
 read once. Events of several emitters may be interleaved in one file.
 

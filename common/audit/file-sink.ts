@@ -1,18 +1,42 @@
 // Rotating NDJSON audit files, one series per emitter: <dir>/audit-<emitter_id>-<first seq>.ndjson.
 // Naming files by their first seq keeps `ls` order equal to chain order, and lets a restart find the
 // tail of the chain by reading only the newest file.
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent } from './event.js';
 import { EMPTY_CHAIN, type ChainState } from './hash-chain.js';
 import type { AuditSink } from './sink.js';
 import { TunnelwatchError } from '../errors.js';
 
+/**
+ * When written events count as kept (audit.fsync): `batch` after an fdatasync of each group commit,
+ * `interval` once written, with an fdatasync at most every fsyncIntervalMs, `never` once written (the
+ * OS flushes when it likes).
+ */
+export type FsyncPolicy = 'batch' | 'interval' | 'never';
+
+/** How far the files hold kept events; `total` counts every byte kept since the sink opened. */
+export interface KeptMark {
+  /** Full path of the file the last kept event is in. */
+  readonly file: string;
+  /** Bytes of that file that are kept. */
+  readonly size: number;
+  /** seq of the last kept event. */
+  readonly seq: number;
+  readonly total: number;
+}
+
 export interface FileSinkOptions {
   dir: string;
   emitterId: string;
   /** Rotate once the active file reaches this many bytes. */
   maxFileBytes: number;
+  /** Default 'never' (the OS decides); the config default is 'batch'. */
+  fsync?: FsyncPolicy;
+  /** For fsync 'interval' (ms). */
+  fsyncIntervalMs?: number;
+  /** Events up to this mark count as kept by the fsync policy; marks only grow. The shipper follows it. */
+  onKept?: (mark: KeptMark) => void;
   /** Called when a torn (partial) last line from a crash is cut off at start-up. */
   onTornTail?: (file: string, bytes: number) => void;
   /** The disk refused a write; events are held and retried every second. */
@@ -111,13 +135,139 @@ export function createFileSink(options: FileSinkOptions): FileSink {
   let failure: Error | undefined;
   let dropped = 0;
 
+  // fsync policy. Marks are cumulative, so an old mark that arrives late (an fdatasync that finished
+  // after a rotation synced more) is simply ignored.
+  const policy = options.fsync ?? 'never';
+  const intervalMs = options.fsyncIntervalMs ?? 1000;
+  let writtenMark: KeptMark = { file: activePath ?? '', size: 0, seq: recovered.seq, total: 0 };
+  let keptTotal = 0;
+  let syncInFlight: Promise<void> | undefined;
+  let syncFd = -1;
+  let syncAgain = false;
+  /** fd retired by a rotation while an fdatasync on it was still running: closed when that ends. */
+  let closeAfterSync = -1;
+  let syncTimer: NodeJS.Timeout | undefined;
+  let lastSyncAt = 0;
+  let syncFailure: Error | undefined;
+
+  function keep(mark: KeptMark): void {
+    if (mark.total <= keptTotal) return;
+    keptTotal = mark.total;
+    try {
+      options.onKept?.(mark);
+    } catch {
+      // The follower's fault, not the disk's: the events are in the file, so no retry here.
+    }
+  }
+
+  function noteSyncResult(err: Error | null): void {
+    if (err) {
+      const first = syncFailure === undefined && failure === undefined;
+      syncFailure = new TunnelwatchError('TW_ERR_AUDIT_WRITE', `fdatasync in ${options.dir}: ${err.message}`, { cause: err });
+      if (first) options.onFailure?.(syncFailure, 0);
+      return;
+    }
+    if (syncFailure && failure === undefined) options.onRecovered?.();
+    syncFailure = undefined;
+  }
+
+  /**
+   * fdatasync off the event loop (one costs ~2 ms here, far more than the calls of a turn), at most one
+   * at a time: writes that land meanwhile are covered by the next one, so fsyncs group like writes do.
+   */
+  function startSync(): void {
+    if (fd === -1) return;
+    if (syncInFlight) {
+      syncAgain = true;
+      return;
+    }
+    const target = fd;
+    syncFd = fd;
+    const mark = writtenMark;
+    syncInFlight = new Promise((resolve) => {
+      fdatasync(target, (err) => {
+        syncInFlight = undefined;
+        syncFd = -1;
+        if (closeAfterSync === target) {
+          closeAfterSync = -1;
+          try {
+            closeSync(target);
+          } catch {
+            // Already closed.
+          }
+        }
+        lastSyncAt = Date.now();
+        noteSyncResult(err);
+        if (err) scheduleSync(RETRY_MS);
+        else if (policy === 'batch') keep(mark);
+        if (syncAgain) {
+          syncAgain = false;
+          if (policy === 'batch') startSync();
+          else scheduleSync(Math.max(0, lastSyncAt + intervalMs - Date.now()));
+        }
+        resolve();
+      });
+    });
+  }
+
+  function scheduleSync(delayMs: number): void {
+    if (syncTimer) return;
+    syncTimer = setTimeout(() => {
+      syncTimer = undefined;
+      startSync();
+    }, delayMs);
+    syncTimer.unref();
+  }
+
+  /** Written events: kept now, or once an fdatasync covers them. */
+  function committed(): void {
+    if (policy === 'never') keep(writtenMark);
+    else if (policy === 'interval') {
+      keep(writtenMark);
+      scheduleSync(Math.max(0, lastSyncAt + intervalMs - Date.now()));
+    } else startSync();
+  }
+
+  /** Syncs and closes the active file before a rotation or at close; rare, so synchronous. */
+  function retire(): void {
+    try {
+      if (policy !== 'never') fdatasyncSync(fd);
+      noteSyncResult(null);
+      keep(writtenMark);
+    } catch (err) {
+      noteSyncResult(err as Error);
+    }
+    closeFd(fd);
+    fd = -1;
+  }
+
+  /** Closes fd, or leaves that to the running fdatasync on it (closing under it could hit a reused fd). */
+  function closeFd(target: number): void {
+    if (syncInFlight && syncFd === target) closeAfterSync = target;
+    else closeSync(target);
+  }
+
+  /** A new file's name must survive a power loss too, or its events would. */
+  function syncDir(): void {
+    if (policy === 'never') return;
+    let dfd = -1;
+    try {
+      dfd = openSync(options.dir, 'r');
+      fsyncSync(dfd);
+    } catch {
+      // Some file systems refuse fsync on a directory; the file's own fdatasync still holds.
+    } finally {
+      if (dfd !== -1) closeSync(dfd);
+    }
+  }
+
   function open(path: string): void {
     fd = openSync(path, 'a', 0o640);
     size = fstatSync(fd).size;
   }
 
   /** Writes buffers to the open file; on failure cuts what part of them got in, and throws. */
-  function writeAll(buffers: Buffer[]): void {
+  function writeAll(buffers: Buffer[], lastSeq: number): void {
     if (buffers.length === 0) return;
     const data = buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers);
     try {
@@ -132,6 +282,7 @@ export function createFileSink(options: FileSinkOptions): FileSink {
       throw err;
     }
     size += data.length;
+    writtenMark = { file: activePath as string, size, seq: lastSeq, total: writtenMark.total + data.length };
   }
 
   function flushNow(): void {
@@ -143,25 +294,29 @@ export function createFileSink(options: FileSinkOptions): FileSink {
       let chunk: Buffer[] = [];
       let chunkBytes = 0;
       let chunkEvents = 0;
+      let chunkSeq = 0;
       for (const entry of pending) {
         // Rotation at event boundaries, checked also right after a restart (the file may be full).
         if (fd === -1 || size + chunkBytes >= options.maxFileBytes) {
           if (fd !== -1) {
-            writeAll(chunk);
+            writeAll(chunk, chunkSeq);
             written += chunkEvents;
-            closeSync(fd);
+            retire();
           }
           chunk = [];
           chunkBytes = 0;
           chunkEvents = 0;
           activePath = join(options.dir, fileName(options.emitterId, entry.seq));
           open(activePath);
+          syncDir();
         }
         chunk.push(entry.bytes);
         chunkBytes += entry.bytes.length;
         chunkEvents++;
+        chunkSeq = entry.seq;
       }
-      writeAll(chunk);
+      writeAll(chunk, chunkSeq);
+      committed();
       pending = [];
       pendingBytes = 0;
       if (failure) options.onRecovered?.();
@@ -170,7 +325,7 @@ export function createFileSink(options: FileSinkOptions): FileSink {
       // Reopen on the next attempt: the file may have been replaced, or its volume remounted.
       if (fd !== -1) {
         try {
-          closeSync(fd);
+          closeFd(fd);
         } catch {
           // Already unusable.
         }
@@ -194,7 +349,7 @@ export function createFileSink(options: FileSinkOptions): FileSink {
   return {
     recovered,
     get healthy() {
-      return failure === undefined;
+      return failure === undefined && syncFailure === undefined;
     },
     get dropped() {
       return dropped;
@@ -218,8 +373,10 @@ export function createFileSink(options: FileSinkOptions): FileSink {
     close: async () => {
       flushNow();
       if (retryTimer) clearTimeout(retryTimer);
-      if (fd !== -1) closeSync(fd);
-      fd = -1;
+      if (syncTimer) clearTimeout(syncTimer);
+      syncTimer = undefined;
+      await syncInFlight;
+      if (fd !== -1) retire();
       if (pending.length > 0) {
         throw new TunnelwatchError('TW_ERR_AUDIT_WRITE', `${pending.length} audit events could not be written to ${options.dir}: ${failure?.message ?? ''}`);
       }

@@ -6,6 +6,9 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { computeEventHash } from './hash-chain.js';
 
+/** The files an emitter's chain lives in (see file-sink.ts); other *.ndjson files are not chain files. */
+const AUDIT_FILE = /^audit-.+-\d+\.ndjson$/;
+
 export type BreakKind = 'altered' | 'prev_hash_mismatch' | 'missing' | 'reordered' | 'duplicate' | 'malformed' | 'bad_start';
 
 export interface ChainBreak {
@@ -303,8 +306,9 @@ async function resolveInputs(paths: string[]): Promise<Input[]> {
   for (const path of paths) {
     try {
       if ((await stat(path)).isDirectory()) {
-        const names = (await readdir(path, { withFileTypes: true })).filter((d) => d.isFile() && d.name.endsWith('.ndjson')).map((d) => d.name).sort();
-        if (names.length === 0) problems.push(`${path}: no *.ndjson files in this directory`);
+        // Only the chain files: a directory also holds the shipper's dead-letter file and state.
+        const names = (await readdir(path, { withFileTypes: true })).filter((d) => d.isFile() && AUDIT_FILE.test(d.name)).map((d) => d.name).sort();
+        if (names.length === 0) problems.push(`${path}: no audit-*.ndjson files in this directory`);
         for (const name of names) await add(join(path, name));
       } else {
         await add(path);

@@ -38,6 +38,35 @@ export const AuditSection = Type.Object(
       default: ['password', 'passwd', 'pwd', 'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'apikey', 'secret', 'client_secret', 'signature', 'sig', 'code'],
       description: 'query parameters whose values become REDACTED in audit events (case-insensitive)',
     }),
+    fsync: Type.Union([Type.Literal('batch'), Type.Literal('interval'), Type.Literal('never')], {
+      default: 'batch',
+      description: 'when written audit events count as kept (and may be shipped): batch = after an fdatasync of each group-commit write (off the event loop), interval = at once, with an fdatasync at most every fsync_interval_ms, never = at once, the OS flushes when it likes (a power loss can lose the last seconds); see docs/audit-delivery.md',
+    }),
+    fsync_interval_ms: Type.Integer({ minimum: 1, default: 1000, description: 'with fsync: interval, the longest time between two fdatasyncs of the audit file (ms)' }),
+    collector: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+            description: 'base URL of the collector; events go to `POST <url>/v1/audit`',
+            expected: 'an http:// or https:// URL without query, e.g. https://collector.example:4318',
+          }),
+          token_file: Type.String({ minLength: 1, description: 'file holding the collector ingest token (relative to the config file); read at start and again after a 401/403, never logged' }),
+          ca_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle to trust for an https collector (default: the system CAs)' })),
+          batch_max_events: Type.Integer({ minimum: 1, default: 10_000, description: 'most events in one POST' }),
+          batch_max_bytes: Type.Integer({ minimum: 1024, default: 16_777_216, description: 'most NDJSON bytes (before gzip) in one POST; a larger single event goes alone' }),
+          flush_interval_ms: Type.Integer({ minimum: 1, default: 200, description: 'longest time a kept event waits for more to fill a batch before it is sent (ms)' }),
+          request_timeout_ms: Type.Integer({ minimum: 100, default: 30_000, description: 'a POST without an answer after this long is abandoned and retried (ms)' }),
+        },
+        { additionalProperties: false, description: 'ship the audit files to a collector; absent = files only' },
+      ),
+    ),
+    spool_max_bytes: Type.Integer({ minimum: 4096, default: 1_073_741_824, description: 'with a collector: most bytes of audit events not yet acknowledged by it (the spool); then spool_full applies' }),
+    spool_full: Type.Union([Type.Literal('refuse'), Type.Literal('drop_oldest')], {
+      default: 'refuse',
+      description: 'when the spool is full: refuse = refuse new calls with 503 TW_ERR_AUDIT_UNAVAILABLE until the collector catches up (never an unaudited call); drop_oldest = give up shipping the oldest unshipped events (they stay in the files), counted and logged',
+    }),
+    keep_shipped_days: Type.Optional(Type.Integer({ minimum: 1, description: 'with a collector: delete audit files whose events were all acknowledged and that were last written this many days ago; absent = keep every file' })),
   },
   { additionalProperties: false, default: {} },
 );

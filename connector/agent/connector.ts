@@ -86,7 +86,7 @@ function handleCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx
   stream.once('close', () => call.finish());
   stream.on('error', (err) => ctx.log.debug({ err: err.message, trace_id: call.record.trace_id }, 'call stream error'));
   if (!ctx.audit.healthy) {
-    call.failBackend({ errorType: 'internal', code: 'TW_ERR_AUDIT_UNAVAILABLE', detail: 'the connector cannot write audit events' });
+    call.failBackend({ errorType: 'internal', code: 'TW_ERR_AUDIT_UNAVAILABLE', detail: 'the connector cannot keep audit events (disk error, or the delivery spool is full)' });
     return;
   }
   const decision = decide(ctx.policy, call.accessRequest());

@@ -104,7 +104,7 @@ export async function startTunnelStack(options: StackOptions): Promise<TunnelSta
     const d = auditDir(id);
     let names: string[];
     try {
-      names = (await readdir(d)).filter((n) => n.endsWith('.ndjson')).sort();
+      names = (await readdir(d)).filter((n) => /^audit-.+-\d+\.ndjson$/.test(n)).sort();
     } catch {
       return [];
     }

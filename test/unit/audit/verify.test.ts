@@ -312,11 +312,13 @@ describe('verifyAuditFiles', () => {
     assert.deepEqual(seen, [0, 10, 20, 30]);
   });
 
-  it('refuses missing paths and directories without *.ndjson files up front, naming each', async () => {
+  it('refuses missing paths and directories without audit files up front, naming each', async () => {
     const empty = join(root, 'empty');
     mkdirSync(empty, { recursive: true });
+    // A dead-letter file is not a chain file: a directory holding only one counts as empty.
+    writeFileSync(join(empty, 'dead-letter-connector-1.ndjson'), '{"not":"a chain event"}\n');
     await assert.rejects(verifyAuditFiles([join(root, 'nope.ndjson'), empty]), (err: Error) =>
-      err instanceof AuditInputError && /nope\.ndjson: cannot read \(ENOENT\)/.test(err.message) && /no \*\.ndjson files/.test(err.message));
+      err instanceof AuditInputError && /nope\.ndjson: cannot read \(ENOENT\)/.test(err.message) && /no audit-\*\.ndjson files/.test(err.message));
     await assert.rejects(verifyAuditFiles([]), AuditInputError);
   });
 
