@@ -12,6 +12,9 @@ import { RelayConfigSchema } from '../connector/relay/config-schema.js';
 import { startRelay } from '../connector/relay/relay.js';
 import { splitHostPort } from '../common/config/schema-parts.js';
 import { startSampleHttpApi } from './sample-http-api.js';
+import { CollectorConfigSchema } from '../collector/config-schema.js';
+import { startCollector } from '../collector/collector.js';
+import type { Store } from '../collector/store/store.js';
 import { startSampleTcpService } from './sample-tcp-service.js';
 import { DEMO_TOKENS, startTraffic } from './traffic.js';
 
@@ -27,6 +30,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const dir = resolve(options.configDir);
   const relayFile = join(dir, 'relay.yaml');
   const connectorFile = join(dir, 'connector.yaml');
+  const collectorFile = join(dir, 'collector.yaml');
+  const collectorConfig = loadConfigFile(CollectorConfigSchema, collectorFile);
   const relayConfig = loadConfigFile(RelayConfigSchema, relayFile);
   const connectorConfig = loadConfigFile(ConnectorConfigSchema, connectorFile);
   const log = createLogger({ name: 'demo', level: options.logLevel });
@@ -43,6 +48,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const quotes = splitHostPort(connectorConfig.subaccounts.acme?.mappings[1]?.internal ?? '127.0.0.1:18082');
   servers.push(await startSampleHttpApi(erp.host, erp.port));
   servers.push(await startSampleTcpService(quotes.host, quotes.port));
+  say('Opening the embedded store (chDB) and starting the collector ...');
+  const collector = await startCollector(collectorConfig, collectorFile, log.child({ component: 'collector' }));
   const relay = await startRelay(relayConfig, relayFile, log.child({ component: 'relay' }));
   const connector = await startConnector(connectorConfig, connectorFile, log.child({ component: 'connector' }));
   const registered = await Promise.race([connector.tunnel.whenRegistered().then(() => true), sleep(10_000).then(() => false)]);
@@ -55,6 +62,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   say('Tunnelwatch demo is running:');
   say(`  relay       proxy ${relayConfig.proxy.listen} (cloud apps), tunnel ${relayConfig.tunnel.listen} (connectors, mTLS)`);
   say(`  connector   ${connectorConfig.connector.id}, serving subaccounts ${Object.keys(connectorConfig.subaccounts).join(', ')}`);
+  say(`  collector   ${collectorConfig.collector.listen} (OTLP/HTTP and audit ingest), embedded store in ${relative(process.cwd(), collector.store.dataDir) || '.'}`);
   say(`  backends    HTTP API on ${erp.host}:${erp.port} (as erp.virtual:8000), TCP quotes on ${quotes.host}:${quotes.port} (as quotes.virtual:7000)`);
   say(`  traffic     ${traffic ? `about ${options.ratePerSecond} calls/s from 4 cloud apps in acme, globex and initech, some denied` : 'off'}`);
   say('');
@@ -67,13 +75,21 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   say(`  connector: ${auditDir(connectorFile, connectorConfig.audit.dir)}   relay: ${auditDir(relayFile, relayConfig.audit.dir)}`);
   say(`  check them: node bin/tunnelwatch.js audit verify ${auditDir(connectorFile, connectorConfig.audit.dir)}`);
   say('');
+  say('Every call is also stored twice in ClickHouse, as its audit event and as its trace. After the demo stops:');
+  say(`  npx tunnelwatch query --config ${relative(process.cwd(), collectorFile)} \\`);
+  say('    "SELECT subaccount, decision, deny_reason, count() AS calls FROM audit_events FINAL GROUP BY ALL ORDER BY calls DESC"');
+  say(`  npx tunnelwatch query --config ${relative(process.cwd(), collectorFile)} \\`);
+  say('    "SELECT TraceId, SpanName, ServiceName, SpanKind, Duration FROM otel_traces ORDER BY Timestamp DESC LIMIT 6"');
+  say('');
   say(options.durationS > 0 ? `Stopping after ${options.durationS} s.` : 'Press Ctrl-C to stop.');
 
   const report = setInterval(() => {
     if (!traffic) return;
     const s = traffic.stats;
     const statuses = [...s.byStatus.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}:${v}`).join(' ');
-    say(`[demo] ${s.calls} calls so far (status ${statuses}${s.failures ? `, ${s.failures} client errors` : ''}); tunnel ${connector.tunnel.status.state}`);
+    void storedCounts(collector.store).then((stored) =>
+      say(`[demo] ${s.calls} calls so far (status ${statuses}${s.failures ? `, ${s.failures} client errors` : ''}); tunnel ${connector.tunnel.status.state}; stored: ${stored}`),
+    );
   }, 10_000);
   report.unref();
 
@@ -88,9 +104,22 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   say('Stopping the demo ...');
   await connector.close();
   await relay.close();
+  const stored = await storedCounts(collector.store);
+  await collector.close();
+  say(`Stored: ${stored}.`);
   for (const s of servers) await new Promise((r) => s.close(r));
   if (traffic) say(`Done: ${traffic.stats.calls} calls sent.`);
   return 0;
+}
+
+async function storedCounts(store: Store): Promise<string> {
+  try {
+    const [audit] = await store.query<{ n: string }>('SELECT count() AS n FROM audit_events FINAL');
+    const [spans] = await store.query<{ n: string }>('SELECT count() AS n FROM otel_traces');
+    return `${audit?.n ?? '?'} audit events, ${spans?.n ?? '?'} spans`;
+  } catch (err) {
+    return `(store not readable: ${(err as Error).message})`;
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,16 +2,22 @@
 import type { Command } from '../command.js';
 import { relayCommand } from './relay.js';
 import { connectorCommand } from './connector.js';
+import { collectorCommand } from './collector.js';
 import { demoCommand } from './demo.js';
 import { tokenCommand } from './token.js';
 import { pkiCommand } from './pki.js';
 import { auditCommand } from './audit.js';
+import { ingestCommand } from './ingest.js';
+import { queryCommand } from './query.js';
 
 export const COMMANDS: Command[] = [
   relayCommand,
   connectorCommand,
+  collectorCommand,
   demoCommand,
   pkiCommand,
   auditCommand,
+  ingestCommand,
+  queryCommand,
   tokenCommand,
 ];

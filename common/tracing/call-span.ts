@@ -19,7 +19,7 @@ export interface SpanStart {
   kind: SpanKindName;
   /** Continue this trace; undefined starts a new one. */
   parent?: TraceContext;
-  /** Epoch milliseconds the call started (spans may start before the trace context is known). */
+  /** Epoch milliseconds (fractional, for µs precision) the call started; spans may be back-dated. */
   startTimeMs: number;
   attributes?: Record<string, string | number | boolean>;
 }

@@ -55,7 +55,7 @@ export class ConnectorCall {
       name: this.kind === 'connect' ? 'CONNECT' : one(headers[':method']),
       kind: 'server',
       parent: parseTraceparent(headers.traceparent),
-      startTimeMs: Date.now(),
+      startTimeMs: this.startedUs / 1000,
       attributes: {
         'http.request.method': this.kind === 'connect' ? 'CONNECT' : one(headers[':method']),
         'client.address': r.client_ip,
@@ -106,7 +106,7 @@ export class ConnectorCall {
       name: this.kind === 'connect' ? 'CONNECT' : one(this.headers[':method']),
       kind: 'client',
       parent: { traceId: this.span.traceId, parentSpanId: this.span.spanId, sampled: true },
-      startTimeMs: Date.now(),
+      startTimeMs: nowUs() / 1000,
       attributes: {
         'http.request.method': this.kind === 'connect' ? 'CONNECT' : one(this.headers[':method']),
         'server.address': mapping.internalHost,

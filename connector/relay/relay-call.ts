@@ -121,7 +121,7 @@ export class RelayCall {
         name: this.kind === 'connect' ? 'CONNECT' : (this.req.method ?? 'HTTP'),
         kind: 'server',
         parent: this.incoming,
-        startTimeMs: this.receivedMs,
+        startTimeMs: this.startedUs / 1000,
         attributes: {
           'http.request.method': this.req.method ?? '',
           'client.address': r.client_ip,

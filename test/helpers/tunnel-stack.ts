@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { AuditEvent } from '../../common/audit/event.js';
 import { initPki } from '../../connector/pki/pki.js';
+import { loadCursor } from '../../common/audit/shipper-state.js';
 import { freePort } from './ports.js';
 import { startProcess, waitFor, type StartedProcess } from './processes.js';
 
@@ -48,6 +49,8 @@ export interface TunnelStack {
   /** Waits until the emitter has written at least n events and returns them. */
   waitForAudit(emitterId: string, n: number, timeoutMs?: number): Promise<AuditEvent[]>;
   auditDir(emitterId: string): string;
+  /** Waits until the emitter's shipper has had every event written so far acknowledged by the collector. */
+  waitForShipped(emitterId: string, timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -137,6 +140,13 @@ export async function startTunnelStack(options: StackOptions): Promise<TunnelSta
         const events = await auditEvents(id);
         return events.length >= n ? events : undefined;
       }, { timeoutMs, message: `${n} audit events from ${id}` }),
+    waitForShipped: (id, timeoutMs = 30_000) =>
+      waitFor(async () => {
+        const events = await auditEvents(id);
+        const cursor = loadCursor(auditDir(id), id);
+        const last = events.at(-1)?.seq ?? 0;
+        return cursor.ok && last > 0 && cursor.position.seq >= last ? last : undefined;
+      }, { timeoutMs, intervalMs: 100, message: `the collector acknowledged every audit event of ${id}` }),
     async stop() {
       await Promise.all([...connectors.values()].map((p) => p.stop()));
       await relay?.stop();

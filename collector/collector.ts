@@ -1,0 +1,75 @@
+// The collector process: opens the store, puts the bounded queue in front of it, and serves ingest.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { resolveFrom } from '../common/config/load-config.js';
+import { splitHostPort } from '../common/config/schema-parts.js';
+import { TunnelwatchError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { buildApp } from './app.js';
+import type { CollectorConfig } from './config-schema.js';
+import { IngestTokens } from './ingest-auth.js';
+import { IngestQueue } from './ingest-queue.js';
+import { ingestStoreOf, openConfiguredStore } from './store-adapter.js';
+import type { Store } from './store/store.js';
+
+export interface RunningCollector {
+  readonly port: number;
+  readonly app: FastifyInstance;
+  /** The store, for whatever shares this process (the dashboard on the embedded engine). */
+  readonly store: Store;
+  readonly queue: IngestQueue;
+  close(): Promise<void>;
+}
+
+function readPem(configFile: string, key: string, path: string): Buffer {
+  const file = resolveFrom(configFile, path);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `collector.tls.${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+export async function startCollector(config: CollectorConfig, configFile: string, log: Logger): Promise<RunningCollector> {
+  const tls = config.collector.tls;
+  const https = tls ? { cert: readPem(configFile, 'cert', tls.cert), key: readPem(configFile, 'key', tls.key) } : undefined;
+  if (config.collector.ingest_tokens.length === 0) log.warn('collector.ingest_tokens is empty: every ingest request will get 401');
+
+  const store = await openConfiguredStore(config, configFile, log);
+  const ingest = ingestStoreOf(store);
+  const queue = new IngestQueue(
+    { maxRows: config.queue.max_rows, maxBytes: config.queue.max_bytes, retryAfterS: config.queue.retry_after_s, storeRetryAfterS: config.queue.store_retry_after_s },
+    ingest,
+    log.child({ component: 'collector.ingest' }),
+  );
+  const app = await buildApp({
+    store: ingest,
+    queue,
+    tokens: new IngestTokens(config.collector.ingest_tokens),
+    maxBodyBytes: config.collector.max_body_bytes,
+    log: log.child({ component: 'collector.http' }),
+    ...(https ? { https } : {}),
+  });
+  const { host, port } = splitHostPort(config.collector.listen);
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const bound = (app.server.address() as { port: number }).port;
+  log.info({ listen: `${host}:${bound}`, tls: Boolean(https), store: config.store.url ? 'clickhouse' : 'embedded' }, 'collector listening');
+
+  return {
+    port: bound,
+    app,
+    store,
+    queue,
+    async close() {
+      // app.close() lets requests in flight finish, i.e. their commits: nothing acknowledged is lost.
+      await app.close();
+      queue.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// collector.yaml: the collector (OTLP/HTTP and audit ingest into the store). Descriptions here are the
+// configuration reference: docs/configuration.md is generated from them (scripts/config-doc.mjs).
+import { Type, type Static } from '@sinclair/typebox';
+import { HostPort, Identifier, LogSection } from '../common/config/schema-parts.js';
+
+const RetentionDays = (table: string, days: number) =>
+  Type.Integer({ minimum: 0, maximum: 36_500, default: days, description: `days rows of ${table} are kept (a TTL on their time; 0 = for ever)` });
+
+export const StoreSection = Type.Object(
+  {
+    data_dir: Type.String({ minLength: 1, default: './data/store', description: 'folder of the embedded chDB store (relative to the config file); used when url is not set. One process per folder' }),
+    url: Type.Optional(Type.String({
+      pattern: '^https?://[^\\s?#]+$',
+      expected: 'an http:// or https:// URL without query, e.g. http://clickhouse:8123',
+      description: 'ClickHouse server HTTP URL, e.g. http://clickhouse:8123; set, it replaces the embedded store',
+    })),
+    username: Type.String({ default: 'default', description: 'ClickHouse user (with url)' }),
+    password_file: Type.Optional(Type.String({ minLength: 1, description: 'file holding the ClickHouse password (relative to the config file; with url); never logged' })),
+    database: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', default: 'tunnelwatch', expected: 'a database name: letters, digits and _, not starting with a digit', description: 'database holding the tables on a ClickHouse server (with url), created when missing; the embedded store always uses `default`' }),
+    cluster: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$', expected: 'a cluster name from the server\'s remote_servers', description: 'ClickHouse cluster name (with url): ON CLUSTER DDL, Replicated tables and Distributed tables' })),
+    retention_days: Type.Object(
+      {
+        audit_events: RetentionDays('audit_events', 365),
+        otel_traces: RetentionDays('otel_traces (and otel_traces_trace_id_ts)', 30),
+        otel_logs: RetentionDays('otel_logs', 30),
+        rollups: RetentionDays('the per-minute rollups', 400),
+      },
+      { additionalProperties: false, default: {}, description: 'retention per table; rows already older than it at insert are archived (audit events) or refused as expired (spans, logs), never silently dropped' },
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'where ingested rows are stored' },
+);
+
+export const CollectorConfigSchema = Type.Object(
+  {
+    collector: Type.Object(
+      {
+        listen: Type.String({ ...HostPort, description: 'host:port of the ingest HTTP server (OTLP/HTTP /v1/traces, /v1/logs; /v1/audit; /healthz, /readyz); 4318 is the OTLP/HTTP port' }),
+        tls: Type.Optional(Type.Object(
+          {
+            cert: Type.String({ minLength: 1, description: 'PEM certificate file of the collector' }),
+            key: Type.String({ minLength: 1, description: 'PEM private key file of the collector' }),
+          },
+          { additionalProperties: false, description: 'serve HTTPS with this certificate; absent = plain HTTP (keep it on loopback or a trusted network)' },
+        )),
+        ingest_tokens: Type.Array(
+          Type.Object(
+            {
+              name: Type.String({ ...Identifier, description: 'who holds the token (for the log; e.g. the relay or connector id)' }),
+              sha256: Type.String({ pattern: '^[0-9a-f]{64}$', expected: '64 lower-case hex digits', description: 'the SHA-256 of the token, 64 lower-case hex digits (`tunnelwatch token hash`)' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: 'bearer tokens allowed to ingest (Authorization: Bearer <token>); only their SHA-256 is stored. Empty = every ingest request gets 401' },
+        ),
+        max_body_bytes: Type.Integer({ minimum: 1024, default: 16_777_216, description: 'largest request body, in bytes, both as sent and after gunzip; a larger one gets 413' }),
+      },
+      { additionalProperties: false },
+    ),
+    queue: Type.Object(
+      {
+        max_rows: Type.Integer({ minimum: 1, default: 200_000, description: 'most rows (events, spans, log records) accepted but not yet committed by the store; beyond it requests get 429 with Retry-After' }),
+        max_bytes: Type.Integer({ minimum: 1024, default: 268_435_456, description: 'most request bytes (after gunzip) accepted but not yet committed; beyond it requests get 429 with Retry-After' }),
+        retry_after_s: Type.Integer({ minimum: 1, maximum: 3600, default: 1, description: 'Retry-After (seconds) sent with 429 when the queue is full' }),
+        store_retry_after_s: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'Retry-After (seconds) sent with 503 while the store is unreachable; also how often it is probed then' }),
+      },
+      { additionalProperties: false, default: {}, description: 'the bounded queue in front of the store writer' },
+    ),
+    store: StoreSection,
+    log: LogSection,
+  },
+  { additionalProperties: false },
+);
+
+export type CollectorConfig = Static<typeof CollectorConfigSchema>;
+export type StoreConfig = Static<typeof StoreSection>;

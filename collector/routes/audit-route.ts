@@ -1,0 +1,44 @@
+// POST /v1/audit: a batch of audit events as NDJSON (optionally gzip), from the relay's and the
+// connector's shippers or `tunnelwatch ingest`. All or nothing: one bad line refuses the batch with 400
+// naming the line; 200 {"accepted":n,"duplicates":d} only once the store has committed all of it.
+import type { FastifyInstance } from 'fastify';
+import { parseAuditBatch } from '../audit-batch.js';
+import { IngestError, refusalError } from '../ingest-error.js';
+import type { AuditRecord } from '../ingest-store.js';
+import { decodedBody, mediaType } from '../request-body.js';
+import type { IngestContext } from './ingest-context.js';
+
+export const AUDIT_MEDIA_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'] as const;
+const ACCEPTED = new Set<string>(AUDIT_MEDIA_TYPES);
+
+/** The batch without repeats of an event_id, and how many repeats there were. */
+function uniqueById(events: AuditRecord[]): { unique: AuditRecord[]; repeats: number } {
+  const seen = new Set<string>();
+  const unique: AuditRecord[] = [];
+  for (const e of events) {
+    if (seen.has(e.event_id)) continue;
+    seen.add(e.event_id);
+    unique.push(e);
+  }
+  return { unique, repeats: events.length - unique.length };
+}
+
+export async function auditRoute(app: FastifyInstance, ctx: IngestContext): Promise<void> {
+  app.post('/v1/audit', { config: { ingest: 'audit' } }, async (request, reply) => {
+    if (!ACCEPTED.has(mediaType(request.headers['content-type']))) {
+      throw new IngestError('TW_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not NDJSON; send application/x-ndjson`);
+    }
+    const body = await decodedBody(request.body, request.headers['content-encoding'], ctx.maxBodyBytes);
+    const batch = parseAuditBatch(body.toString('utf8'));
+    if (!batch.ok) throw new IngestError('TW_ERR_INGEST_MALFORMED', batch.reason, { line: batch.line });
+    const { unique, repeats } = uniqueById(batch.events);
+    let duplicates = repeats;
+    if (unique.length > 0) {
+      const done = await ctx.queue.submit(unique.length, body.length, () => ctx.store.insertAudit(unique));
+      if (!done.ok) throw refusalError(done.refusal);
+      duplicates += done.value.duplicates;
+    }
+    ctx.queue.accepted('audit', batch.events.length - duplicates, duplicates);
+    return reply.code(200).type('application/json').send(JSON.stringify({ accepted: batch.events.length, duplicates }));
+  });
+}

@@ -1,0 +1,67 @@
+// IngestStore on collector/store: openStore() from the collector config (embedded chDB in store.data_dir,
+// or a ClickHouse server at store.url), its batch writers behind the ingest routes.
+import { readFileSync } from 'node:fs';
+import { resolveFrom } from '../common/config/load-config.js';
+import { TunnelwatchError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { CollectorConfig } from './config-schema.js';
+import type { IngestStore } from './ingest-store.js';
+import type { AuditEventInput } from './store/audit-row.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+function readPassword(configFile: string, path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  const file = resolveFrom(configFile, path);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `store.password_file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+/** Opens the store (migrations and retention included) as the collector config describes it. */
+export async function openConfiguredStore(config: CollectorConfig, configFile: string, log: Logger): Promise<Store> {
+  const s = config.store;
+  const password = readPassword(configFile, s.password_file);
+  return openStore({
+    ...(s.url
+      ? { url: s.url, username: s.username, database: s.database, ...(password !== undefined ? { password } : {}), ...(s.cluster ? { cluster: s.cluster } : {}) }
+      : { dataDir: resolveFrom(configFile, s.data_dir) }),
+    retention: {
+      auditDays: s.retention_days.audit_events,
+      tracesDays: s.retention_days.otel_traces,
+      logsDays: s.retention_days.otel_logs,
+      rollupDays: s.retention_days.rollups,
+    },
+    log,
+    // The ingest queue admits at most queue.max_rows rows until their commit, so the store's own bound
+    // is never the one that refuses; it stays as a second line.
+    batch: { maxQueuedRows: config.queue.max_rows },
+  });
+}
+
+/** The ingest routes' view of the store. */
+export function ingestStoreOf(store: Store): IngestStore {
+  return {
+    async insertAudit(events) {
+      // The routes validated every event against audit-event-v1, which is what AuditEventInput promises.
+      const result = await store.insertAuditEvents(events as unknown as readonly AuditEventInput[]);
+      return { duplicates: result.duplicates, archived: result.archived };
+    },
+    async insertSpans(rows) {
+      return { expired: (await store.insertSpans(rows)).expired };
+    },
+    async insertLogs(rows) {
+      return { expired: (await store.insertLogs(rows)).expired };
+    },
+    async ping() {
+      try {
+        return (await store.client.ping()).success;
+      } catch {
+        return false;
+      }
+    },
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,110 @@
+// Commits one batch of audit events exactly once: drops ids already stored or already on their way in
+// another batch, routes events older than the retention to audit_events_archive (the TTL of
+// audit_events would delete them at insert), and inserts the rest. The rollups are materialized views on
+// audit_events, so filtering duplicates before the insert is what keeps them exact.
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import { TunnelwatchError } from '../../common/errors.js';
+import { AUDIT_INSERT_COLUMNS, auditColumnsPayload, type PreparedAuditRow } from './audit-row.js';
+import type { RowOutcomes } from './batch-writer.js';
+import { findExistingIds } from './existing-ids.js';
+import { expiryCutoffMs } from './retention.js';
+
+/** Outcome codes of an audit batch, per row. */
+export const AUDIT_OUTCOME = { inserted: 0, duplicate: 1, archived: 2 } as const;
+
+export interface AuditCounters {
+  inserted: number;
+  duplicates: number;
+  archived: number;
+}
+
+/** Runs INSERT ... FORMAT JSONCompactColumns and waits for the engine to confirm it. */
+export async function insertColumns(client: ClickHouseClient, table: 'audit_events' | 'audit_events_archive', payload: string): Promise<void> {
+  const result = await client.exec({
+    query: `INSERT INTO ${table} (${AUDIT_INSERT_COLUMNS.join(', ')}) FORMAT JSONCompactColumns`,
+    // encoding: the chunk stays a string; without it the stream turns it into a Buffer that the chDB
+    // connection decodes back to a string: two copies of ~5 MB per 10k rows, measured 3-4 µs per row.
+    values: Readable.from([payload], { objectMode: false, encoding: 'utf8' }),
+  });
+  // The answer to an INSERT is empty; reading it to the end releases the connection.
+  for await (const chunk of result.stream) void chunk;
+}
+
+export function createAuditFlush(deps: {
+  client: ClickHouseClient;
+  auditDays: number;
+  counters: AuditCounters;
+  log?: Logger;
+}): (rows: PreparedAuditRow[]) => Promise<RowOutcomes> {
+  const { client, counters, log } = deps;
+  /** Batches being inserted now: their ids, and whether they committed. */
+  const inFlight = new Set<{ ids: Set<string>; committed: Promise<boolean> }>();
+  let archiving = false;
+
+  return async function flushAudit(rows) {
+    const outcomes = new Uint8Array(rows.length);
+    const ids = new Set<string>();
+    const others = [...inFlight];
+    const dependsOn = new Set<Promise<boolean>>();
+    const fresh: PreparedAuditRow[] = [];
+    const freshIndex: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const id = (rows[i] as PreparedAuditRow).event.event_id;
+      if (ids.has(id)) {
+        outcomes[i] = AUDIT_OUTCOME.duplicate;
+        continue;
+      }
+      const other = others.find((batch) => batch.ids.has(id));
+      if (other) {
+        outcomes[i] = AUDIT_OUTCOME.duplicate;
+        dependsOn.add(other.committed);
+        continue;
+      }
+      ids.add(id);
+      fresh.push(rows[i] as PreparedAuditRow);
+      freshIndex.push(i);
+    }
+    // Registered before the first await, so a batch that starts while this one runs sees these ids.
+    let settle: (committed: boolean) => void = () => {};
+    const self = { ids, committed: new Promise<boolean>((resolve) => (settle = resolve)) };
+    inFlight.add(self);
+    try {
+      const existing = await findExistingIds(client, fresh);
+      const cutoff = expiryCutoffMs(deps.auditDays);
+      const live: PreparedAuditRow[] = [];
+      const old: PreparedAuditRow[] = [];
+      for (let j = 0; j < fresh.length; j++) {
+        const row = fresh[j] as PreparedAuditRow;
+        const i = freshIndex[j] as number;
+        if (existing.has(row.event.event_id)) outcomes[i] = AUDIT_OUTCOME.duplicate;
+        else if (row.tsMs < cutoff) {
+          outcomes[i] = AUDIT_OUTCOME.archived;
+          old.push(row);
+        } else live.push(row);
+      }
+      if (live.length > 0) await insertColumns(client, 'audit_events', auditColumnsPayload(live));
+      if (old.length > 0) {
+        await insertColumns(client, 'audit_events_archive', auditColumnsPayload(old));
+        if (!archiving) log?.warn({ rows: old.length, retention_days: deps.auditDays }, 'audit events older than the retention went to audit_events_archive (kept, not rolled up)');
+      }
+      archiving = old.length > 0;
+      counters.inserted += live.length;
+      counters.archived += old.length;
+      counters.duplicates += rows.length - live.length - old.length;
+      settle(true);
+    } catch (err) {
+      settle(false);
+      throw err;
+    } finally {
+      // Committed rows are visible to the next lookup from here on.
+      inFlight.delete(self);
+    }
+    // A row skipped as a copy of a row in another batch is only stored if that batch committed.
+    if (dependsOn.size > 0 && (await Promise.all(dependsOn)).includes(false)) {
+      throw new TunnelwatchError('TW_ERR_STORE_INSERT', 'audit_events: another batch holding some of these event ids failed');
+    }
+    return outcomes;
+  };
+}

@@ -1,0 +1,184 @@
+// Bounded batching in front of the store: calls add rows, rows are cut into batches of `batchRows` (10k,
+// the measured sweet spot) or whatever arrived within `maxDelayMs`, and each call's promise settles only
+// when every batch holding its rows has committed (or failed). The collector acknowledges on that promise.
+import type { Logger } from 'pino';
+import { TunnelwatchError } from '../../common/errors.js';
+
+/** What committing one batch reports: per row, a small outcome code whose meaning the flush defines. */
+export type RowOutcomes = Uint8Array;
+
+export interface BatchWriterOptions<Row> {
+  /** Names the writer in logs and errors, e.g. 'audit_events'. */
+  readonly name: string;
+  /** Commits one batch; resolves after the rows are durable in the store. */
+  readonly flush: (rows: Row[]) => Promise<RowOutcomes>;
+  /** Rows per batch (default 10,000). */
+  readonly batchRows?: number;
+  /** Longest a row waits for its batch to fill, in ms (default 200). */
+  readonly maxDelayMs?: number;
+  /** Rows held at most (waiting, sealed and being inserted); a call past it is refused (default 200,000). */
+  readonly maxQueuedRows?: number;
+  /** Batches committed at the same time (default 2: the engine parses one while the next is built). */
+  readonly concurrency?: number;
+  /** Number of distinct outcome codes the flush returns (default 1). */
+  readonly outcomeCodes?: number;
+  readonly log?: Logger;
+}
+
+export interface BatchWriterStats {
+  /** Rows accepted and not yet committed. */
+  readonly queuedRows: number;
+  readonly maxQueuedRows: number;
+  readonly inFlightBatches: number;
+  readonly committedRows: number;
+  readonly committedBatches: number;
+  readonly failedBatches: number;
+  /** Rows refused because the queue was full (TW_ERR_STORE_OVERLOADED). */
+  readonly refusedRows: number;
+}
+
+export interface BatchWriter<Row> {
+  /**
+   * Queues rows; resolves with the count of rows per outcome code once all of them committed. Rejects at
+   * once with TW_ERR_STORE_OVERLOADED when the queue cannot take them, TW_ERR_STORE_CLOSED after close(),
+   * and with the batch's error (TW_ERR_STORE_INSERT) when a batch holding them failed.
+   */
+  write(rows: readonly Row[]): Promise<number[]>;
+  /** Seals the open batch and waits until everything queued so far has settled. */
+  flush(): Promise<void>;
+  /** Refuses new rows, then flushes. */
+  close(): Promise<void>;
+  stats(): BatchWriterStats;
+}
+
+interface Segment {
+  readonly start: number;
+  readonly end: number;
+  readonly done: (outcomes: RowOutcomes | Error) => void;
+}
+
+interface Batch<Row> {
+  readonly rows: Row[];
+  readonly segments: Segment[];
+}
+
+export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchWriter<Row> {
+  const batchRows = options.batchRows ?? 10_000;
+  const maxDelayMs = options.maxDelayMs ?? 200;
+  const maxQueuedRows = options.maxQueuedRows ?? 200_000;
+  const concurrency = options.concurrency ?? 2;
+  const codes = options.outcomeCodes ?? 1;
+  const log = options.log;
+
+  let open: Batch<Row> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const sealed: Batch<Row>[] = [];
+  let inFlight = 0;
+  let queuedRows = 0;
+  let closed = false;
+  let committedRows = 0;
+  let committedBatches = 0;
+  let failedBatches = 0;
+  let refusedRows = 0;
+  let refusing = false;
+  let idleWaiters: (() => void)[] = [];
+
+  function seal(): void {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (open && open.rows.length > 0) sealed.push(open);
+    open = null;
+    pump();
+  }
+
+  function pump(): void {
+    while (inFlight < concurrency && sealed.length > 0) {
+      const batch = sealed.shift() as Batch<Row>;
+      inFlight++;
+      void run(batch);
+    }
+    if (inFlight === 0 && sealed.length === 0 && (open === null || open.rows.length === 0)) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  async function run(batch: Batch<Row>): Promise<void> {
+    let result: RowOutcomes | Error;
+    try {
+      result = await options.flush(batch.rows);
+      committedRows += batch.rows.length;
+      committedBatches++;
+    } catch (err) {
+      failedBatches++;
+      result = err instanceof TunnelwatchError ? err : new TunnelwatchError('TW_ERR_STORE_INSERT', `${options.name}: ${(err as Error).message}`, { cause: err });
+      log?.error({ err, table: options.name, rows: batch.rows.length }, 'store batch failed; its callers get an error and retry');
+    }
+    queuedRows -= batch.rows.length;
+    inFlight--;
+    for (const segment of batch.segments) segment.done(result);
+    pump();
+  }
+
+  function write(rows: readonly Row[]): Promise<number[]> {
+    if (closed) return Promise.reject(new TunnelwatchError('TW_ERR_STORE_CLOSED', options.name));
+    if (rows.length === 0) return Promise.resolve(new Array<number>(codes).fill(0));
+    if (queuedRows + rows.length > maxQueuedRows) {
+      refusedRows += rows.length;
+      // Logged once per burst: the first refusal after the queue had room again.
+      if (!refusing) log?.warn({ table: options.name, queuedRows, maxQueuedRows }, 'store queue full: refusing writes until it drains');
+      refusing = true;
+      return Promise.reject(new TunnelwatchError('TW_ERR_STORE_OVERLOADED', `${options.name}: ${queuedRows} rows queued, limit ${maxQueuedRows}`));
+    }
+    refusing = false;
+    queuedRows += rows.length;
+    const counts = new Array<number>(codes).fill(0);
+    const parts: Promise<void>[] = [];
+    let offset = 0;
+    while (offset < rows.length) {
+      open ??= { rows: [], segments: [] };
+      const batch: Batch<Row> = open;
+      const take = Math.min(batchRows - batch.rows.length, rows.length - offset);
+      const start = batch.rows.length;
+      for (let i = 0; i < take; i++) batch.rows.push(rows[offset + i] as Row);
+      offset += take;
+      parts.push(
+        new Promise<void>((resolve, reject) => {
+          batch.segments.push({
+            start,
+            end: start + take,
+            done: (outcome) => {
+              if (outcome instanceof Error) return reject(outcome);
+              for (let i = start; i < start + take; i++) counts[outcome[i] ?? 0] = (counts[outcome[i] ?? 0] ?? 0) + 1;
+              resolve();
+            },
+          });
+        }),
+      );
+      if (batch.rows.length >= batchRows) seal();
+      // Not unref()ed, unlike our other timers: every row behind it has a caller waiting for its commit,
+      // and letting the process exit first would drop them. It lives at most maxDelayMs.
+      else timer ??= setTimeout(seal, maxDelayMs);
+    }
+    return Promise.all(parts).then(() => counts);
+  }
+
+  function flush(): Promise<void> {
+    seal();
+    if (inFlight === 0 && sealed.length === 0) return Promise.resolve();
+    return new Promise((resolve) => idleWaiters.push(resolve));
+  }
+
+  return {
+    write,
+    flush,
+    async close() {
+      closed = true;
+      await flush();
+    },
+    stats: () => ({ queuedRows, maxQueuedRows, inFlightBatches: inFlight, committedRows, committedBatches, failedBatches, refusedRows }),
+  };
+}

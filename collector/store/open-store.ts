@@ -1,0 +1,128 @@
+// openStore(): connect (embedded chDB by default, or a server by URL), migrate, set retention, and put a
+// bounded batch writer in front of each table the collector writes.
+import { pino, type Logger } from 'pino';
+import { prepareAuditRow, rowToAuditEvent, AUDIT_SELECT_COLUMNS, type AuditEventRecord, type PreparedAuditRow } from './audit-row.js';
+import { AUDIT_OUTCOME, createAuditFlush, type AuditCounters } from './audit-writer.js';
+import { createBatchWriter } from './batch-writer.js';
+import { clusterRenderer, schemaTables } from './cluster-ddl.js';
+import { checkClusterName } from './cluster-name.js';
+import { connectStore } from './connect.js';
+import { applyMigrations, loadMigrations } from './migrations.js';
+import { prepareLog, prepareSpan, type PreparedOtelRow } from './otel-rows.js';
+import { createOtelFlush, OTEL_OUTCOME, type OtelCounters } from './otel-writer.js';
+import { applyRetention, resolveRetention, type RetentionConfig } from './retention.js';
+import type { Store } from './store.js';
+
+export interface OpenStoreOptions {
+  /** Embedded chDB data directory (default .tunnelwatch/store); one process per directory. */
+  readonly dataDir?: string;
+  /** A ClickHouse server (http[s]://host:8123) instead of the embedded engine. */
+  readonly url?: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Server only (created when missing); the embedded engine uses `default`. */
+  readonly database?: string;
+  /** Cluster name: ON CLUSTER DDL, Replicated engines and Distributed tables (docs/store.md). */
+  readonly cluster?: string;
+  readonly retention?: RetentionConfig;
+  readonly log?: Logger;
+  /** Batching knobs; the defaults are the measured ones (10k rows, 200 ms, 2 batches in flight). */
+  readonly batch?: { rows?: number; maxDelayMs?: number; maxQueuedRows?: number; concurrency?: number };
+}
+
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const log = (options.log ?? pino({ level: 'silent' })).child({ component: 'collector.store' });
+  const retention = resolveRetention(options.retention);
+  if (options.cluster !== undefined) checkClusterName(options.cluster);
+  const connection = await connectStore(options);
+  const { client } = connection;
+  try {
+    const migrations = loadMigrations();
+    const render = options.cluster ? clusterRenderer(options.cluster, schemaTables(migrations)) : undefined;
+    await applyMigrations(client, { migrations, log, ...(render ? { render } : {}) });
+    await applyRetention(client, retention, { ...(options.cluster ? { cluster: options.cluster } : {}), log });
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+
+  const auditCounters: AuditCounters = { inserted: 0, duplicates: 0, archived: 0 };
+  const spanCounters: OtelCounters = { inserted: 0, expired: 0 };
+  const logCounters: OtelCounters = { inserted: 0, expired: 0 };
+  const batch = {
+    ...(options.batch?.rows !== undefined ? { batchRows: options.batch.rows } : {}),
+    ...(options.batch?.maxDelayMs !== undefined ? { maxDelayMs: options.batch.maxDelayMs } : {}),
+    ...(options.batch?.maxQueuedRows !== undefined ? { maxQueuedRows: options.batch.maxQueuedRows } : {}),
+    ...(options.batch?.concurrency !== undefined ? { concurrency: options.batch.concurrency } : {}),
+    log,
+  };
+  const audit = createBatchWriter<PreparedAuditRow>({
+    ...batch,
+    name: 'audit_events',
+    outcomeCodes: 3,
+    flush: createAuditFlush({ client, auditDays: retention.auditDays, counters: auditCounters, log }),
+  });
+  const spans = createBatchWriter<PreparedOtelRow>({ ...batch, name: 'otel_traces', outcomeCodes: 2, flush: createOtelFlush('otel_traces', { client, days: retention.tracesDays, counters: spanCounters, log }) });
+  const logs = createBatchWriter<PreparedOtelRow>({ ...batch, name: 'otel_logs', outcomeCodes: 2, flush: createOtelFlush('otel_logs', { client, days: retention.logsDays, counters: logCounters, log }) });
+  log.info({ mode: connection.mode, database: connection.database, dataDir: connection.dataDir, cluster: options.cluster, retention }, 'store open');
+
+  const query = async <T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> =>
+    (await client.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>();
+
+  let closing: Promise<void> | null = null;
+  return {
+    mode: connection.mode,
+    database: connection.database,
+    dataDir: connection.dataDir,
+    cluster: options.cluster,
+    retention,
+    client,
+    async insertAuditEvents(events) {
+      // Validated per call, so a bad event fails only the call that carried it.
+      const rows = events.map(prepareAuditRow);
+      const counts = await audit.write(rows);
+      return { inserted: counts[AUDIT_OUTCOME.inserted] ?? 0, duplicates: counts[AUDIT_OUTCOME.duplicate] ?? 0, archived: counts[AUDIT_OUTCOME.archived] ?? 0 };
+    },
+    async insertSpans(rows) {
+      const counts = await spans.write(rows.map(prepareSpan));
+      return { inserted: counts[OTEL_OUTCOME.inserted] ?? 0, expired: counts[OTEL_OUTCOME.expired] ?? 0 };
+    },
+    async insertLogs(rows) {
+      const counts = await logs.write(rows.map(prepareLog));
+      return { inserted: counts[OTEL_OUTCOME.inserted] ?? 0, expired: counts[OTEL_OUTCOME.expired] ?? 0 };
+    },
+    async getAuditEvents(eventIds) {
+      if (eventIds.length === 0) return [];
+      const columns = AUDIT_SELECT_COLUMNS.join(', ');
+      const rows = await query<AuditEventRecord>(
+        `SELECT ${columns} FROM audit_events FINAL WHERE event_id IN {ids:Array(String)}
+         UNION ALL SELECT ${columns} FROM audit_events_archive FINAL WHERE event_id IN {ids:Array(String)}`,
+        { ids: eventIds },
+      );
+      const order = new Map(eventIds.map((id, i) => [id, i]));
+      return rows.map(rowToAuditEvent).sort((a, b) => (order.get(a.event_id) ?? 0) - (order.get(b.event_id) ?? 0));
+    },
+    query,
+    async flush() {
+      await Promise.all([audit.flush(), spans.flush(), logs.flush()]);
+    },
+    stats: () => ({
+      audit: { ...audit.stats(), ...auditCounters },
+      spans: { ...spans.stats(), ...spanCounters },
+      logs: { ...logs.stats(), ...logCounters },
+    }),
+    close() {
+      closing ??= (async () => {
+        try {
+          await Promise.all([audit.close(), spans.close(), logs.close()]);
+        } finally {
+          await connection.close();
+          log.info('store closed');
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+export type { AuditEventInput, StoredAuditEvent } from './audit-row.js';

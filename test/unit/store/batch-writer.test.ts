@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TunnelwatchError } from '../../../common/errors.js';
+import { createBatchWriter } from '../../../collector/store/batch-writer.js';
+
+function recorder(options: { failOn?: (rows: number[]) => boolean; delayMs?: number } = {}) {
+  const batches: number[][] = [];
+  let active = 0;
+  let maxActive = 0;
+  const flush = async (rows: number[]): Promise<Uint8Array> => {
+    active++;
+    maxActive = Math.max(maxActive, active);
+    await sleep(options.delayMs ?? 5);
+    active--;
+    if (options.failOn?.(rows)) throw new Error('disk on fire');
+    batches.push(rows);
+    return Uint8Array.from(rows.map((r) => r % 2));
+  };
+  return { batches, flush, maxActive: () => maxActive };
+}
+
+describe('batch writer', () => {
+  it('cuts rows into batches of batchRows and resolves each call after its batches committed', async () => {
+    const r = recorder();
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 4, maxDelayMs: 10_000, outcomeCodes: 2 });
+    const call = writer.write([1, 2, 3, 4, 5, 6]);
+    let settled = false;
+    void call.then(() => (settled = true));
+    await sleep(30);
+    assert.equal(settled, false, 'rows 5 and 6 wait for their batch');
+    assert.deepEqual(r.batches, [[1, 2, 3, 4]]);
+    await writer.flush();
+    assert.deepEqual(await call, [3, 3], 'counts per outcome code: 3 even, 3 odd');
+    assert.deepEqual(r.batches, [[1, 2, 3, 4], [5, 6]]);
+  });
+
+  it('flushes a partial batch after maxDelayMs', async () => {
+    const r = recorder();
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 1000, maxDelayMs: 20 });
+    const t0 = Date.now();
+    await writer.write([1, 2]);
+    assert.ok(Date.now() - t0 >= 15);
+    assert.deepEqual(r.batches, [[1, 2]]);
+  });
+
+  it('refuses a call when the queue is full, counts it, and takes rows again once it drained', async () => {
+    const r = recorder({ delayMs: 30 });
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 5, maxQueuedRows: 10, concurrency: 1 });
+    const first = writer.write([1, 2, 3, 4, 5, 6, 7, 8]);
+    await assert.rejects(writer.write([9, 10, 11]), (e: unknown) => e instanceof TunnelwatchError && e.code === 'TW_ERR_STORE_OVERLOADED' && e.status === 503);
+    assert.equal(writer.stats().refusedRows, 3);
+    await first;
+    await writer.write([9, 10, 11]);
+    await writer.flush();
+    assert.equal(writer.stats().queuedRows, 0);
+  });
+
+  it('fails every call holding rows of a failed batch, and only those', async () => {
+    const r = recorder({ failOn: (rows) => rows.includes(13) });
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 3, maxDelayMs: 5 });
+    const results = await Promise.allSettled([writer.write([10, 11]), writer.write([12, 13]), writer.write([14, 15, 16])]);
+    // Batches: [10, 11, 12] commits, [13, 14, 15] fails, [16] commits.
+    assert.deepEqual(results.map((x) => x.status), ['fulfilled', 'rejected', 'rejected']);
+    const reason = (results[1] as PromiseRejectedResult).reason as TunnelwatchError;
+    assert.equal(reason.code, 'TW_ERR_STORE_INSERT');
+    assert.match(reason.message, /disk on fire/);
+    assert.equal(writer.stats().failedBatches, 1);
+  });
+
+  it('keeps at most `concurrency` batches in flight', async () => {
+    const r = recorder({ delayMs: 20 });
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 2, concurrency: 2 });
+    await writer.write(Array.from({ length: 20 }, (_, i) => i));
+    assert.equal(r.maxActive(), 2);
+  });
+
+  it('refuses writes after close, once what was queued has committed', async () => {
+    const r = recorder();
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 100, maxDelayMs: 10_000 });
+    const pending = writer.write([1, 2, 3]);
+    await writer.close();
+    await pending;
+    assert.deepEqual(r.batches, [[1, 2, 3]]);
+    await assert.rejects(writer.write([4]), (e: unknown) => e instanceof TunnelwatchError && e.code === 'TW_ERR_STORE_CLOSED');
+  });
+});

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { TunnelwatchError } from '../../../common/errors.js';
+import { openStore } from '../../../collector/store/open-store.js';
+import { applyMigrations, loadMigrations, splitStatements } from '../../../collector/store/migrations.js';
+import { tempDir } from './store-fixture.js';
+
+const EXPECTED_TABLES = [
+  'audit_denied_1m', 'audit_denied_1m_mv', 'audit_events', 'audit_events_archive', 'audit_minute', 'audit_minute_mv',
+  'otel_logs', 'otel_traces', 'otel_traces_trace_id_ts', 'otel_traces_trace_id_ts_mv', 'schema_migrations',
+];
+
+describe('store migrations', () => {
+  const dir = tempDir();
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('are numbered from 0001 without gaps and split into statements', () => {
+    const migrations = loadMigrations();
+    assert.deepEqual(migrations.map((m) => m.version), migrations.map((_, i) => i + 1));
+    assert.ok(migrations.every((m) => m.statements.length > 0 && m.statements.every((s) => /^CREATE /.test(s))));
+    assert.deepEqual(splitStatements('-- note\nSELECT 1;\n\n-- only a comment;\nSELECT 2;\n'), ['SELECT 1', 'SELECT 2']);
+  });
+
+  it('create every table on first open and record each migration once', async () => {
+    const store = await openStore({ dataDir: dir });
+    try {
+      const tables = await store.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name');
+      assert.deepEqual(tables.map((t) => t.name), EXPECTED_TABLES);
+      const ledger = await store.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      assert.deepEqual(ledger.map((r) => Number(r.version)), loadMigrations().map((m) => m.version));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('apply nothing the second time, across a restart, and keep the ledger free of repeats', async () => {
+    const store = await openStore({ dataDir: dir });
+    try {
+      const report = await applyMigrations(store.client);
+      assert.deepEqual(report.applied, []);
+      const [row] = await store.query<{ n: string; v: string }>('SELECT count() AS n, uniqExact(version) AS v FROM schema_migrations');
+      assert.equal(row?.n, row?.v);
+      assert.equal(Number(row?.n), loadMigrations().length);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuse to start when an applied migration file changed', async () => {
+    const store = await openStore({ dataDir: dir });
+    try {
+      const edited = loadMigrations().map((m) => (m.version === 1 ? { ...m, checksum: 'edited' } : m));
+      await assert.rejects(applyMigrations(store.client, { migrations: edited }), (err: unknown) => {
+        assert.ok(err instanceof TunnelwatchError);
+        assert.equal(err.code, 'TW_ERR_STORE_MIGRATION');
+        assert.match(err.message, /0001_audit_events\.sql changed after it was applied/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});
