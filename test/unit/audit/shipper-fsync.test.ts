@@ -94,8 +94,11 @@ describe('file sink fsync policy', () => {
       assert.equal(marks.at(-1)?.seq, n, 'kept at once');
       await sleep(5);
     }
+    const elapsed = Date.now() - started;
     await emitter.close();
-    assert.ok(syncs >= 3 && syncs <= 8, `about one fdatasync per 200 ms over 1 s, got ${syncs}`);
+    // The policy's bound, not a rate: never more than one per interval (plus the one at close), and
+    // some at all. A busy machine may sync less often, never more.
+    assert.ok(syncs >= 1 && syncs <= Math.floor(elapsed / 200) + 2, `at most one fdatasync per 200 ms over ${elapsed} ms, got ${syncs}`);
   });
 
   it('never: counts events as kept once written and never fdatasyncs', async () => {
