@@ -1,0 +1,138 @@
+// `npm run bench:overhead`: tunnel req/s with audit shipping and tracing on, against off, in the same run,
+// and freshness: the time from a call's end to its audit event being queryable in the store.
+// "Off" still writes the audit files: an unaudited call is not a mode Tunnelwatch has.
+import http from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { validateConfig } from '../common/config/load-config.js';
+import { createLogger } from '../common/log.js';
+import { CollectorConfigSchema } from '../collector/config-schema.js';
+import { startCollector, type RunningCollector } from '../collector/collector.js';
+import { freePort } from '../test/helpers/ports.js';
+import { sha256, startTunnelStack, type TunnelStack } from '../test/helpers/tunnel-stack.js';
+import { startBenchBackend, SMALL_PATH, type BenchBackend } from './lib/bench-backend.js';
+import { writeSection } from './lib/benchmarks-doc.js';
+import { progress } from './lib/progress.js';
+import { runWrk, type WrkResult } from './lib/wrk.js';
+
+const TOKEN = 'tw_bench_overhead_token_0123456789';
+const INGEST = 'tw_bench_ingest_token_0123456789';
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, calls: { type: 'string', default: '300' }, 'no-doc': { type: 'boolean' } } });
+const durationS = Number(values.duration);
+const freshnessCalls = Number(values.calls);
+
+async function stackWith(backend: BenchBackend, telemetry: Record<string, unknown> | undefined, audit: (id: string) => Record<string, unknown>): Promise<TunnelStack> {
+  return startTunnelStack({
+    tokens: [{ subaccount: 'bench', cloudApp: 'wrk', token: TOKEN }],
+    relayExtra: { ...audit('relay-1'), ...(telemetry ?? {}) },
+    connectors: [{
+      id: 'connector-1',
+      subaccounts: { bench: { mappings: [{ virtual: 'bench.virtual:8000', internal: `127.0.0.1:${backend.nginx.port}`, protocol: 'http', resources: [{ path: SMALL_PATH, match: 'exact' }] }] } },
+      extra: { ...audit('connector-1'), ...(telemetry ?? {}) },
+    }],
+  });
+}
+
+async function wrkThrough(stack: TunnelStack, dir: string, label: string): Promise<WrkResult> {
+  return runWrk({
+    url: `http://127.0.0.1:${stack.proxyPort}`,
+    proxy: { absoluteUrl: `http://bench.virtual:8000${SMALL_PATH}`, proxyAuthorization: `Bearer ${TOKEN}` },
+    threads: 2,
+    connections: 32,
+    durationS,
+    scriptDir: dir,
+  }, label);
+}
+
+/** Sends calls one at a time and measures, per call, the time from its answer to its event being readable. */
+async function freshness(stack: TunnelStack, collector: RunningCollector, n: number): Promise<number[]> {
+  const delays: number[] = [];
+  const agent = new http.Agent({ keepAlive: true });
+  for (let i = 0; i < n; i++) {
+    const traceId = (BigInt(Date.now()) * 1000n + BigInt(i)).toString(16).padStart(32, '0').slice(-32);
+    const done = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: stack.proxyPort, agent, path: `http://bench.virtual:8000${SMALL_PATH}`, headers: { host: 'bench.virtual:8000', 'proxy-authorization': `Bearer ${TOKEN}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(performance.now()));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    for (;;) {
+      const [row] = await collector.store.query<{ n: string }>('SELECT count() AS n FROM audit_events WHERE trace_id = {t:String}', { t: traceId });
+      if (Number(row?.n) > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    delays.push(performance.now() - done);
+    if (i % 50 === 49) progress(`freshness: ${i + 1}/${n} calls`);
+  }
+  agent.destroy();
+  return delays.sort((a, b) => a - b);
+}
+
+const q = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tw-bench-overhead-'));
+  const backend = await startBenchBackend(dir, 0);
+  let collector: RunningCollector | undefined;
+  try {
+    progress('off: relay and connector writing audit files only, no shipping, no tracing');
+    let stack = await stackWith(backend, undefined, (id) => ({ audit: { dir: `audit/${id}` }, log: { level: 'info' } }));
+    await wrkThrough(stack, dir, 'warm-up').catch(() => undefined);
+    const off = await wrkThrough(stack, dir, 'off');
+    await stack.stop();
+
+    progress('on: audit events shipped to a collector on the embedded store, spans exported over OTLP');
+    const port = await freePort();
+    const config = validateConfig(CollectorConfigSchema, {
+      collector: { listen: `127.0.0.1:${port}`, ingest_tokens: [{ name: 'bench', sha256: sha256(INGEST) }] },
+      store: { data_dir: join(dir, 'store') },
+      log: { level: 'warn' },
+    }, 'bench', { env: {} });
+    collector = await startCollector(config, join(dir, 'collector.yaml'), createLogger({ name: 'collector', level: 'warn' }));
+    const tokenFile = join(dir, 'ingest.token');
+    await writeFile(tokenFile, INGEST);
+    const telemetry = { tracing: { enabled: true, otlp_endpoint: `http://127.0.0.1:${port}`, token_file: tokenFile } };
+    stack = await stackWith(backend, telemetry, (id) => ({ audit: { dir: `audit/${id}`, collector: { url: `http://127.0.0.1:${port}`, token_file: tokenFile } }, log: { level: 'info' } }));
+    await wrkThrough(stack, dir, 'warm-up').catch(() => undefined);
+    const on = await wrkThrough(stack, dir, 'on');
+    progress('waiting for the shippers to catch up before measuring freshness ...');
+    await stack.waitForShipped('connector-1', 300_000);
+    const delays = await freshness(stack, collector, freshnessCalls);
+    await stack.stop();
+
+    const ratio = on.requestsPerSec / off.requestsPerSec;
+    const p50 = q(delays, 0.5);
+    const p99 = q(delays, 0.99);
+    const rows = [
+      '| mode | req/s | p50 | p99 | non-2xx |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| off (audit files only) | ${Math.round(off.requestsPerSec).toLocaleString('en-US')} | ${off.p50Ms.toFixed(2)} ms | ${off.p99Ms.toFixed(2)} ms | ${off.statusErrors} |`,
+      `| on (shipping + tracing) | ${Math.round(on.requestsPerSec).toLocaleString('en-US')} | ${on.p50Ms.toFixed(2)} ms | ${on.p99Ms.toFixed(2)} ms | ${on.statusErrors} |`,
+    ];
+    const body = [
+      '## Audit and tracing overhead, freshness',
+      '',
+      `\`npm run bench:overhead\` (wrk -t2 -c32 -d${durationS}s through relay and connector to nginx, ${freshnessCalls} calls for freshness) — ${new Date().toISOString()}`,
+      '',
+      ...rows,
+      '',
+      `On/off: **${ratio.toFixed(2)}×** (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : '**not met**'}). "Off" still writes the hash-chained audit files; "on" adds shipping them to the collector (embedded store in the benchmark process) and exporting three spans per call over OTLP.`,
+      '',
+      `Freshness, from a call's answer to its audit event being queryable (${freshnessCalls} calls, one at a time): p50 ${p50.toFixed(0)} ms, p99 **${p99.toFixed(0)} ms** (target ≤ 2000 ms: ${p99 <= 2000 ? 'met' : '**not met**'}).`,
+      '',
+    ].join('\n');
+    console.log(`\n${body}`);
+    if (!values['no-doc']) await writeSection(new URL('../../docs/benchmarks.md', import.meta.url).pathname, 'overhead', body);
+  } finally {
+    await collector?.close().catch(() => undefined);
+    await backend.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
