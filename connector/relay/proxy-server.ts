@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { AuditEmitter } from '../../common/audit/emitter.js';
 import type { Logger } from '../../common/log.js';
 import { forwardConnect, forwardHttp, forwardUpgrade } from './forward.js';
+import { listen } from '../tunnel/listen.js';
 import { RelayCall, clientIpOf, renderRefusal, type CallKind } from './relay-call.js';
 import type { SessionRegistry, TunnelSession } from './session-registry.js';
 import type { TokenStore } from './token-store.js';
@@ -84,13 +85,7 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
     else if (raw) forwardUpgrade(ctx, call, session, raw.socket, raw.head, refuse);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   return server;
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../tunnel/protocol.js';
 import type { SessionRegistry, TunnelSession } from './session-registry.js';
 import { keepalive } from '../tunnel/keepalive.js';
+import { listen } from '../tunnel/listen.js';
 
 export interface TunnelListenerOptions {
   relayId: string;
@@ -46,13 +47,7 @@ export async function startTunnelListener(options: TunnelListenerOptions): Promi
   server.on('tlsClientError', (err, socket) => {
     log.warn({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake with a connector failed (certificate not signed by tunnel.tls.ca?)');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   return server;
 }
 
