@@ -34,7 +34,7 @@ export function markdownSection(report: IngestReport, command: string): string {
     '',
     `Machine: ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${report.machine.memoryGb} GB RAM, Node ${report.machine.node}, chDB ${report.chdb} (embedded, in this process).`,
     '',
-    'Every phase writes realistic audit events into the same embedded store (audit_events with its four rollup views), tables emptied in between.',
+    'Every phase writes realistic audit events into the same embedded store (audit_events with its two rollup views, audit_minute and audit_denied_1m), tables emptied in between.',
     '"rows/CPU-s" divides by the CPU this process used (JS thread and engine threads): it moves less than wall time when other processes share the machine.',
     '',
     '| phase | rows | rows/s | vs engine | rows/CPU-s | vs engine | peak RSS | other load | note |',
