@@ -1,6 +1,5 @@
 // W3C Trace Context (traceparent) parsing. A valid traceparent from an authenticated cloud app is
 // continued; an invalid one is ignored and a new trace started (see docs/tracing.md).
-import { newSpanId, newTraceId } from './ids.js';
 
 export interface TraceContext {
   traceId: string;
@@ -21,12 +20,7 @@ export function parseTraceparent(value: string | string[] | undefined): TraceCon
   return { traceId, parentSpanId: spanId, sampled: (parseInt(flags, 16) & 1) === 1 };
 }
 
-export function newTraceContext(): TraceContext {
-  return { traceId: newTraceId(), parentSpanId: '', sampled: true };
-}
-
 export function formatTraceparent(traceId: string, spanId: string, sampled = true): string {
   return `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`;
 }
 
-export { newSpanId };
