@@ -1,6 +1,6 @@
 // ExportLogsServiceRequest -> otel_logs rows, as the OpenTelemetry Collector's ClickHouse exporter writes them.
-import type { AttributeMap, LogRow } from '../ingest-store.js';
-import { anyString, attributes, enumValue, list, message, str, u32, within, type Encoding } from './otlp-values.js';
+import type { LogRow } from '../ingest-store.js';
+import { anyString, attributes, enumValue, list, message, resourceOf, scopeOf, str, u32, within, type Encoding } from './otlp-values.js';
 
 const SEVERITY_NAMES = [
   'SEVERITY_NUMBER_UNSPECIFIED',
@@ -18,30 +18,13 @@ export function logRows(request: unknown, enc: Encoding, receivedNs: bigint): Lo
   for (let r = 0; r < resourceLogs.length; r++) {
     try {
       const rl = message(resourceLogs[r]) ?? {};
-      const resource = message(rl.resource, 'resource');
-      let resourceAttributes: AttributeMap;
-      try {
-        resourceAttributes = attributes(resource?.attributes, enc, 'attributes');
-      } catch (err) {
-        within(err, 'resource');
-      }
-      const serviceName = resourceAttributes['service.name'] ?? '';
+      const { attributes: resourceAttributes, serviceName } = resourceOf(rl, enc);
       const resourceSchemaUrl = str(rl.schemaUrl, 'schemaUrl');
       const scopeLogs = list(rl.scopeLogs, 'scopeLogs');
       for (let s = 0; s < scopeLogs.length; s++) {
         try {
           const sl = message(scopeLogs[s]) ?? {};
-          const scope = message(sl.scope, 'scope');
-          let scopeName: string;
-          let scopeVersion: string;
-          let scopeAttributes: AttributeMap;
-          try {
-            scopeName = str(scope?.name, 'name');
-            scopeVersion = str(scope?.version, 'version');
-            scopeAttributes = attributes(scope?.attributes, enc, 'attributes');
-          } catch (err) {
-            within(err, 'scope');
-          }
+          const { name: scopeName, version: scopeVersion, attributes: scopeAttributes } = scopeOf(sl, enc, true);
           const scopeSchemaUrl = str(sl.schemaUrl, 'schemaUrl');
           const records = list(sl.logRecords, 'logRecords');
           for (let i = 0; i < records.length; i++) {

@@ -260,3 +260,29 @@ export function attributes(value: unknown, enc: Encoding, field: string): Attrib
   }
   return out;
 }
+
+/** The resource of a ResourceSpans or ResourceLogs: its attributes, and service.name from them. */
+export function resourceOf(container: Record<string, unknown>, enc: Encoding): { attributes: AttributeMap; serviceName: string } {
+  const resource = message(container.resource, 'resource');
+  let attrs: AttributeMap;
+  try {
+    attrs = attributes(resource?.attributes, enc, 'attributes');
+  } catch (err) {
+    within(err, 'resource');
+  }
+  return { attributes: attrs, serviceName: attrs['service.name'] ?? '' };
+}
+
+/** The instrumentation scope of a ScopeSpans or ScopeLogs; its attributes only where the table keeps them. */
+export function scopeOf(container: Record<string, unknown>, enc: Encoding, withAttributes: boolean): { name: string; version: string; attributes: AttributeMap } {
+  const scope = message(container.scope, 'scope');
+  try {
+    return {
+      name: str(scope?.name, 'name'),
+      version: str(scope?.version, 'version'),
+      attributes: withAttributes ? attributes(scope?.attributes, enc, 'attributes') : (Object.create(null) as AttributeMap),
+    };
+  } catch (err) {
+    within(err, 'scope');
+  }
+}

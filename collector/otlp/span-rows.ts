@@ -2,7 +2,7 @@
 // writes them (so Grafana's ClickHouse plugin and other OTel tools read our tables unchanged).
 import type { AttributeMap, SpanRow } from '../ingest-store.js';
 import type { SpanEventRow, SpanLinkRow } from '../store/otel-rows.js';
-import { attributes, enumValue, list, message, str, u32, within, type Encoding } from './otlp-values.js';
+import { attributes, enumValue, list, message, resourceOf, scopeOf, str, u32, within, type Encoding } from './otlp-values.js';
 
 const KIND_NAMES = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
 /** The exporter's SpanKind column values (ptrace.SpanKind.String()). */
@@ -31,27 +31,12 @@ export function spanRows(request: unknown, enc: Encoding): MappedSpans {
   for (let r = 0; r < resourceSpans.length; r++) {
     try {
       const rs = message(resourceSpans[r]) ?? {};
-      const resource = message(rs.resource, 'resource');
-      let resourceAttributes: AttributeMap;
-      try {
-        resourceAttributes = attributes(resource?.attributes, enc, 'attributes');
-      } catch (err) {
-        within(err, 'resource');
-      }
-      const serviceName = resourceAttributes['service.name'] ?? '';
+      const { attributes: resourceAttributes, serviceName } = resourceOf(rs, enc);
       const scopeSpans = list(rs.scopeSpans, 'scopeSpans');
       for (let s = 0; s < scopeSpans.length; s++) {
         try {
           const ss = message(scopeSpans[s]) ?? {};
-          const scope = message(ss.scope, 'scope');
-          let scopeName: string;
-          let scopeVersion: string;
-          try {
-            scopeName = str(scope?.name, 'name');
-            scopeVersion = str(scope?.version, 'version');
-          } catch (err) {
-            within(err, 'scope');
-          }
+          const { name: scopeName, version: scopeVersion } = scopeOf(ss, enc, false);
           const spans = list(ss.spans, 'spans');
           for (let i = 0; i < spans.length; i++) {
             let row: SpanRow;
