@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createCollectorClient, readTokenFile } from '../../common/audit/collector-client.js';
 import { loadConfigFile } from '../../common/config/load-config.js';
 import { createLogger } from '../../common/log.js';
-import { Backoff } from '../../connector/tunnel/backoff.js';
+import { Backoff } from '../../common/backoff.js';
 import { CollectorConfigSchema } from '../../collector/config-schema.js';
 import { ingestFiles, type IngestSink } from '../../collector/ingest/ingest-files.js';
 import { openConfiguredStore } from '../../collector/store-adapter.js';

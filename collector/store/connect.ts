@@ -8,7 +8,7 @@ import { TunnelwatchError } from '../../common/errors.js';
 import { checkClusterName } from './cluster-name.js';
 
 export interface ConnectOptions {
-  /** Embedded store: the chDB data directory (created when missing). Ignored when url is set. */
+  /** Embedded store: the chDB data directory (created when missing; default .tunnelwatch/store). Ignored when url is set. */
   readonly dataDir?: string;
   /** A ClickHouse server, e.g. http://clickhouse:8123. */
   readonly url?: string;

@@ -6,24 +6,15 @@ import { AUDIT_OUTCOME, createAuditFlush, type AuditCounters } from './audit-wri
 import { createBatchWriter } from './batch-writer.js';
 import { clusterRenderer, schemaTables } from './cluster-ddl.js';
 import { checkClusterName } from './cluster-name.js';
-import { connectStore } from './connect.js';
+import { connectStore, type ConnectOptions } from './connect.js';
 import { applyMigrations, loadMigrations } from './migrations.js';
 import { prepareLog, prepareSpan, type PreparedOtelRow } from './otel-rows.js';
 import { createOtelFlush, OTEL_OUTCOME, type OtelCounters } from './otel-writer.js';
 import { applyRetention, resolveRetention, type RetentionConfig } from './retention.js';
 import type { Store } from './store.js';
 
-export interface OpenStoreOptions {
-  /** Embedded chDB data directory (default .tunnelwatch/store); one process per directory. */
-  readonly dataDir?: string;
-  /** A ClickHouse server (http[s]://host:8123) instead of the embedded engine. */
-  readonly url?: string;
-  readonly username?: string;
-  readonly password?: string;
-  /** Server only (created when missing); the embedded engine uses `default`. */
-  readonly database?: string;
-  /** Cluster name: ON CLUSTER DDL, Replicated engines and Distributed tables (docs/store.md). */
-  readonly cluster?: string;
+/** Where to connect (ConnectOptions: embedded data directory, or a server by URL), plus what the store adds. */
+export interface OpenStoreOptions extends ConnectOptions {
   readonly retention?: RetentionConfig;
   readonly log?: Logger;
   /** Batching knobs; the defaults are the measured ones (10k rows, 200 ms, 2 batches in flight). */

@@ -2,7 +2,7 @@
 // sink reports as kept, sends it in gzip NDJSON batches, and moves a cursor only past what the
 // collector acknowledged (after its commit), so delivery is at least once and nothing kept is lost.
 import { basename } from 'node:path';
-import { Backoff, type BackoffOptions } from '../../connector/tunnel/backoff.js';
+import { Backoff, type BackoffOptions } from '../backoff.js';
 import { ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 import { afterAck, isolate, type Isolation } from './batch-isolation.js';

@@ -3,7 +3,7 @@
 import http2, { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from '../../common/log.js';
-import { Backoff, type BackoffOptions } from '../tunnel/backoff.js';
+import { Backoff, type BackoffOptions } from '../../common/backoff.js';
 import {
   H2_CONNECTION_WINDOW, H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, HELLO_PATH, PROTOCOL_VERSION, REGISTERED_PATH, TUNNEL_ALPN,
   type Hello, type Registration,
