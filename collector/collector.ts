@@ -5,6 +5,7 @@ import { resolveFrom } from '../common/config/load-config.js';
 import { splitHostPort } from '../common/config/schema-parts.js';
 import { TunnelwatchError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { startDashboard, type RunningDashboard } from '../dashboard/dashboard.js';
 import { buildApp } from './app.js';
 import type { CollectorConfig } from './config-schema.js';
 import { IngestTokens } from './ingest-auth.js';
@@ -18,6 +19,8 @@ export interface RunningCollector {
   /** The store, for whatever shares this process (the dashboard on the embedded engine). */
   readonly store: Store;
   readonly queue: IngestQueue;
+  /** The dashboard, when collector.yaml has a dashboard: section. */
+  readonly dashboard: RunningDashboard | undefined;
   close(): Promise<void>;
 }
 
@@ -59,13 +62,25 @@ export async function startCollector(config: CollectorConfig, configFile: string
   }
   const bound = (app.server.address() as { port: number }).port;
   log.info({ listen: `${host}:${bound}`, tls: Boolean(https), store: config.store.url ? 'clickhouse' : 'embedded' }, 'collector listening');
+  let dashboard: RunningDashboard | undefined;
+  if (config.dashboard) {
+    try {
+      dashboard = await startDashboard(config.dashboard, store, configFile, log);
+    } catch (err) {
+      await app.close();
+      await store.close();
+      throw err;
+    }
+  }
 
   return {
     port: bound,
     app,
     store,
     queue,
+    dashboard,
     async close() {
+      await dashboard?.close();
       // app.close() lets requests in flight finish, i.e. their commits: nothing acknowledged is lost.
       await app.close();
       queue.close();

@@ -2,6 +2,7 @@
 // configuration reference: docs/configuration.md is generated from them (scripts/config-doc.mjs).
 import { Type, type Static } from '@sinclair/typebox';
 import { HostPort, Identifier, LogSection } from '../common/config/schema-parts.js';
+import { DashboardSection } from '../dashboard/config-schema.js';
 
 const RetentionDays = (table: string, days: number) =>
   Type.Integer({ minimum: 0, maximum: 36_500, default: days, description: `days rows of ${table} are kept (a TTL on their time; 0 = for ever)` });
@@ -67,6 +68,7 @@ export const CollectorConfigSchema = Type.Object(
       { additionalProperties: false, default: {}, description: 'the bounded queue in front of the store writer' },
     ),
     store: StoreSection,
+    dashboard: Type.Optional(DashboardSection),
     log: LogSection,
   },
   { additionalProperties: false },

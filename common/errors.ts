@@ -67,6 +67,17 @@ export const ERRORS = {
   TW_ERR_INGEST_STORE_UNAVAILABLE: { status: 503, message: 'the store is unreachable: nothing was stored; retry after Retry-After seconds' },
   TW_ERR_INGEST_STORE_FAILED: { status: 500, message: 'the store refused the insert although it is reachable: see the collector log' },
   TW_ERR_INGEST_INTERNAL: { status: 500, message: 'the collector failed while handling the request: see its log' },
+  // Dashboard (pages and /api/v1), answered as {"error":{"code","status","message"}}.
+  TW_ERR_DASH_UNAUTHENTICATED: { status: 401, message: 'sign in first, or send "Authorization: Bearer <token>" with a dashboard API token' },
+  TW_ERR_DASH_FORBIDDEN: { status: 403, message: 'your role does not allow this' },
+  TW_ERR_DASH_CSRF: { status: 403, message: 'missing or wrong CSRF token: state-changing requests of a browser session must send the x-csrf-token header from /api/v1/session' },
+  TW_ERR_DASH_LOGIN_FAILED: { status: 401, message: 'wrong user name or password, or no dashboard role for this user' },
+  TW_ERR_DASH_LOGIN_THROTTLED: { status: 429, message: 'too many sign-in attempts: retry after Retry-After seconds' },
+  TW_ERR_DASH_LDAP_UNAVAILABLE: { status: 503, message: 'the LDAP server cannot be reached: sign-in through LDAP is not possible now (local users still can)' },
+  TW_ERR_DASH_BAD_REQUEST: { status: 400, message: 'the request is not valid for this route' },
+  TW_ERR_DASH_NOT_FOUND: { status: 404, message: 'no such page, route or object' },
+  TW_ERR_DASH_STORE_UNAVAILABLE: { status: 503, message: 'the store did not answer: retry shortly; see the collector log' },
+  TW_ERR_DASH_INTERNAL: { status: 500, message: 'the dashboard failed while handling the request: see its log' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -87,6 +87,7 @@ const options = runnerOptions(extra.filter((a) => a.startsWith('-')));
 
 step('system packages', process.execPath, [join('scripts', 'system-deps.mjs')]);
 step('build', 'npx', ['tsc', '-p', 'tsconfig.json']);
+step('build (dashboard pages)', 'npx', ['tsc', '-p', join('dashboard', 'web', 'tsconfig.json')]);
 step('lint', 'npx', ['eslint', '.']);
 
 const files = collectTests(filters);

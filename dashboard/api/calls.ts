@@ -1,0 +1,5 @@
+// TODO(issue 4): routes of this page; filled in by the page's implementation.
+import type { FastifyInstance } from 'fastify';
+import type { DashboardContext } from '../context.js';
+
+export async function callRoutes(_app: FastifyInstance, _ctx: DashboardContext): Promise<void> {}

@@ -1,0 +1,55 @@
+// Starts the dashboard on a store that is already open: inside the collector's process on the embedded
+// store (collector.yaml has a dashboard: section), or standalone against a ClickHouse server.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { resolveFrom } from '../common/config/load-config.js';
+import { splitHostPort } from '../common/config/schema-parts.js';
+import { TunnelwatchError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Store } from '../collector/store/store.js';
+import { buildDashboardApp } from './app.js';
+import { createAdminAudit } from './auth/admin-audit.js';
+import { createAuthService } from './auth/auth-service.js';
+import type { DashboardSettings } from './config-schema.js';
+import type { DashboardContext } from './context.js';
+
+export interface RunningDashboard {
+  readonly port: number;
+  readonly app: FastifyInstance;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+function readPem(configFile: string, key: string, path: string): Buffer {
+  const file = resolveFrom(configFile, path);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `dashboard.tls.${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+/** The context without a listening server: for tests that inject requests. */
+export async function createDashboardContext(settings: DashboardSettings, store: Store, configFile: string, log: Logger): Promise<DashboardContext> {
+  const adminAudit = await createAdminAudit(store, log.child({ component: 'dashboard.admin-audit' }));
+  const auth = await createAuthService({ settings, store, configFile, adminAudit, log: log.child({ component: 'dashboard.auth' }) });
+  return { store, settings, log, auth, adminAudit, configFile };
+}
+
+export async function startDashboard(settings: DashboardSettings, store: Store, configFile: string, log: Logger): Promise<RunningDashboard> {
+  const tls = settings.tls;
+  const https = tls ? { cert: readPem(configFile, 'cert', tls.cert), key: readPem(configFile, 'key', tls.key) } : undefined;
+  const ctx = await createDashboardContext(settings, store, configFile, log.child({ component: 'dashboard' }));
+  const app = await buildDashboardApp(ctx, https ? { https } : {});
+  const { host, port } = splitHostPort(settings.listen);
+  await app.listen({ host, port });
+  const bound = (app.server.address() as { port: number }).port;
+  const url = `${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}/`;
+  log.info({ url, users: settings.users.length, ldap: Boolean(settings.ldap) }, 'dashboard listening');
+  return {
+    port: bound,
+    app,
+    url,
+    close: () => app.close(),
+  };
+}
