@@ -6,6 +6,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { TunnelwatchError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
 import { overviewRoutes } from './api/overview.js';
 import { subaccountRoutes } from './api/subaccounts.js';
 import { callRoutes } from './api/calls.js';
@@ -14,7 +15,7 @@ import { ruleRoutes } from './api/rules.js';
 import { integrityRoutes } from './api/integrity.js';
 import { authRoutes } from './auth/routes.js';
 import { assetRoutes } from './assets.js';
-import type { DashboardContext } from './context.js';
+import type { AuthService, DashboardContext } from './context.js';
 import { pageRoutes } from './pages.js';
 import { roleAllows } from './roles.js';
 
@@ -46,6 +47,53 @@ function sendError(reply: FastifyReply, err: TunnelwatchError): FastifyReply {
   return reply.code(err.status).type('application/json; charset=utf-8').send(errorBody(err.code, err.status, err.message));
 }
 
+/**
+ * Deny by default: a route that does not say who may call it is a programming error, caught when it is
+ * registered; every other request passes the role check (and, for a browser session's state-changing
+ * request, the CSRF check) before its handler runs.
+ */
+export function installAccessControl(app: FastifyInstance, auth: AuthService): void {
+  app.addHook('onRoute', (route) => {
+    const access = (route.config as { access?: unknown } | undefined)?.access;
+    if (access === undefined) throw new Error(`dashboard route ${String(route.method)} ${route.url} declares no config.access`);
+  });
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const access = request.routeOptions.config.access;
+    // No route matched (the not-found handler answers) or a public route: nothing to check.
+    if (access === undefined || access === 'public') return;
+    const principal = await auth.identify(request);
+    if (!principal) throw new TunnelwatchError('TW_ERR_DASH_UNAUTHENTICATED');
+    if (!roleAllows(principal.role, access)) {
+      throw new TunnelwatchError('TW_ERR_DASH_FORBIDDEN', `${request.method} ${request.routeOptions.url ?? ''} needs the ${access} role; ${principal.name} has ${principal.role}`);
+    }
+    if (!SAFE_METHODS.has(request.method) && principal.sessionId !== undefined && !auth.checkCsrf(request, principal)) {
+      throw new TunnelwatchError('TW_ERR_DASH_CSRF');
+    }
+    request.principal = principal;
+  });
+}
+
+/** Every error as {"error":{code,status,message}} with a TW_ERR_DASH_* code; 5xx are logged, 4xx are not. */
+export function installErrorHandling(app: FastifyInstance, log: Logger): void {
+  app.setErrorHandler((error: FastifyError | TunnelwatchError, request, reply) => {
+    if (error instanceof TunnelwatchError) {
+      if (error.status >= 500) log.error({ err: error, url: request.url.split('?')[0] }, 'dashboard request failed');
+      return sendError(reply, error);
+    }
+    const status = (error as FastifyError).statusCode ?? 500;
+    if ((error as FastifyError).validation || (status >= 400 && status < 500)) {
+      const code = status === 404 ? 'TW_ERR_DASH_NOT_FOUND' : 'TW_ERR_DASH_BAD_REQUEST';
+      return sendError(reply, new TunnelwatchError(code, error.message));
+    }
+    log.error({ err: error, url: request.url.split('?')[0] }, 'dashboard request failed');
+    return sendError(reply, new TunnelwatchError('TW_ERR_DASH_INTERNAL'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new TunnelwatchError('TW_ERR_DASH_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}
+
 export async function buildDashboardApp(ctx: DashboardContext, options: DashboardAppOptions = {}): Promise<FastifyInstance> {
   const { log } = ctx;
   const app = Fastify({
@@ -75,28 +123,20 @@ export async function buildDashboardApp(ctx: DashboardContext, options: Dashboar
       security: [{ session: [] }, { token: [] }],
     },
     hideUntagged: false,
+    // Each operation says which role it needs, in its description and as x-required-role.
+    transform: ({ schema, url, route }) => {
+      const access = (route.config as { access?: string } | undefined)?.access ?? 'public';
+      const base = (schema ?? {}) as Record<string, unknown>;
+      const description = typeof base.description === 'string' ? base.description : '';
+      const needs = access === 'public' ? 'No sign-in needed.' : `Needs the ${access} role (or higher).`;
+      return {
+        url,
+        schema: { ...base, description: `${description}${description ? '\n\n' : ''}${needs}`, 'x-required-role': access, ...(access === 'public' ? { security: [] } : {}) } as never,
+      };
+    },
   });
 
-  // Deny by default: a route that does not say who may call it is a programming error, caught at start.
-  app.addHook('onRoute', (route) => {
-    const access = (route.config as { access?: unknown } | undefined)?.access;
-    if (access === undefined) throw new Error(`dashboard route ${String(route.method)} ${route.url} declares no config.access`);
-  });
-
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const access = request.routeOptions.config.access;
-    // No route matched (the not-found handler answers) or a public route: nothing to check.
-    if (access === undefined || access === 'public') return;
-    const principal = await ctx.auth.identify(request);
-    if (!principal) throw new TunnelwatchError('TW_ERR_DASH_UNAUTHENTICATED');
-    if (!roleAllows(principal.role, access)) {
-      throw new TunnelwatchError('TW_ERR_DASH_FORBIDDEN', `${request.method} ${request.routeOptions.url ?? ''} needs the ${access} role; ${principal.name} has ${principal.role}`);
-    }
-    if (!SAFE_METHODS.has(request.method) && principal.sessionId !== undefined && !ctx.auth.checkCsrf(request, principal)) {
-      throw new TunnelwatchError('TW_ERR_DASH_CSRF');
-    }
-    request.principal = principal;
-  });
+  installAccessControl(app, ctx.auth);
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -108,22 +148,7 @@ export async function buildDashboardApp(ctx: DashboardContext, options: Dashboar
     return payload;
   });
 
-  app.setErrorHandler((error: FastifyError | TunnelwatchError, request, reply) => {
-    if (error instanceof TunnelwatchError) {
-      if (error.status >= 500) log.error({ err: error, url: request.url.split('?')[0] }, 'dashboard request failed');
-      return sendError(reply, error);
-    }
-    const status = (error as FastifyError).statusCode ?? 500;
-    if ((error as FastifyError).validation || (status >= 400 && status < 500)) {
-      const code = status === 404 ? 'TW_ERR_DASH_NOT_FOUND' : 'TW_ERR_DASH_BAD_REQUEST';
-      return sendError(reply, new TunnelwatchError(code, error.message));
-    }
-    log.error({ err: error, url: request.url.split('?')[0] }, 'dashboard request failed');
-    return sendError(reply, new TunnelwatchError('TW_ERR_DASH_INTERNAL'));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new TunnelwatchError('TW_ERR_DASH_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  installErrorHandling(app, log);
 
   await app.register(async (scope) => {
     await authRoutes(scope, ctx);

@@ -17,6 +17,10 @@ export const SYSTEM_PACKAGES = [
   'openssh-server',
   'openssh-client',
   'wrk',
+  // Dashboard end-to-end tests: headless Chromium driven by playwright-core, and fonts for its screenshots.
+  'chromium',
+  'fonts-dejavu-core',
+  'fonts-liberation',
 ];
 
 // Preseeded so that slapd's postinst creates no database or default instance of its own.
