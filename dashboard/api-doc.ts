@@ -34,7 +34,7 @@ export async function openApiDocument(): Promise<{ paths: Record<string, Record<
     settings: { listen: '127.0.0.1:0', session: { idle_minutes: 30, max_hours: 12 }, login_rate_limit: { max_attempts: 10, window_s: 300 }, users: [], api_tokens: [] },
     log: pino({ level: 'silent' }),
     configFile: 'dashboard.yaml',
-    auth: { identify: async () => undefined, checkCsrf: () => false },
+    auth: new Proxy({}, { get: refuse }) as DashboardContext['auth'],
     adminAudit: { record: refuse },
   };
   const app = await buildDashboardApp(ctx);

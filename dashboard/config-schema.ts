@@ -2,7 +2,9 @@
 // dashboard.yaml for `tunnelwatch dashboard` against a ClickHouse server). Descriptions here are the
 // configuration reference: docs/configuration.md is generated from them (scripts/config-doc.mjs).
 import { Type, type Static } from '@sinclair/typebox';
-import { HostPort, Identifier, Subaccount } from '../common/config/schema-parts.js';
+import { HostPort, ID_PATTERN, Subaccount } from '../common/config/schema-parts.js';
+
+const NAME_EXPECTED = 'letters, digits, ".", "_" and -, 1-128 chars';
 
 const RoleName = Type.Union([Type.Literal('viewer'), Type.Literal('analyst'), Type.Literal('admin')], {
   description: 'viewer (overview, subaccounts, rules, integrity), analyst (+ calls, exports, traces), admin (+ tokens, sign-in log)',
@@ -40,14 +42,14 @@ export const DashboardSection = Type.Object(
     users: Type.Array(
       Type.Object(
         {
-          name: Identifier,
+          name: Type.String({ pattern: ID_PATTERN, expected: NAME_EXPECTED, description: 'the user name to sign in with (case-sensitive)' }),
           role: RoleName,
-          password_hash: Type.String({ pattern: '^scrypt\\$', expected: 'a hash from `tunnelwatch user hash-password` (scrypt$...)', description: 'scrypt hash of the password (`tunnelwatch user hash-password`); the password itself is never stored' }),
+          password_hash: Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$', expected: 'a hash from `tunnelwatch user hash-password` (scrypt$N$r$p$salt$hash)', description: 'scrypt hash of the password (`tunnelwatch user hash-password`); the password itself is never stored' }),
           subaccounts: Type.Optional(SubaccountScope),
         },
         { additionalProperties: false },
       ),
-      { default: [], description: 'local users' },
+      { default: [], description: 'local users; tried before LDAP, and a local name is never looked up in LDAP' },
     ),
     ldap: Type.Optional(Type.Object(
       {
@@ -55,7 +57,7 @@ export const DashboardSection = Type.Object(
         bind_dn: Type.Optional(Type.String({ minLength: 1, description: 'service account that searches for the user (absent = anonymous search)' })),
         bind_password_file: Type.Optional(Type.String({ minLength: 1, description: 'file holding the service account password (relative to the config file); never logged' })),
         user_base: Type.String({ minLength: 1, description: 'where users are searched, e.g. ou=people,dc=example,dc=com' }),
-        user_filter: Type.String({ default: '(uid={username})', description: 'search filter; {username} is replaced by the escaped user name' }),
+        user_filter: Type.String({ default: '(uid={username})', description: 'search filter; {username} is replaced by the user name, escaped per RFC 4515 (so * ( ) \\ match only themselves); must match exactly one entry' }),
         group_base: Type.String({ minLength: 1, description: 'where groups are searched, e.g. ou=groups,dc=example,dc=com' }),
         group_filter: Type.String({ default: '(|(member={dn})(uniqueMember={dn}))', description: 'filter for the groups of a user; {dn} is the escaped user DN' }),
         group_roles: Type.Array(
@@ -67,7 +69,7 @@ export const DashboardSection = Type.Object(
             },
             { additionalProperties: false },
           ),
-          { minItems: 1, description: 'group to role; a user in no listed group cannot sign in; in several, gets the highest role' },
+          { minItems: 1, description: 'group to role; a user in no listed group cannot sign in; in several, gets the highest role and the union of their subaccounts (all, if one of them names none)' },
         ),
         ca_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA for ldaps:// (relative to the config file)' })),
         timeout_ms: Type.Integer({ minimum: 100, default: 5000, description: 'connect and operation timeout' }),
@@ -77,7 +79,7 @@ export const DashboardSection = Type.Object(
     api_tokens: Type.Array(
       Type.Object(
         {
-          name: Identifier,
+          name: Type.String({ pattern: ID_PATTERN, expected: NAME_EXPECTED, description: 'what the token is for; the name requests made with it act under' }),
           role: RoleName,
           sha256: Type.String({ pattern: '^[0-9a-f]{64}$', expected: '64 lower-case hex digits', description: 'SHA-256 of the token (`tunnelwatch token hash`)' }),
           subaccounts: Type.Optional(SubaccountScope),

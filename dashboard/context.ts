@@ -2,6 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from '../common/log.js';
 import type { Store } from '../collector/store/store.js';
+import type { DashboardAuth } from './auth/auth-service.js';
 import type { DashboardSettings } from './config-schema.js';
 import type { Principal } from './roles.js';
 
@@ -42,7 +43,8 @@ export interface DashboardContext {
   readonly store: Store;
   readonly settings: DashboardSettings;
   readonly log: Logger;
-  readonly auth: AuthService;
+  /** Sessions, sign-in, API tokens (dashboard/auth/auth-service.ts). */
+  readonly auth: DashboardAuth;
   readonly adminAudit: AdminAudit;
   /** Folder of the config file: relative paths in settings resolve from it. */
   readonly configFile: string;

@@ -40,14 +40,14 @@ function nav(principal: Principal, current: string): string {
 }
 
 /** The page document; `body` is trusted markup, everything from the user is escaped by the caller. */
-export function pageHtml(title: string, script: string, header: string, body: string): string {
+export function pageHtml(title: string, script: string, header: string, body: string, heading = true): string {
   return '<!doctype html><html lang="en"><head><meta charset="utf-8">'
     + '<meta name="viewport" content="width=device-width, initial-scale=1">'
     + `<title>${escapeHtml(title)} · Tunnelwatch</title>`
     + '<link rel="stylesheet" href="/assets/app.css">'
     + '<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">'
     + `<script type="module" src="/assets/js/pages/${script}.js"></script>`
-    + `</head><body>${header}<main id="app" data-page="${script}"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+    + `</head><body>${header}<main id="app" data-page="${script}">${heading ? `<h1>${escapeHtml(title)}</h1>` : ''}${body}</main></body></html>`;
 }
 
 function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
@@ -56,7 +56,7 @@ function sendPage(reply: FastifyReply, status: number, html: string): FastifyRep
 
 export async function pageRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   app.get('/login', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
-    sendPage(reply, 200, pageHtml('Sign in', 'login', '', '<div id="login"></div>')));
+    sendPage(reply, 200, pageHtml('Sign in', 'login', '', '<div id="login"></div>', false)));
 
   for (const page of PAGES) {
     app.get(page.path, { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {

@@ -65,6 +65,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   say(`  collector   ${collectorConfig.collector.listen} (OTLP/HTTP and audit ingest), embedded store in ${relative(process.cwd(), collector.store.dataDir) || '.'}`);
   say(`  backends    HTTP API on ${erp.host}:${erp.port} (as erp.virtual:8000), TCP quotes on ${quotes.host}:${quotes.port} (as quotes.virtual:7000)`);
   say(`  traffic     ${traffic ? `about ${options.ratePerSecond} calls/s from 4 cloud apps in acme, globex and initech, some denied` : 'off'}`);
+  if (collector.dashboard) {
+    say('');
+    say(`Dashboard: ${collector.dashboard.url}`);
+    say('  sign in as admin / demo-admin, analyst / demo-analyst, viewer / demo-viewer, or acme-viewer / demo-acme-viewer');
+  }
   say('');
   say('Try a call through the tunnel:');
   say(`  curl -x http://${relayConfig.proxy.listen} --proxy-header "Proxy-Authorization: Bearer ${DEMO_TOKENS.acmeErpPortal}" http://erp.virtual:8000/api/orders`);

@@ -5,6 +5,7 @@ import { connectorCommand } from './connector.js';
 import { collectorCommand } from './collector.js';
 import { demoCommand } from './demo.js';
 import { tokenCommand } from './token.js';
+import { userCommand } from './user.js';
 import { pkiCommand } from './pki.js';
 import { auditCommand } from './audit.js';
 import { ingestCommand } from './ingest.js';
@@ -20,4 +21,5 @@ export const COMMANDS: Command[] = [
   ingestCommand,
   queryCommand,
   tokenCommand,
+  userCommand,
 ];

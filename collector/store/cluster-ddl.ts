@@ -14,6 +14,8 @@ const SHARDING_KEYS: Record<string, string> = {
   audit_events_archive: 'cityHash64(event_id)',
   otel_traces: 'cityHash64(TraceId)',
   otel_logs: 'cityHash64(TraceId)',
+  admin_events: 'cityHash64(event_id)',
+  api_tokens: 'cityHash64(id)',
 };
 
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+)/;

@@ -22,9 +22,10 @@ function typeOf(s: Node): string {
 }
 
 function walk(s: Node, path: string, required: boolean, rows: Row[]): void {
-  const dflt = s.default !== undefined ? `\`${JSON.stringify(s.default)}\`` : required ? 'required' : 'optional';
+  // A pipe inside a table cell ends the cell in Markdown, even inside a code span: escape it everywhere.
+  const dflt = s.default !== undefined ? `\`${JSON.stringify(s.default).replace(/\|/g, '\\|')}\`` : required ? 'required' : 'optional';
   if (s.type === 'object' && s.properties) {
-    if (path && s.description) rows.push([path, 'section', dflt, s.description]);
+    if (path && s.description) rows.push([path, 'section', dflt, s.description.replace(/\|/g, '\\|')]);
     for (const [k, v] of Object.entries(s.properties)) walk(v, path ? `${path}.${k}` : k, (s.required ?? []).includes(k), rows);
     return;
   }

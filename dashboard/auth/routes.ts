@@ -1,5 +1,14 @@
-// TODO(issue 4): session, token and admin-event routes.
+// The sign-in, API token and admin event routes. Each area is its own file; this one wires them.
 import type { FastifyInstance } from 'fastify';
 import type { DashboardContext } from '../context.js';
+import { adminEventRoutes } from './admin-event-routes.js';
+import type { DashboardAuth } from './auth-service.js';
+import { sessionRoutes } from './session-routes.js';
+import { tokenRoutes } from './token-routes.js';
 
-export async function authRoutes(_app: FastifyInstance, _ctx: DashboardContext): Promise<void> {}
+export async function authRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
+  const auth = async (): Promise<DashboardAuth> => ctx.auth;
+  await sessionRoutes(app, ctx, auth);
+  await tokenRoutes(app, ctx, auth);
+  await adminEventRoutes(app, ctx);
+}

@@ -1,6 +1,6 @@
-// The dashboard over a real embedded store, for route tests by inject(). Authentication is replaced by
-// fixed bearer tokens naming a role (and optionally a subaccount scope), so route tests do not depend on
-// the sign-in machinery; the real auth service has its own tests and the authorisation matrix.
+// The dashboard over a real embedded store, for route tests by inject(). The real auth service runs, and
+// fixed bearer tokens naming a role (and optionally a subaccount scope) are accepted besides, so route
+// tests need no sign-in; the auth service has its own tests, and the authorisation matrix uses it alone.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { openStore } from '../../collector/store/open-store.js';
 import type { Store } from '../../collector/store/store.js';
 import { buildDashboardApp } from '../../dashboard/app.js';
+import { createAuthService } from '../../dashboard/auth/auth-service.js';
 import type { DashboardSettings } from '../../dashboard/config-schema.js';
 import type { AdminEventInput, DashboardContext } from '../../dashboard/context.js';
 import type { Principal } from '../../dashboard/roles.js';
@@ -69,18 +70,21 @@ export interface TestDashboard {
 
 export async function testDashboard(store: Store, configFile = join(tmpdir(), 'dashboard.yaml')): Promise<TestDashboard> {
   const adminEvents: AdminEventInput[] = [];
+  const adminAudit = { record: async (e: AdminEventInput) => void adminEvents.push(e) };
+  const log = pino({ level: 'silent' });
+  const real = await createAuthService({ settings: TEST_SETTINGS, store, configFile, adminAudit, log });
   const ctx: DashboardContext = {
     store,
     settings: TEST_SETTINGS,
-    log: pino({ level: 'silent' }),
+    log,
     configFile,
-    adminAudit: { record: async (e) => void adminEvents.push(e) },
+    adminAudit,
     auth: {
+      ...real,
       identify: async (request: FastifyRequest) => {
         const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
-        return match?.[1] ? principalOfToken(match[1]) : undefined;
+        return (match?.[1] ? principalOfToken(match[1]) : undefined) ?? real.identify(request);
       },
-      checkCsrf: () => true,
     },
   };
   const app = await buildDashboardApp(ctx);

@@ -18,9 +18,12 @@ export const ADMIN_DN = `cn=admin,${BASE_DN}`;
 export const ADMIN_PASSWORD = 'admin-secret';
 export const PEOPLE_DN = `ou=people,${BASE_DN}`;
 export const GROUPS_DN = `ou=groups,${BASE_DN}`;
+/** A read-only service account for applications that search before they bind (the dashboard's LDAP sign-in). */
+export const SERVICE_DN = `cn=dashboard-svc,${BASE_DN}`;
+export const SERVICE_PASSWORD = 'service-secret';
 
-export type UserName = 'alice' | 'bob';
-export type GroupName = 'soc-analysts' | 'admins';
+export type UserName = 'alice' | 'bob' | 'carol' | 'dave';
+export type GroupName = 'soc-analysts' | 'admins' | 'contractors' | 'globex-viewers';
 
 export interface LdapUser {
   readonly uid: UserName;
@@ -42,11 +45,17 @@ export const USERS: Readonly<Record<UserName, LdapUser>> = {
     groups: ['soc-analysts'],
   },
   bob: { uid: 'bob', dn: `uid=bob,${PEOPLE_DN}`, password: 'bob-password', cn: 'Bob Admin', mail: 'bob@example.com', groups: ['admins'] },
+  /** In a group that applications usually do not map to anything. */
+  carol: { uid: 'carol', dn: `uid=carol,${PEOPLE_DN}`, password: 'carol-password', cn: 'Carol Contractor', mail: 'carol@example.com', groups: ['contractors'] },
+  /** In two groups, for role and scope merging. */
+  dave: { uid: 'dave', dn: `uid=dave,${PEOPLE_DN}`, password: 'dave-password', cn: 'Dave Double', mail: 'dave@example.com', groups: ['soc-analysts', 'globex-viewers'] },
 };
 
 export const GROUPS: Readonly<Record<GroupName, string>> = {
   'soc-analysts': `cn=soc-analysts,${GROUPS_DN}`,
   admins: `cn=admins,${GROUPS_DN}`,
+  contractors: `cn=contractors,${GROUPS_DN}`,
+  'globex-viewers': `cn=globex-viewers,${GROUPS_DN}`,
 };
 
 export interface Slapd {
@@ -58,6 +67,8 @@ export interface Slapd {
   readonly adminPassword: string;
   readonly peopleDn: string;
   readonly groupsDn: string;
+  readonly serviceDn: string;
+  readonly servicePassword: string;
   readonly users: typeof USERS;
   readonly groups: typeof GROUPS;
   stop(): Promise<void>;
@@ -75,6 +86,7 @@ function ldif(): string {
     `dn: ${BASE_DN}\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example Corp`,
     `dn: ${PEOPLE_DN}\nobjectClass: organizationalUnit\nou: people`,
     `dn: ${GROUPS_DN}\nobjectClass: organizationalUnit\nou: groups`,
+    `dn: ${SERVICE_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: dashboard-svc\nuserPassword: ${ssha(SERVICE_PASSWORD)}`,
     ...Object.values(USERS).map((u) =>
       [
         `dn: ${u.dn}`,
@@ -150,6 +162,8 @@ export async function startSlapd(options: { port?: number } = {}): Promise<Slapd
       adminPassword: ADMIN_PASSWORD,
       peopleDn: PEOPLE_DN,
       groupsDn: GROUPS_DN,
+      serviceDn: SERVICE_DN,
+      servicePassword: SERVICE_PASSWORD,
       users: USERS,
       groups: GROUPS,
       async stop() {
