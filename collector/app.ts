@@ -13,6 +13,7 @@ import { auditRoute } from './routes/audit-route.js';
 import { healthRoutes } from './routes/health-routes.js';
 import type { IngestContext } from './routes/ingest-context.js';
 import { otlpEncodingOf, otlpRoutes } from './routes/otlp-routes.js';
+import { rulesRoute } from './routes/rules-route.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -96,6 +97,7 @@ export async function buildApp(options: CollectorAppOptions): Promise<FastifyIns
   await app.register(async (scope) => {
     await otlpRoutes(scope, ctx);
     await auditRoute(scope, ctx);
+    await rulesRoute(scope, ctx);
     await healthRoutes(scope, ctx);
   });
   return app;

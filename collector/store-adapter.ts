@@ -8,6 +8,7 @@ import type { CollectorConfig } from './config-schema.js';
 import type { IngestStore } from './ingest-store.js';
 import type { AuditEventInput } from './store/audit-row.js';
 import { openStore } from './store/open-store.js';
+import { insertRuleSnapshot } from './store/rule-snapshots.js';
 import type { Store } from './store/store.js';
 
 function readPassword(configFile: string, path: string | undefined): string | undefined {
@@ -55,6 +56,8 @@ export function ingestStoreOf(store: Store): IngestStore {
     async insertLogs(rows) {
       return { expired: (await store.insertLogs(rows)).expired };
     },
+    // A snapshot is a few rows, rarely: straight through the client, not the batch writers.
+    insertRuleSnapshot: (snapshot) => insertRuleSnapshot(store.client, snapshot),
     async ping() {
       try {
         return (await store.client.ping()).success;

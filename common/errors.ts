@@ -60,8 +60,8 @@ export const ERRORS = {
   TW_ERR_SHIPPER_SPOOL_FULL: { status: 0, message: 'the audit spool reached audit.spool_max_bytes; audit.spool_full decides: refuse new calls, or drop the oldest unshipped events' },
   // Collector ingest (OTLP/HTTP and audit NDJSON), answered to the sender.
   TW_ERR_INGEST_UNAUTHENTICATED: { status: 401, message: 'missing or unknown ingest token: send "Authorization: Bearer <token>" with a token whose SHA-256 is in collector.ingest_tokens' },
-  TW_ERR_INGEST_MALFORMED: { status: 400, message: 'the request body is not valid OTLP or audit-event-v1 NDJSON; nothing of it was stored (the reason names the line or field)' },
-  TW_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type or Content-Encoding: OTLP takes application/x-protobuf or application/json, audit takes application/x-ndjson; gzip or identity' },
+  TW_ERR_INGEST_MALFORMED: { status: 400, message: 'the request body is not valid OTLP, audit-event-v1 NDJSON or a rules snapshot; nothing of it was stored (the reason names the line or field)' },
+  TW_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type or Content-Encoding: OTLP takes application/x-protobuf or application/json, audit takes application/x-ndjson, rules take application/json; gzip or identity' },
   TW_ERR_INGEST_TOO_LARGE: { status: 413, message: 'the request body (as sent or after gunzip) exceeds collector.max_body_bytes: send smaller batches' },
   TW_ERR_INGEST_OVERLOADED: { status: 429, message: 'the ingest queue is full (queue.max_rows / queue.max_bytes): retry after Retry-After seconds' },
   TW_ERR_INGEST_STORE_UNAVAILABLE: { status: 503, message: 'the store is unreachable: nothing was stored; retry after Retry-After seconds' },

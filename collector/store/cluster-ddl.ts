@@ -16,6 +16,9 @@ const SHARDING_KEYS: Record<string, string> = {
   otel_logs: 'cityHash64(TraceId)',
   admin_events: 'cityHash64(event_id)',
   api_tokens: 'cityHash64(id)',
+  // A connector's snapshots on one shard, so a repeated snapshot collapses with the one it repeats.
+  rule_snapshots: 'cityHash64(connector_id)',
+  rule_snapshot_rules: 'cityHash64(connector_id)',
 };
 
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+)/;

@@ -48,7 +48,7 @@ export const AuditSection = Type.Object(
         {
           url: Type.String({
             pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
-            description: 'base URL of the collector; events go to `POST <url>/v1/audit`',
+            description: 'base URL of the collector; events go to `POST <url>/v1/audit` (and a connector\'s rules snapshot to `POST <url>/v1/rules`)',
             expected: 'an http:// or https:// URL without query, e.g. https://collector.example:4318',
           }),
           token_file: Type.String({ minLength: 1, description: 'file holding the collector ingest token (relative to the config file); read at start and again after a 401/403, never logged' }),

@@ -14,12 +14,18 @@ import type { ConnectorConfig } from './config-schema.js';
 import { ConnectorCall } from './connector-call.js';
 import { forwardHttp, type BackendTimeouts } from './forward-http.js';
 import { forwardTcp } from './forward-tcp.js';
+import { ruleReporterOf } from './rule-report.js';
 import { TunnelClient } from './tunnel-client.js';
 import { createCallTracer } from '../../common/tracing/create-tracer.js';
 import type { CallTracer } from '../../common/tracing/call-span.js';
 
 export interface RunningConnector {
   readonly tunnel: TunnelClient;
+  /**
+   * Reports a policy's rules to the collector (with audit.collector; otherwise nothing). Called at start;
+   * whatever swaps the policy at run time must call it with the new one.
+   */
+  reportRules(policy: CompiledPolicy): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +38,9 @@ export async function startConnector(config: ConnectorConfig, configFile: string
   const callLog = log.child({ component: 'connector.call' });
   const tracer = createCallTracer({ serviceName: 'tunnelwatch-connector', instanceId: config.connector.id, config: config.tracing, configFile, log });
   const secretQueryParams = config.audit.secret_query_params;
+  const rules = ruleReporterOf(config, configFile, log);
+  const reportRules = (p: CompiledPolicy): void => rules?.report(p);
+  reportRules(policy);
 
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     handleCall(stream, headers, { policy, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
@@ -62,7 +71,9 @@ export async function startConnector(config: ConnectorConfig, configFile: string
   log.info({ relay: config.relay.address, connector_id: config.connector.id, location_id: config.connector.location_id, subaccounts: Object.keys(config.subaccounts) }, 'connector started');
   return {
     tunnel,
+    reportRules,
     async close() {
+      rules?.close();
       await tunnel.stop();
       pool.close();
       await audit.close();

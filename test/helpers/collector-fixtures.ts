@@ -2,7 +2,8 @@
 // IngestStore whose commits can be held back or made to fail.
 import { AuditEmitter } from '../../common/audit/emitter.js';
 import { emptyCallRecord, type AuditEvent } from '../../common/audit/event.js';
-import type { AuditInsertResult, AuditRecord, IngestStore, LogRow, OtelInsertResult, SpanRow } from '../../collector/ingest-store.js';
+import type { AuditInsertResult, AuditRecord, IngestStore, LogRow, OtelInsertResult, RuleSnapshot, RuleSnapshotWriteResult, SpanRow } from '../../collector/ingest-store.js';
+import { flattenRules } from '../../collector/store/rule-snapshots.js';
 
 /** n valid audit events of one emitter, chained, as the connector would write them. */
 export function auditEvents(n: number, emitterId = 'conn-1'): AuditEvent[] {
@@ -47,6 +48,8 @@ export class MemoryStore implements IngestStore {
   readonly audit = new Map<string, AuditRecord>();
   readonly spans: SpanRow[] = [];
   readonly logs: LogRow[] = [];
+  /** Rule snapshots by "<connector_id> <snapshot_hash>", the latest report of each. */
+  readonly ruleSnapshots = new Map<string, RuleSnapshot>();
   up = true;
   /** Spans and logs older than this (Unix ns) count as expired, as rows past the retention do. */
   expireBeforeNs = 0n;
@@ -82,6 +85,14 @@ export class MemoryStore implements IngestStore {
     const kept = rows.filter((r) => BigInt(r.Timestamp) >= this.expireBeforeNs);
     this.logs.push(...kept);
     return { expired: rows.length - kept.length };
+  }
+
+  async insertRuleSnapshot(snapshot: RuleSnapshot): Promise<RuleSnapshotWriteResult> {
+    await this.commit();
+    const key = `${snapshot.connector_id} ${snapshot.snapshot_hash}`;
+    const known = this.ruleSnapshots.has(key);
+    this.ruleSnapshots.set(key, snapshot);
+    return { known, rules: flattenRules(snapshot.connector_id, snapshot.snapshot_hash, snapshot.rules).length };
   }
 
   async ping(): Promise<boolean> {
