@@ -31,7 +31,8 @@ SELECT
   concat('svc', toString(toUInt32(pow(${r(10)}, 2) * 6)), '.', subaccount, '.virtual') AS virtual_host,
   toUInt16(8000) AS virtual_port,
   ${r(11)} < 0.07 AS denied,
-  if(denied AND ${r(12)} < 0.3, '', concat('10.', toString(toUInt32(${r(13)} * 40)), '.0.', toString(toUInt32(${r(14)} * 200)))) AS internal_host,
+  -- A virtual host maps to one backend, as a mapping does (a no_mapping denial has none).
+  if(denied AND ${r(12)} < 0.3, '', concat('10.', toString(cityHash64(virtual_host) % 250), '.0.', toString(cityHash64(virtual_host, 1) % 250))) AS internal_host,
   toUInt16(if(internal_host = '', 0, 8443)) AS internal_port,
   concat('/api/', ['orders', 'customers', 'invoices', 'products', 'sap/opu/odata/sap/API_SALES_ORDER_SRV', 'admin'][1 + toUInt32(pow(${r(15)}, 1.5) * 6)],
          '/', toString(toUInt32(pow(${r(16)}, 3) * 5000))) AS path,
