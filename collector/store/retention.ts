@@ -52,6 +52,7 @@ export const TTL_TABLES: readonly { table: string; expression: string; retention
   { table: 'otel_traces_trace_id_ts', expression: 'toDateTime(Start)', retention: 'tracesDays' },
   { table: 'otel_logs', expression: 'TimestampTime', retention: 'logsDays' },
   { table: 'audit_minute', expression: 'minute', retention: 'rollupDays' },
+  { table: 'audit_hour', expression: 'hour', retention: 'rollupDays' },
   { table: 'audit_denied_1m', expression: 'minute', retention: 'rollupDays' },
 ];
 

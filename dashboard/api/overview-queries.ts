@@ -6,7 +6,7 @@
 import type { DashboardContext } from '../context.js';
 import type { Principal } from '../roles.js';
 import { isoTime, num, query, type Range } from './query-kit.js';
-import { BUCKET_SQL, Buckets, counts, COUNTS_SQL, DIGEST_SQL, quantiles, rate, rollupWhere, type Counts } from './overview-series.js';
+import { bucketSql, Buckets, counts, COUNTS_SQL, DIGEST_SQL, quantiles, rate, rollupFor, rollupWhere, type Counts } from './overview-series.js';
 
 /** Subaccounts drawn on their own in the calls chart; the rest are summed as one "other" series. */
 const CHART_SUBACCOUNTS = 8;
@@ -25,30 +25,35 @@ export interface OverviewOptions {
 export async function loadOverview(ctx: DashboardContext, principal: Principal, o: OverviewOptions) {
   const buckets = new Buckets(o.range, o.bucketSeconds);
   // The filter menu lists every subaccount in scope, whatever is selected; everything else follows the filter.
-  const all = rollupWhere(o.range, principal);
-  const where = rollupWhere(o.range, principal, o.subaccount);
+  const rollup = rollupFor(o.bucketSeconds);
+  const table = rollup.table;
+  const bucket = bucketSql(rollup);
+  const all = rollupWhere(o.range, principal, undefined, rollup);
+  const where = rollupWhere(o.range, principal, o.subaccount, rollup);
+  // Refusals per resource exist per minute only (audit_denied_1m).
+  const denials = rollupWhere(o.range, principal, o.subaccount);
   const p = { ...where.params, bucket: o.bucketSeconds, limit: o.limit, charted: CHART_SUBACCOUNTS };
 
   const [perSubaccount, perBucket, latency, backends, backendLatency, denied] = await Promise.all([
-    query(ctx, `SELECT subaccount, ${COUNTS_SQL} FROM audit_minute WHERE ${all.sql} GROUP BY subaccount ORDER BY n DESC, subaccount`, all.params),
+    query(ctx, `SELECT subaccount, ${COUNTS_SQL} FROM ${table} WHERE ${all.sql} GROUP BY subaccount ORDER BY n DESC, subaccount`, all.params),
     // The chart's subaccounts are picked in the same query, so it needs no round trip to the one above.
-    query(ctx, `SELECT ${BUCKET_SQL} AS b, has((SELECT groupArray(subaccount) FROM (SELECT subaccount FROM audit_minute
+    query(ctx, `SELECT ${bucket} AS b, has((SELECT groupArray(subaccount) FROM (SELECT subaccount FROM ${table}
         WHERE ${where.sql} GROUP BY subaccount ORDER BY sum(calls) DESC, subaccount LIMIT {charted:UInt32})), subaccount) AS named,
         if(named, subaccount, '') AS s, ${COUNTS_SQL}
-      FROM audit_minute WHERE ${where.sql} GROUP BY b, named, s`, p),
+      FROM ${table} WHERE ${where.sql} GROUP BY b, named, s`, p),
     // WITH ROLLUP adds the whole range as one more row (b = 0): per-bucket and overall quantiles in one read.
-    query(ctx, `SELECT ${BUCKET_SQL} AS b, ${DIGEST_SQL} AS q FROM audit_minute
+    query(ctx, `SELECT ${bucket} AS b, ${DIGEST_SQL} AS q FROM ${table}
       WHERE ${where.sql} AND decision = 'allow' GROUP BY b WITH ROLLUP`, p),
-    query(ctx, `SELECT ${BACKEND_KEY}, ${COUNTS_SQL}, count() OVER () AS total FROM audit_minute
+    query(ctx, `SELECT ${BACKEND_KEY}, ${COUNTS_SQL}, count() OVER () AS total FROM ${table}
       WHERE ${where.sql} AND internal_host != '' GROUP BY ${BACKEND_KEY}
       ORDER BY n DESC, subaccount, virtual_host, virtual_port LIMIT {limit:UInt32}`, p),
     // Every backend's quantiles, joined to the listed ones below: restricting this to the top backends
     // with IN (subquery) measured slower than merging them all.
-    query(ctx, `SELECT ${BACKEND_KEY}, ${DIGEST_SQL} AS q FROM audit_minute
+    query(ctx, `SELECT ${BACKEND_KEY}, ${DIGEST_SQL} AS q FROM ${table}
       WHERE ${where.sql} AND decision = 'allow' AND internal_host != '' GROUP BY ${BACKEND_KEY}`, p),
     query(ctx, `SELECT subaccount, cloud_app, virtual_host, virtual_port, path, deny_reason, sum(calls) AS n,
         max(minute) AS last_minute, count() OVER () AS total
-      FROM audit_denied_1m WHERE ${where.sql}
+      FROM audit_denied_1m WHERE ${denials.sql}
       GROUP BY subaccount, cloud_app, virtual_host, virtual_port, path, deny_reason
       ORDER BY n DESC, subaccount, path LIMIT {limit:UInt32}`, p),
   ]);

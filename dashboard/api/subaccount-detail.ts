@@ -4,7 +4,7 @@
 // this subaccount's part of the table.
 import type { DashboardContext } from '../context.js';
 import type { Principal } from '../roles.js';
-import { BUCKET_SQL, Buckets, counts, COUNTS_SQL, DIGEST_SQL, eventsWhere, quantiles, rate, rollupWhere } from './overview-series.js';
+import { bucketSql, Buckets, counts, COUNTS_SQL, DIGEST_SQL, eventsWhere, quantiles, rate, rollupFor, rollupWhere } from './overview-series.js';
 import { isoTime, num, query, type Range } from './query-kit.js';
 
 /** Path prefixes listed under each resource. */
@@ -34,16 +34,18 @@ function eventCounts(row: Record<string, unknown>) {
 
 export async function loadSubaccount(ctx: DashboardContext, principal: Principal, name: string, o: DetailOptions) {
   const buckets = new Buckets(o.range, o.bucketSeconds);
-  const minutes = rollupWhere(o.range, principal, name);
+  const rollup = rollupFor(o.bucketSeconds);
+  const bucket = bucketSql(rollup);
+  const minutes = rollupWhere(o.range, principal, name, rollup);
   const rp = { ...minutes.params, bucket: o.bucketSeconds };
   const events = eventsWhere(o.range, principal, name);
   const ep = { ...events.params, limit: o.limit, per: PREFIXES_PER_RESOURCE };
   const from = `FROM audit_events FINAL WHERE ${events.sql}`;
 
   const [usage, latency, apps, principals, backends, prefixes] = await Promise.all([
-    query(ctx, `SELECT ${BUCKET_SQL} AS b, ${COUNTS_SQL} FROM audit_minute WHERE ${minutes.sql} GROUP BY b`, rp),
+    query(ctx, `SELECT ${bucket} AS b, ${COUNTS_SQL} FROM ${rollup.table} WHERE ${minutes.sql} GROUP BY b`, rp),
     // WITH ROLLUP adds the whole range as one more row (b = 0).
-    query(ctx, `SELECT ${BUCKET_SQL} AS b, ${DIGEST_SQL} AS q FROM audit_minute WHERE ${minutes.sql} AND decision = 'allow' GROUP BY b WITH ROLLUP`, rp),
+    query(ctx, `SELECT ${bucket} AS b, ${DIGEST_SQL} AS q FROM ${rollup.table} WHERE ${minutes.sql} AND decision = 'allow' GROUP BY b WITH ROLLUP`, rp),
     query(ctx, `SELECT cloud_app, ${EVENT_COUNTS_SQL}, uniqExactIf(principal, principal != '') AS n_principals,
         count() OVER () AS total, max(max(ts)) OVER () AS last_any
       ${from} GROUP BY cloud_app ORDER BY n DESC, cloud_app LIMIT {limit:UInt32}`, ep),

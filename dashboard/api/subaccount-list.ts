@@ -2,15 +2,17 @@
 // apps and principals they used (and when last) from audit_events.
 import type { DashboardContext } from '../context.js';
 import type { Principal } from '../roles.js';
-import { counts, COUNTS_SQL, DIGEST_SQL, eventsWhere, quantiles, rollupWhere } from './overview-series.js';
-import { isoTime, num, query, type Range } from './query-kit.js';
+import { counts, COUNTS_SQL, DIGEST_SQL, eventsWhere, quantiles, rollupFor, rollupWhere } from './overview-series.js';
+import { bucketSeconds, isoTime, num, query, type Range } from './query-kit.js';
 
 export async function listSubaccounts(ctx: DashboardContext, principal: Principal, range: Range, limit: number) {
-  const minutes = rollupWhere(range, principal);
+  // Hours for ranges long enough to be charted in hours: far fewer rows and t-digests to merge.
+  const rollup = rollupFor(bucketSeconds(range));
+  const minutes = rollupWhere(range, principal, undefined, rollup);
   const events = eventsWhere(range, principal);
   const [figures, latency, seen] = await Promise.all([
-    query(ctx, `SELECT subaccount, ${COUNTS_SQL} FROM audit_minute WHERE ${minutes.sql} GROUP BY subaccount`, minutes.params),
-    query(ctx, `SELECT subaccount, ${DIGEST_SQL} AS q FROM audit_minute WHERE ${minutes.sql} AND decision = 'allow' GROUP BY subaccount`, minutes.params),
+    query(ctx, `SELECT subaccount, ${COUNTS_SQL} FROM ${rollup.table} WHERE ${minutes.sql} GROUP BY subaccount`, minutes.params),
+    query(ctx, `SELECT subaccount, ${DIGEST_SQL} AS q FROM ${rollup.table} WHERE ${minutes.sql} AND decision = 'allow' GROUP BY subaccount`, minutes.params),
     // No FINAL: a duplicate row (before its merge) changes neither a distinct count nor a maximum, and this
     // reads every subaccount of the range.
     query(ctx, `SELECT subaccount, uniqExact(cloud_app) AS n_apps, uniqIf(principal, principal != '') AS n_principals,
