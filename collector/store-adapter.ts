@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolveFrom } from '../common/config/load-config.js';
 import { TunnelwatchError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { CollectorConfig } from './config-schema.js';
+import type { StoreConfig } from './config-schema.js';
 import type { IngestStore } from './ingest-store.js';
 import type { AuditEventInput } from './store/audit-row.js';
 import { openStore } from './store/open-store.js';
@@ -21,8 +21,11 @@ function readPassword(configFile: string, path: string | undefined): string | un
   }
 }
 
-/** Opens the store (migrations and retention included) as the collector config describes it. */
-export async function openConfiguredStore(config: CollectorConfig, configFile: string, log: Logger): Promise<Store> {
+/**
+ * Opens the store (migrations and retention included) that a config file's `store:` section names:
+ * collector.yaml, or dashboard.yaml for a standalone dashboard (which has no ingest queue).
+ */
+export async function openConfiguredStore(config: { readonly store: StoreConfig; readonly queue?: { readonly max_rows: number } }, configFile: string, log: Logger): Promise<Store> {
   const s = config.store;
   const password = readPassword(configFile, s.password_file);
   return openStore({
@@ -38,7 +41,7 @@ export async function openConfiguredStore(config: CollectorConfig, configFile: s
     log,
     // The ingest queue admits at most queue.max_rows rows until their commit, so the store's own bound
     // is never the one that refuses; it stays as a second line.
-    batch: { maxQueuedRows: config.queue.max_rows },
+    ...(config.queue ? { batch: { maxQueuedRows: config.queue.max_rows } } : {}),
   });
 }
 

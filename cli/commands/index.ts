@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { relayCommand } from './relay.js';
 import { connectorCommand } from './connector.js';
 import { collectorCommand } from './collector.js';
+import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { tokenCommand } from './token.js';
 import { userCommand } from './user.js';
@@ -15,6 +16,7 @@ export const COMMANDS: Command[] = [
   relayCommand,
   connectorCommand,
   collectorCommand,
+  dashboardCommand,
   demoCommand,
   pkiCommand,
   auditCommand,
