@@ -11,6 +11,8 @@ import { pkiCommand } from './pki.js';
 import { auditCommand } from './audit.js';
 import { ingestCommand } from './ingest.js';
 import { queryCommand } from './query.js';
+import { replayCommand } from './replay.js';
+import { simulateCommand } from './simulate.js';
 
 export const COMMANDS: Command[] = [
   relayCommand,
@@ -22,6 +24,8 @@ export const COMMANDS: Command[] = [
   auditCommand,
   ingestCommand,
   queryCommand,
+  simulateCommand,
+  replayCommand,
   tokenCommand,
   userCommand,
 ];
