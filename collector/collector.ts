@@ -1,9 +1,7 @@
 // The collector process: opens the store, puts the bounded queue in front of it, and serves ingest.
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { resolveFrom } from '../common/config/load-config.js';
+import { readConfiguredFile } from '../common/config/load-config.js';
 import { splitHostPort } from '../common/config/schema-parts.js';
-import { TunnelwatchError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { startDashboard, type RunningDashboard } from '../dashboard/dashboard.js';
 import { buildApp } from './app.js';
@@ -24,18 +22,9 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-function readPem(configFile: string, key: string, path: string): Buffer {
-  const file = resolveFrom(configFile, path);
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `collector.tls.${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-}
-
 export async function startCollector(config: CollectorConfig, configFile: string, log: Logger): Promise<RunningCollector> {
   const tls = config.collector.tls;
-  const https = tls ? { cert: readPem(configFile, 'cert', tls.cert), key: readPem(configFile, 'key', tls.key) } : undefined;
+  const https = tls ? { cert: readConfiguredFile(configFile, 'collector.tls.cert', tls.cert), key: readConfiguredFile(configFile, 'collector.tls.key', tls.key) } : undefined;
   if (config.collector.ingest_tokens.length === 0) log.warn('collector.ingest_tokens is empty: every ingest request will get 401');
 
   const store = await openConfiguredStore(config, configFile, log);

@@ -1,8 +1,6 @@
 // IngestStore on collector/store: openStore() from the collector config (embedded chDB in store.data_dir,
 // or a ClickHouse server at store.url), its batch writers behind the ingest routes.
-import { readFileSync } from 'node:fs';
-import { resolveFrom } from '../common/config/load-config.js';
-import { TunnelwatchError } from '../common/errors.js';
+import { readConfiguredFile, resolveFrom } from '../common/config/load-config.js';
 import type { Logger } from '../common/log.js';
 import type { StoreConfig } from './config-schema.js';
 import type { IngestStore } from './ingest-store.js';
@@ -11,23 +9,13 @@ import { openStore } from './store/open-store.js';
 import { insertRuleSnapshot } from './store/rule-snapshots.js';
 import type { Store } from './store/store.js';
 
-function readPassword(configFile: string, path: string | undefined): string | undefined {
-  if (!path) return undefined;
-  const file = resolveFrom(configFile, path);
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `store.password_file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-}
-
 /**
  * Opens the store (migrations and retention included) that a config file's `store:` section names:
  * collector.yaml, or dashboard.yaml for a standalone dashboard (which has no ingest queue).
  */
 export async function openConfiguredStore(config: { readonly store: StoreConfig; readonly queue?: { readonly max_rows: number } }, configFile: string, log: Logger): Promise<Store> {
   const s = config.store;
-  const password = readPassword(configFile, s.password_file);
+  const password = s.password_file ? readConfiguredFile(configFile, 'store.password_file', s.password_file).toString('utf8').trim() : undefined;
   return openStore({
     ...(s.url
       ? { url: s.url, username: s.username, database: s.database, ...(password !== undefined ? { password } : {}), ...(s.cluster ? { cluster: s.cluster } : {}) }

@@ -1,10 +1,8 @@
 // Starts the dashboard on a store that is already open: inside the collector's process on the embedded
 // store (collector.yaml has a dashboard: section), or standalone against a ClickHouse server.
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { resolveFrom } from '../common/config/load-config.js';
+import { readConfiguredFile } from '../common/config/load-config.js';
 import { splitHostPort } from '../common/config/schema-parts.js';
-import { TunnelwatchError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Store } from '../collector/store/store.js';
 import { buildDashboardApp } from './app.js';
@@ -20,15 +18,6 @@ export interface RunningDashboard {
   close(): Promise<void>;
 }
 
-function readPem(configFile: string, key: string, path: string): Buffer {
-  const file = resolveFrom(configFile, path);
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `dashboard.tls.${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-}
-
 /** The context without a listening server: for tests that inject requests. */
 export async function createDashboardContext(settings: DashboardSettings, store: Store, configFile: string, log: Logger): Promise<DashboardContext> {
   const adminAudit = await createAdminAudit(store, log.child({ component: 'dashboard.admin-audit' }));
@@ -38,7 +27,7 @@ export async function createDashboardContext(settings: DashboardSettings, store:
 
 export async function startDashboard(settings: DashboardSettings, store: Store, configFile: string, log: Logger): Promise<RunningDashboard> {
   const tls = settings.tls;
-  const https = tls ? { cert: readPem(configFile, 'cert', tls.cert), key: readPem(configFile, 'key', tls.key) } : undefined;
+  const https = tls ? { cert: readConfiguredFile(configFile, 'dashboard.tls.cert', tls.cert), key: readConfiguredFile(configFile, 'dashboard.tls.key', tls.key) } : undefined;
   const ctx = await createDashboardContext(settings, store, configFile, log.child({ component: 'dashboard' }));
   const app = await buildDashboardApp(ctx, https ? { https } : {});
   const { host, port } = splitHostPort(settings.listen);

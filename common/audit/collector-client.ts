@@ -65,17 +65,19 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
-function readBody(res: IncomingMessage): Promise<string> {
+/** The body of a collector's answer as text, cut at `max` bytes (an error page can be large); never rejects. */
+export function readBody(res: IncomingMessage, max = MAX_RESPONSE_BYTES): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     res.on('data', (chunk: Buffer) => {
-      if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
+      if (size < max) chunks.push(chunk);
       size += chunk.length;
     });
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8').slice(0, MAX_RESPONSE_BYTES)));
-    res.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    const done = () => resolve(Buffer.concat(chunks).toString('utf8').slice(0, max));
+    res.on('end', done);
+    res.on('error', done);
+    res.on('close', done);
   });
 }
 

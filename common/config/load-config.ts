@@ -71,6 +71,19 @@ export function resolveFrom(configFile: string, path: string): string {
   return isAbsolute(path) ? path : resolve(dirname(configFile), path);
 }
 
+/**
+ * Reads a file a config key names (a certificate, a key, a password file), relative to the config file.
+ * Throws TW_ERR_CONFIG_READ naming the key and the file, never the content.
+ */
+export function readConfiguredFile(configFile: string, key: string, path: string): Buffer {
+  const file = resolveFrom(configFile, path);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
 function envOverrides(env: NodeJS.ProcessEnv): [string, string][] {
   const out: [string, string][] = [];
   for (const [name, value] of Object.entries(env)) {

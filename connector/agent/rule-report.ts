@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { canonicalJson } from '../../common/audit/canonical-json.js';
-import { parseRetryAfter, readTokenFile } from '../../common/audit/collector-client.js';
+import { parseRetryAfter, readBody, readTokenFile } from '../../common/audit/collector-client.js';
 import { Backoff, type BackoffOptions } from '../../common/backoff.js';
 import { resolveFrom } from '../../common/config/load-config.js';
 import type { Logger } from '../../common/log.js';
@@ -228,25 +228,10 @@ class CollectorRuleReporter implements RuleReporter {
       };
       req.setTimeout(this.o.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${this.o.requestTimeoutMs} ms`)));
       req.on('error', (err: NodeJS.ErrnoException) => settle({ kind: 'retry', reason: err.code ? `${err.code}: ${err.message}` : err.message, retryAfterMs: undefined }));
-      req.on('response', (res) => void readBody(res).then((text) => settle(interpret(res, text))));
+      req.on('response', (res) => void readBody(res, MAX_RESPONSE_BYTES).then((text) => settle(interpret(res, text))));
       req.end(body);
     });
   }
-}
-
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
-      size += chunk.length;
-    });
-    const done = () => resolve(Buffer.concat(chunks).toString('utf8').slice(0, MAX_RESPONSE_BYTES));
-    res.on('end', done);
-    res.on('error', done);
-    res.on('close', done);
-  });
 }
 
 function interpret(res: IncomingMessage, text: string): Outcome {

@@ -2,9 +2,8 @@
 // a bind as that entry with the password proves it, and the groups that list the entry map to a role.
 // The directory's answers are told apart from the directory being unreachable: the first refuses the
 // sign-in, the second is reported as such (TW_ERR_DASH_LDAP_UNAVAILABLE), and neither lets anyone in.
-import { readFileSync } from 'node:fs';
 import { Client, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError, type Entry } from 'ldapts';
-import { resolveFrom } from '../../common/config/load-config.js';
+import { readConfiguredFile } from '../../common/config/load-config.js';
 import { TunnelwatchError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { DashboardSettings } from '../config-schema.js';
@@ -21,15 +20,6 @@ export type LdapResult =
 
 export interface LdapAuthenticator {
   authenticate(username: string, password: string): Promise<LdapResult>;
-}
-
-function readConfigFile(configFile: string, key: string, path: string): Buffer {
-  const file = resolveFrom(configFile, path);
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new TunnelwatchError('TW_ERR_CONFIG_READ', `dashboard.ldap.${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
 }
 
 function values(entry: Entry, attribute: string): string[] {
@@ -49,12 +39,12 @@ function describe(err: unknown): string {
 export function createLdapAuthenticator(settings: LdapSettings, configFile: string, log: Logger): LdapAuthenticator {
   // Read once at start: a missing file is a start-up error, not a surprise at the first sign-in.
   const servicePassword = settings.bind_password_file
-    ? readConfigFile(configFile, 'bind_password_file', settings.bind_password_file).toString('utf8').replace(/\r?\n$/, '')
+    ? readConfiguredFile(configFile, 'dashboard.ldap.bind_password_file', settings.bind_password_file).toString('utf8').replace(/\r?\n$/, '')
     : '';
   if (settings.bind_dn && !settings.bind_password_file) {
     throw new TunnelwatchError('TW_ERR_CONFIG_INVALID', 'dashboard.ldap.bind_dn needs bind_password_file (an empty password would be an anonymous bind)');
   }
-  const ca = settings.ca_file ? readConfigFile(configFile, 'ca_file', settings.ca_file) : undefined;
+  const ca = settings.ca_file ? readConfiguredFile(configFile, 'dashboard.ldap.ca_file', settings.ca_file) : undefined;
   const clientOptions = {
     url: settings.url,
     timeout: settings.timeout_ms,
