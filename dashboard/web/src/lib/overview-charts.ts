@@ -81,7 +81,7 @@ export interface LatencySeries {
 
 export function drawLatency(canvas: HTMLCanvasElement, labels: string[], s: LatencySeries): Promise<unknown> {
   const line = (label: string, data: (number | null)[], c: string): ChartDataset<'line'> =>
-    ({ label, data, borderColor: c, backgroundColor: c, pointRadius: 0, borderWidth: 2, spanGaps: false, tension: 0.2 });
+    ({ label, data, borderColor: c, backgroundColor: c, pointRadius: 1.5, pointHoverRadius: 4, borderWidth: 2, spanGaps: false, tension: 0.2 });
   const config: ChartConfiguration<'line'> = {
     type: 'line',
     data: {
@@ -103,8 +103,8 @@ export function drawErrorRate(canvas: HTMLCanvasElement, labels: string[], calls
     data: {
       labels,
       datasets: [
-        { label: 'backend errors', data: percentOf(errors, calls), borderColor: ERROR, backgroundColor: ERROR, pointRadius: 0, borderWidth: 2 },
-        { label: '5xx answers', data: percentOf(status5xx, calls), borderColor: DENY, backgroundColor: DENY, pointRadius: 0, borderWidth: 2, borderDash: [5, 4] },
+        { label: 'backend errors', data: percentOf(errors, calls), borderColor: ERROR, backgroundColor: ERROR, pointRadius: 1.5, borderWidth: 2 },
+        { label: '5xx answers', data: percentOf(status5xx, calls), borderColor: DENY, backgroundColor: DENY, pointRadius: 1.5, borderWidth: 2, borderDash: [5, 4] },
       ],
     },
     options: { scales: axes(false, '% of calls'), plugins: { legend: LEGEND } },

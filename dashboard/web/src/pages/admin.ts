@@ -3,7 +3,7 @@ import { ApiError, del, get, post, type Session } from '../lib/api.js';
 import { card, clear, errorBox, h, table, type Column } from '../lib/dom.js';
 import { time } from '../lib/format.js';
 import { startPage } from '../lib/shell.js';
-import { rangePicker, type TimeRange } from '../lib/time-range.js';
+import { currentRange, rangePicker, type TimeRange } from '../lib/time-range.js';
 
 interface TokenInfo {
   id: string; name: string; role: string; subaccounts: '*' | string[]; source: 'config' | 'dashboard';
@@ -24,10 +24,11 @@ const ACTIONS: Record<string, { label: string; actions: string[] }> = {
   signin: { label: 'Sign-ins', actions: ['login.success', 'login.failure'] },
   logout: { label: 'Sign-outs', actions: ['logout'] },
   tokens: { label: 'Token changes', actions: ['token.create', 'token.revoke'] },
+  exports: { label: 'Call exports', actions: ['calls.export'] },
 };
 
 const ACTION_LABEL: Record<string, string> = {
-  'login.success': 'Signed in', 'login.failure': 'Sign-in refused', logout: 'Signed out', 'token.create': 'Token created', 'token.revoke': 'Token revoked',
+  'login.success': 'Signed in', 'login.failure': 'Sign-in refused', logout: 'Signed out', 'token.create': 'Token created', 'token.revoke': 'Token revoked', 'calls.export': 'Calls exported',
 };
 
 function scope(s: '*' | readonly string[]): HTMLElement | string {
@@ -174,7 +175,12 @@ function signInLogCard(): HTMLElement {
       pager.replaceChildren();
     }
   };
-  const refilter = (): void => { offset = 0; void load(); };
+  // A live range is taken afresh: after a token change its event must be inside the range asked for.
+  const refilter = (): void => {
+    offset = 0;
+    if (range?.live) range = currentRange('7d');
+    void load();
+  };
   document.addEventListener(CHANGED, refilter);
   kind.addEventListener('change', refilter);
   outcome.addEventListener('change', refilter);
@@ -183,7 +189,7 @@ function signInLogCard(): HTMLElement {
 
   const picker = rangePicker((r) => { range = r; void load(); }, { defaultKey: '7d', refreshMs: 30_000 });
   return card('Sign-in log',
-    h('p', { class: 'muted' }, 'Sign-ins, refused sign-ins with the reason, sign-outs and token changes, newest first. Each event is hash-chained (seq) so that gaps and edits show.'),
+    h('p', { class: 'muted' }, 'Sign-ins, refused sign-ins with the reason, sign-outs, token changes and call exports, newest first. Each event is hash-chained (seq) so that gaps and edits show.'),
     h('div', { class: 'toolbar' }, picker, kind, outcome, user), body, pager);
 }
 

@@ -97,7 +97,8 @@ function render(root: HTMLElement): void {
 
   clear(root);
   root.appendChild(h('div', { class: 'login-box' },
-    h('p', { class: 'muted' }, 'Tunnelwatch dashboard: sign in with your dashboard or directory account.'),
+    h('h1', { class: 'login-title' }, 'Tunnelwatch'),
+    h('p', { class: 'muted' }, 'Sign in with your dashboard or directory (LDAP) account.'),
     form));
 }
 
