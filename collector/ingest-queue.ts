@@ -2,6 +2,13 @@
 // the moment it is admitted until the store has committed them (or failed); when admitting it would pass
 // a limit, it is refused at once with 429 and Retry-After instead of piling up in memory. While the
 // store is unreachable every request gets 503 and the store is probed until it answers again.
+//
+// Unreachable includes a server that accepts connections and then says nothing (hung, frozen, a network
+// that drops packets): the client would wait its whole request timeout (30 s) on the insert and again
+// on the ping. So an insert still unanswered after storeStallMs makes the queue ask the store for a ping,
+// and a ping unanswered after storePingTimeoutMs counts as unreachable: the waiting request gets its 503
+// then, and the rows stay counted until the store really settles them (the insert goes on; a resent
+// copy is recognised by event_id).
 import { TunnelwatchError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { IngestStore } from './ingest-store.js';
@@ -13,7 +20,16 @@ export interface QueueLimits {
   readonly retryAfterS: number;
   /** Retry-After with 503, and the probe interval while the store is down. */
   readonly storeRetryAfterS: number;
+  /** An insert unanswered this long makes the queue ping the store (default 3000 ms). */
+  readonly storeStallMs?: number;
+  /** A ping unanswered this long counts as the store unreachable (default 2000 ms). */
+  readonly storePingTimeoutMs?: number;
 }
+
+// A live server answers /ping in milliseconds even under load, and commits a batch in well under a
+// second: 3 s without an answer is worth a ping, and 2 s without a pong is not a slow server.
+const STALL_MS = 3_000;
+const PING_TIMEOUT_MS = 2_000;
 
 export interface Refusal {
   readonly code: Extract<ErrorCode, 'TW_ERR_INGEST_OVERLOADED' | 'TW_ERR_INGEST_STORE_UNAVAILABLE' | 'TW_ERR_INGEST_STORE_FAILED' | 'TW_ERR_INGEST_TOO_LARGE' | 'TW_ERR_INGEST_MALFORMED'>;
@@ -45,6 +61,8 @@ export class IngestQueue {
   private queuedBytes = 0;
   private storeUp = true;
   private probe: NodeJS.Timeout | undefined;
+  /** The ping in progress: a hung one is waited on again rather than joined by more. */
+  private pinging: Promise<boolean> | undefined;
   private burst: { since: number; last: number; refused: number } | undefined;
   private readonly counters: Omit<IngestStats, 'queued_rows' | 'queued_bytes' | 'max_rows' | 'max_bytes' | 'store_up'> = {
     accepted_rows_total: { audit: 0, spans: 0, logs: 0 },
@@ -84,16 +102,26 @@ export class IngestQueue {
     }
     this.queuedRows += rows;
     this.queuedBytes += bytes;
+    let started: Promise<T>;
     try {
-      const value = await write();
-      this.endBurst();
-      return { ok: true, value };
+      started = write();
     } catch (err) {
-      return { ok: false, refusal: await this.failed(err) };
-    } finally {
+      started = Promise.reject(err);
+    }
+    const writing = started.then(
+      (value) => ({ ok: true as const, value }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    // Released when the store has settled the rows, even if the request was answered before.
+    void writing.then(() => {
       this.queuedRows -= rows;
       this.queuedBytes -= bytes;
-    }
+    });
+    if ((await this.settledOrUnreachable(writing)) === 'unreachable') return { ok: false, refusal: this.storeDown() };
+    const done = await writing;
+    if (!done.ok) return { ok: false, refusal: await this.failed(done.err) };
+    this.endBurst();
+    return { ok: true, value: done.value };
   }
 
   accepted(signal: Signal, rows: number, duplicates = 0): void {
@@ -160,21 +188,74 @@ export class IngestQueue {
     if (code === 'TW_ERR_STORE_OVERLOADED') return this.full();
     if (code === 'TW_ERR_STORE_INVALID_ROW') return { code: 'TW_ERR_INGEST_MALFORMED', retryAfterS: undefined, reason: message };
     if (code === 'TW_ERR_STORE_CLOSED') return this.storeDown();
-    if (await this.store.ping()) {
+    if (await this.reachable()) {
       this.log.error({ err: message }, 'the store refused an insert');
       return { code: 'TW_ERR_INGEST_STORE_FAILED', retryAfterS: undefined, reason: message };
     }
-    if (this.storeUp) {
-      this.storeUp = false;
-      this.log.error({ err: message }, 'store unreachable; answering 503 until it is back');
-      this.probe = setInterval(() => void this.probeStore(), this.limits.storeRetryAfterS * 1000);
-      this.probe.unref();
-    }
+    this.markDown(message);
     return this.storeDown();
   }
 
+  private markDown(why: string): void {
+    if (!this.storeUp) return;
+    this.storeUp = false;
+    this.log.error({ err: why }, 'store unreachable; answering 503 until it is back');
+    this.probe = setInterval(() => void this.probeStore(), this.limits.storeRetryAfterS * 1000);
+    this.probe.unref();
+  }
+
+  /** 'settled' once the write has; 'unreachable' when it stalls and the store does not answer a ping either. */
+  private settledOrUnreachable(writing: Promise<unknown>): Promise<'settled' | 'unreachable'> {
+    const stallMs = this.limits.storeStallMs ?? STALL_MS;
+    return new Promise((resolve) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = (): void => {
+        timer = setTimeout(() => {
+          void this.reachable().then((up) => {
+            if (done) return;
+            if (up) return arm(); // slow, not gone: keep waiting
+            done = true;
+            this.markDown(`no answer to an insert within ${stallMs} ms, nor to a ping`);
+            resolve('unreachable');
+          });
+        }, stallMs);
+        timer.unref();
+      };
+      void writing.then(() => {
+        done = true;
+        clearTimeout(timer);
+        resolve('settled');
+      });
+      arm();
+    });
+  }
+
+  /** Whether the store answers a ping within storePingTimeoutMs. Never throws. */
+  private async reachable(): Promise<boolean> {
+    this.pinging ??= this.store.ping().then(
+      (up) => up,
+      () => false,
+    ).finally(() => (this.pinging = undefined));
+    const ping = this.pinging;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        // A busy event loop runs due timers before it reads sockets: give an answer that has already
+        // arrived one turn to be read before calling the store unreachable.
+        setImmediate(() => resolve(false));
+      }, this.limits.storePingTimeoutMs ?? PING_TIMEOUT_MS);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([ping, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async probeStore(): Promise<void> {
-    if (this.storeUp || !(await this.store.ping())) return;
+    if (this.storeUp || !(await this.reachable()) || this.storeUp) return; // probes overlap while a ping hangs
     this.storeUp = true;
     if (this.probe) clearInterval(this.probe);
     this.probe = undefined;

@@ -9,6 +9,9 @@ import { openStore } from './store/open-store.js';
 import { insertRuleSnapshot } from './store/rule-snapshots.js';
 import type { Store } from './store/store.js';
 
+/** How long a ping may take before the store counts as unreachable. */
+const PING_TIMEOUT_MS = 2000;
+
 /**
  * Opens the store (migrations and retention included) that a config file's `store:` section names:
  * collector.yaml, or dashboard.yaml for a standalone dashboard (which has no ingest queue).
@@ -49,11 +52,17 @@ export function ingestStoreOf(store: Store): IngestStore {
     },
     // A snapshot is a few rows, rarely: straight through the client, not the batch writers.
     insertRuleSnapshot: (snapshot) => insertRuleSnapshot(store.client, snapshot),
+    // Time-limited: a hung server must read as down within seconds (for /readyz too), not after the
+    // client's 30 s request timeout.
     async ping() {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+      });
       try {
-        return (await store.client.ping()).success;
-      } catch {
-        return false;
+        return await Promise.race([store.client.ping().then((r) => r.success, () => false), late]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => store.close(),

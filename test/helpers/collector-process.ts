@@ -1,6 +1,6 @@
-// A real `tunnelwatch collector` process on the embedded store, and read access to what it stored.
-// chDB allows one process per data directory, so rows are read (through openStore) after the collector
-// has stopped.
+// A real `tunnelwatch collector` process on the embedded store (or on a ClickHouse server by URL), and
+// read access to what it stored. chDB allows one process per data directory, so rows of the embedded
+// store are read (through openStore) after the collector has stopped.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { CLI, sha256 } from './tunnel-stack.js';
 
 export interface CollectorProcess {
   readonly dir: string;
+  /** The embedded store's data directory (unused with a server). */
   readonly dataDir: string;
   readonly url: string;
   readonly token: string;
@@ -28,16 +29,28 @@ export interface CollectorOptions {
   dir?: string;
   /** Listen on this port (a restart keeps the address senders were given). */
   port?: number;
+  /** A ClickHouse server instead of the embedded store: `store.url` and its credentials (the password goes to a password_file). */
+  server?: { url: string; username?: string; password?: string; database?: string };
 }
 
 export async function startCollectorProcess(options: CollectorOptions = {}): Promise<CollectorProcess> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'tw-collector-')));
   const port = options.port ?? (await freePort());
   const token = 'tw_test-ingest-token-0123456789';
+  const server = options.server;
+  if (server?.password !== undefined) await writeFile(join(dir, 'clickhouse.password'), server.password, { mode: 0o600 });
+  const store = server
+    ? {
+        url: server.url,
+        ...(server.username !== undefined ? { username: server.username } : {}),
+        ...(server.password !== undefined ? { password_file: './clickhouse.password' } : {}),
+        ...(server.database !== undefined ? { database: server.database } : {}),
+      }
+    : { data_dir: './store' };
   const config = {
     collector: { listen: `127.0.0.1:${port}`, ingest_tokens: [{ name: 'test', sha256: sha256(token) }], ...options.collector },
     ...(options.queue ? { queue: options.queue } : {}),
-    store: { data_dir: './store' },
+    store,
     log: { level: 'info' },
   };
   const file = join(dir, 'collector.yaml');
