@@ -46,6 +46,8 @@ const reuse = args.keep !== undefined && existsSync(join(dataDir, 'store'));
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const machine = await machineInfo();
 const { version } = await import('chdb');
+// Read before the store opens a session (afterwards it reads as unknown).
+const chdbVersion = version().libchdb.replace(/"/g, '');
 const store = await openStore({ dataDir: join(dataDir, 'store') });
 const token = `tw_${randomBytes(24).toString('base64url')}`;
 
@@ -142,7 +144,7 @@ try {
     '',
     `\`${command}\` — ${startedAt}`,
     '',
-    `Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB RAM, Node ${machine.node}, chDB ${version().libchdb} (embedded, in this process).`,
+    `Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB RAM, Node ${machine.node}, chDB ${chdbVersion} (embedded, in this process).`,
     '',
     `Store: ${eventsStored.toLocaleString('en-US')} generated audit events over ${days} days (40 subaccounts of Zipf-like sizes, ~7 % denied, ~2 % backend errors; bench/lib/query-data.ts), the rollups filled by their views as in production.`,
     `Server time is the dashboard's own handling of the request (fastify inject: routing, auth by API token, queries, serialisation; no network), ${runs} runs after one warm-up.`,

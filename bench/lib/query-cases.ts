@@ -44,7 +44,8 @@ const count = (body: Record<string, unknown>, key: string): number => (Array.isA
 
 function overviewDetail(body: Record<string, unknown>): string {
   const totals = (body.totals ?? {}) as Record<string, number>;
-  return `${Number(totals.calls ?? 0).toLocaleString('en-US')} calls, ${count(body, 'series')} buckets`;
+  const buckets = ((body.series ?? {}) as { buckets?: unknown[] }).buckets?.length ?? 0;
+  return `${Number(totals.calls ?? 0).toLocaleString('en-US')} calls, ${buckets} buckets of ${Number(body.bucket_seconds ?? 0) / 60} min`;
 }
 
 function callsDetail(body: Record<string, unknown>): string {
