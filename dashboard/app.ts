@@ -13,6 +13,7 @@ import { callRoutes } from './api/calls.js';
 import { traceRoutes } from './api/traces.js';
 import { ruleRoutes } from './api/rules.js';
 import { integrityRoutes } from './api/integrity.js';
+import { findingRoutes } from './api/findings.js';
 import { authRoutes } from './auth/routes.js';
 import { assetRoutes } from './assets.js';
 import type { AuthService, DashboardContext } from './context.js';
@@ -158,6 +159,7 @@ export async function buildDashboardApp(ctx: DashboardContext, options: Dashboar
     await traceRoutes(scope, ctx);
     await ruleRoutes(scope, ctx);
     await integrityRoutes(scope, ctx);
+    await findingRoutes(scope, ctx);
     await pageRoutes(scope, ctx);
     await assetRoutes(scope);
     scope.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

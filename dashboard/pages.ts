@@ -17,6 +17,7 @@ export interface PageSpec {
 
 export const PAGES: readonly PageSpec[] = [
   { path: '/', title: 'Overview', script: 'overview', role: 'viewer', nav: true },
+  { path: '/findings', title: 'Findings', script: 'findings', role: 'analyst', nav: true },
   { path: '/subaccounts', title: 'Subaccounts', script: 'subaccounts', role: 'viewer', nav: true },
   { path: '/subaccounts/:name', title: 'Subaccount', script: 'subaccount', role: 'viewer', nav: false },
   { path: '/calls', title: 'Calls', script: 'calls', role: 'analyst', nav: true },

@@ -16,6 +16,8 @@ import { createDashboardContext } from '../../dashboard/dashboard.js';
 import { PAGES } from '../../dashboard/pages.js';
 import { roleAllows, ROLES, type Access, type Role } from '../../dashboard/roles.js';
 import { trafficEvents } from '../helpers/audit-traffic.js';
+import { craftedFindings } from '../helpers/findings.js';
+import { writeFindings } from '../../collector/detect/findings-store.js';
 import { openTestStore, TEST_SETTINGS, type TestStore } from '../helpers/dashboard.js';
 
 /** Each route's least role. Changing a route's role, or adding a route, needs a deliberate edit here. */
@@ -34,6 +36,8 @@ const LEAST_ROLE: Readonly<Record<string, Access>> = {
   'GET /api/v1/calls/export': 'analyst',
   'GET /api/v1/calls/{event_id}': 'analyst',
   'GET /api/v1/traces/{trace_id}': 'analyst',
+  'GET /api/v1/findings': 'analyst',
+  'GET /api/v1/findings/{finding_id}': 'analyst',
   'GET /api/v1/tokens': 'admin',
   'POST /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/{id}': 'admin',
@@ -47,6 +51,7 @@ const SUBACCOUNT_ROUTES: Readonly<Record<string, 'query' | 'path' | 'body'>> = {
   'GET /api/v1/calls': 'query',
   'GET /api/v1/calls/export': 'query',
   'GET /api/v1/rules': 'query',
+  'GET /api/v1/findings': 'query',
   'POST /api/v1/tokens': 'body',
 };
 
@@ -90,6 +95,7 @@ function requestFor(op: string, subaccount = 'acme'): InjectOptions {
     .replace('{event_id}', sample.eventId)
     .replace('{trace_id}', sample.traceId)
     .replace('{emitter_id}', EMITTER)
+    .replace('{finding_id}', 'f-acme-deny-burst')
     .replace('{id}', tokenId);
   const where = SUBACCOUNT_ROUTES[op];
   const query = [op === 'GET /api/v1/calls/export' ? 'format=csv' : '', where === 'query' ? `subaccount=${subaccount}` : ''].filter(Boolean).join('&');
@@ -157,6 +163,7 @@ before(async () => {
   const acme = events.find((e) => e.subaccount === 'acme' && e.trace_id !== '');
   assert.ok(acme);
   sample = { eventId: acme.event_id, traceId: acme.trace_id };
+  await writeFindings(ts.store, craftedFindings(now));
   const cheap = { N: 1024, r: 8, p: 1 };
   const settings = {
     ...TEST_SETTINGS,
