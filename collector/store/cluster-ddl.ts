@@ -19,6 +19,8 @@ const SHARDING_KEYS: Record<string, string> = {
   // A connector's snapshots on one shard, so a repeated snapshot collapses with the one it repeats.
   rule_snapshots: 'cityHash64(connector_id)',
   rule_snapshot_rules: 'cityHash64(connector_id)',
+  // Every version of a finding on one shard, so FINAL keeps the newest.
+  findings: 'cityHash64(finding_id)',
 };
 
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+)/;

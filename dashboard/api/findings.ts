@@ -6,10 +6,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { TunnelwatchError } from '../../common/errors.js';
-import { readFindings, readFindingsById, type StoredFinding } from '../../collector/detect/findings-store.js';
 import type { Severity } from '../../collector/detect/types.js';
 import type { DashboardContext } from '../context.js';
 import { canSeeSubaccount, type Principal } from '../roles.js';
+import { readFinding, readFindings, type StoredFinding } from './findings-read.js';
 import { ErrorResponse, principalOf, requireSubaccount, resolveRange, TimeRangeQuery } from './query-kit.js';
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -76,16 +76,6 @@ function visible(principal: Principal, f: StoredFinding): boolean {
   return principal.subaccounts === '*' || (f.subaccount !== '' && canSeeSubaccount(principal, f.subaccount));
 }
 
-async function guarded<T>(ctx: DashboardContext, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof TunnelwatchError) throw err;
-    ctx.log.error({ err }, 'findings query failed');
-    throw new TunnelwatchError('TW_ERR_DASH_STORE_UNAVAILABLE', (err as Error).message.split('\n')[0]?.slice(0, 300), { cause: err });
-  }
-}
-
 export async function findingRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   app.get('/api/v1/findings', {
     config: { access: 'analyst' },
@@ -102,14 +92,14 @@ export async function findingRoutes(app: FastifyInstance, ctx: DashboardContext)
     const range = resolveRange(q);
     if (q.subaccount !== undefined) requireSubaccount(principal, q.subaccount);
     const subaccounts = q.subaccount !== undefined ? [q.subaccount] : principal.subaccounts === '*' ? undefined : [...principal.subaccounts];
-    const rows = await guarded(ctx, () => readFindings(ctx.store, {
+    const rows = await readFindings(ctx, {
       from: range.from,
       to: range.to,
       ...(subaccounts ? { subaccounts } : {}),
       ...(q.detector?.length ? { detectors: q.detector } : {}),
       ...(q.min_severity ? { minSeverity: q.min_severity as Severity } : {}),
       limit: q.limit ?? 200,
-    }));
+    });
     const findings = rows.filter((f) => visible(principal, f)).map(view);
     const by_severity: Record<string, number> = {};
     const by_detector: Record<string, number> = {};
@@ -132,7 +122,7 @@ export async function findingRoutes(app: FastifyInstance, ctx: DashboardContext)
   }, async (request) => {
     const { finding_id } = request.params as { finding_id: string };
     const principal = principalOf(request);
-    const [found] = await guarded(ctx, () => readFindingsById(ctx.store, [finding_id]));
+    const found = await readFinding(ctx, finding_id);
     if (!found || !visible(principal, found)) throw new TunnelwatchError('TW_ERR_DASH_NOT_FOUND', `no finding ${finding_id}`);
     return view(found);
   });

@@ -5,12 +5,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { writeFindings } from '../../collector/detect/findings-store.js';
 import { hashPassword } from '../../dashboard/auth/password.js';
 import { startDashboard, type RunningDashboard } from '../../dashboard/dashboard.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { openTestStore, TEST_SETTINGS, type TestStore } from '../helpers/dashboard.js';
-import { craftedFindings } from '../helpers/findings.js';
+import { craftedFindings, storeFindings } from '../helpers/findings.js';
 import { fillSignIn } from './demo-dashboard.js';
 
 describe('Findings page in Chromium', { timeout: 120_000 }, () => {
@@ -20,7 +19,7 @@ describe('Findings page in Chromium', { timeout: 120_000 }, () => {
 
   before(async () => {
     ts = await openTestStore();
-    await writeFindings(ts.store, craftedFindings(Date.now()));
+    await storeFindings(ts.store, craftedFindings(Date.now()));
     const users = [{ name: 'anna', role: 'analyst' as const, password_hash: await hashPassword('anna-pw', { N: 1024, r: 8, p: 1 }) }];
     dashboard = await startDashboard({ ...TEST_SETTINGS, users }, ts.store, join(ts.dir, 'collector.yaml'), pino({ level: 'silent' }));
     tb = await launchBrowser();

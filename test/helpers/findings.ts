@@ -1,5 +1,6 @@
 // Crafted findings for the dashboard's findings tests: every field the spec has, in two tenants and one
 // across them, at several severities and times.
+import type { Store } from '../../collector/store/store.js';
 import type { Finding } from '../../collector/detect/types.js';
 
 export function craftedFindings(now: number): Finding[] {
@@ -42,4 +43,23 @@ export function craftedFindings(now: number): Finding[] {
       evidence: { calls: 40 },
     },
   ];
+}
+
+const ch = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
+
+/** Stores findings as the detectors' writer does (one row per finding; FINAL keeps the highest version). */
+export async function storeFindings(store: Store, findings: readonly Finding[], now = Date.now()): Promise<void> {
+  await store.client.insert({
+    table: 'findings',
+    format: 'JSONEachRow',
+    values: findings.map((f) => ({
+      ...f,
+      window_start: ch(f.window_start),
+      window_end: ch(f.window_end),
+      evidence: JSON.stringify(f.evidence),
+      first_detected_at: ch(new Date(now).toISOString()),
+      detected_at: ch(new Date(now).toISOString()),
+      version: now,
+    })),
+  });
 }

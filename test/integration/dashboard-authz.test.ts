@@ -16,8 +16,7 @@ import { createDashboardContext } from '../../dashboard/dashboard.js';
 import { PAGES } from '../../dashboard/pages.js';
 import { roleAllows, ROLES, type Access, type Role } from '../../dashboard/roles.js';
 import { trafficEvents } from '../helpers/audit-traffic.js';
-import { craftedFindings } from '../helpers/findings.js';
-import { writeFindings } from '../../collector/detect/findings-store.js';
+import { craftedFindings, storeFindings } from '../helpers/findings.js';
 import { openTestStore, TEST_SETTINGS, type TestStore } from '../helpers/dashboard.js';
 
 /** Each route's least role. Changing a route's role, or adding a route, needs a deliberate edit here. */
@@ -163,7 +162,7 @@ before(async () => {
   const acme = events.find((e) => e.subaccount === 'acme' && e.trace_id !== '');
   assert.ok(acme);
   sample = { eventId: acme.event_id, traceId: acme.trace_id };
-  await writeFindings(ts.store, craftedFindings(now));
+  await storeFindings(ts.store, craftedFindings(now));
   const cheap = { N: 1024, r: 8, p: 1 };
   const settings = {
     ...TEST_SETTINGS,

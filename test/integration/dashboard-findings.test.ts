@@ -3,9 +3,8 @@
 // findings), the calls-explorer filter behind each finding, and refusals.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { writeFindings } from '../../collector/detect/findings-store.js';
 import { bearer, openTestStore, testDashboard, type TestDashboard, type TestStore } from '../helpers/dashboard.js';
-import { craftedFindings } from '../helpers/findings.js';
+import { craftedFindings, storeFindings } from '../helpers/findings.js';
 
 interface Answer {
   findings: { finding_id: string; severity: string; subaccount: string; evidence: Record<string, unknown>; calls_filter: Record<string, string> }[];
@@ -27,7 +26,7 @@ describe('findings API', () => {
 
   before(async () => {
     ts = await openTestStore();
-    await writeFindings(ts.store, craftedFindings(now));
+    await storeFindings(ts.store, craftedFindings(now));
     dash = await testDashboard(ts.store);
   });
   after(async () => {
