@@ -23,7 +23,7 @@ const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 const COLUMNS = 'finding_id, detector, severity, score, subaccount, entity_type, entity, window_start, window_end, title, explanation, evidence, first_detected_at, detected_at';
 
 function fromRow(r: Record<string, unknown>): StoredFinding {
-  let evidence: Finding['evidence'] = {};
+  let evidence: Finding['evidence'];
   try {
     evidence = JSON.parse(String(r.evidence)) as Finding['evidence'];
   } catch {
