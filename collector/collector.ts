@@ -5,6 +5,8 @@ import { splitHostPort } from '../common/config/schema-parts.js';
 import type { Logger } from '../common/log.js';
 import { startDashboard, type RunningDashboard } from '../dashboard/dashboard.js';
 import { buildApp } from './app.js';
+import { liveOptionsFromConfig } from './detect/config-schema.js';
+import { createLiveDetector, type LiveDetector } from './detect/live.js';
 import type { CollectorConfig } from './config-schema.js';
 import { IngestTokens } from './ingest-auth.js';
 import { IngestQueue } from './ingest-queue.js';
@@ -19,6 +21,8 @@ export interface RunningCollector {
   readonly queue: IngestQueue;
   /** The dashboard, when collector.yaml has a dashboard: section. */
   readonly dashboard: RunningDashboard | undefined;
+  /** Live anomaly detection over the stored events (detection.enabled). */
+  readonly detection: LiveDetector | undefined;
   close(): Promise<void>;
 }
 
@@ -62,13 +66,20 @@ export async function startCollector(config: CollectorConfig, configFile: string
     }
   }
 
+  // Detection reads the store the collector writes: in this process on the embedded engine.
+  const { enabled, ...live } = liveOptionsFromConfig(config.detection);
+  const detection = enabled ? createLiveDetector({ store, ...live, log: log.child({ component: 'collector.detect' }) }) : undefined;
+  detection?.start();
+
   return {
     port: bound,
     app,
     store,
     queue,
     dashboard,
+    detection,
     async close() {
+      await detection?.stop();
       await dashboard?.close();
       // app.close() lets requests in flight finish, i.e. their commits: nothing acknowledged is lost.
       await app.close();

@@ -1,0 +1,142 @@
+// The burst baseline shared by deny_burst, auth_failure_burst, backend_failure, path_enumeration and
+// cross_subaccount: a count per entity and window, compared with the entity's busiest window of a typical
+// day. ClickHouse computes the per-window figure, each day's maximum of it and the windows at or above
+// the absolute floor in one pass; the judgement (median of the daily maxima over the baseline days,
+// times a factor, never below the floor) is done here on those few candidates.
+//
+// Why the median of daily maxima: it is what the entity reaches on an ordinary day at its busiest, so a
+// regular daily peak does not alarm, and one earlier burst (one high day) does not raise the bar. Days
+// without any event count as 0, so an entity that never had denials has a baseline of 0 and is judged
+// by the floor alone.
+import type { DetectContext } from './detector.js';
+import { median } from './score.js';
+import { chTime, n, nums, windowGrid, type WindowGrid } from './sql.js';
+
+export interface BurstSpec {
+  /** Table read: audit_events, audit_minute or audit_denied_1m (constant text, never input). */
+  readonly source: string;
+  /** Its time column. */
+  readonly time: string;
+  /** Extra condition (constant SQL with bound parameters only). */
+  readonly where: string;
+  /** Expressions of the subaccount and the entity the count is per. */
+  readonly subaccount: string;
+  readonly entity: string;
+  /** Aggregate whose value per window is compared (count(), sum(calls), uniqExact(path), ...). */
+  readonly metric: string;
+  /** More aggregates for the evidence, computed for the candidate windows only. */
+  readonly extras?: Readonly<Record<string, string>>;
+  /** The rows the extras read (default: `where`); wider when they put the count in proportion. */
+  readonly extrasWhere?: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+export interface BurstCandidate {
+  readonly subaccount: string;
+  readonly entity: string;
+  readonly win: number;
+  readonly observed: number;
+  readonly extras: Record<string, unknown>;
+  /** Busiest-window value of each baseline day the store has data for (0 = nothing that day). */
+  readonly dailyMax: number[];
+}
+
+/** Windows of the range where the metric reached `floor`, with the daily maxima of their baseline days. */
+export async function burstCandidates(ctx: DetectContext, windowMinutes: number, floor: number, spec: BurstSpec): Promise<{ grid: WindowGrid; candidates: BurstCandidate[] }> {
+  const grid = windowGrid(ctx, windowMinutes);
+  // Per window, then per day (its busiest window, and the windows at the floor), then per entity: plain
+  // max() and mostly-empty arrays at each level, cheaper than a map aggregate over every window.
+  const sql = `
+    SELECT sub, entity, c.1 AS win, c.2 AS x,
+      arrayFilter(d -> d >= {data_day:Int64}, arrayMap(k -> toInt64(intDiv(c.1, {spd:UInt32})) - k, range(1, {bdays:UInt32} + 1))) AS bdays_list,
+      arrayMap(d -> toFloat64(arrayFirst(t -> t.1 = d, dm).2), bdays_list) AS bvals
+    FROM (
+      SELECT sub, entity, arrayFlatten(groupArray(day_cand)) AS cand, groupArray((day, dmax)) AS dm
+      FROM (
+        SELECT sub, entity, intDiv(win, {spd:UInt32}) AS day, max(x) AS dmax,
+          groupArrayIf((win, x), win >= {from_win:Int64} AND win < {to_win:Int64} AND x >= {floor:Float64}) AS day_cand
+        FROM (
+          SELECT ${spec.subaccount} AS sub, ${spec.entity} AS entity,
+            toInt64(intDiv(toUnixTimestamp(${spec.time}), {wsec:UInt32})) AS win, ${spec.metric} AS x
+          FROM ${spec.source}
+          WHERE ${spec.time} >= {hfrom:DateTime64(3, 'UTC')} AND ${spec.time} < {hto:DateTime64(3, 'UTC')} AND (${spec.where})
+          GROUP BY sub, entity, win
+        )
+        GROUP BY sub, entity, day
+      )
+      GROUP BY sub, entity
+      HAVING notEmpty(cand)
+    )
+    ARRAY JOIN cand AS c`;
+  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, floor, ...spec.params });
+  const extras = await extrasOf(ctx, grid, spec, rows.map((r) => ({ sub: String(r.sub), entity: String(r.entity), win: n(r.win) })));
+  const candidates = rows.map((r) => {
+    const key = `${String(r.sub)}\u0000${String(r.entity)}\u0000${n(r.win)}`;
+    return {
+      subaccount: String(r.sub),
+      entity: String(r.entity),
+      win: n(r.win),
+      observed: n(r.x),
+      extras: extras.get(key) ?? {},
+      dailyMax: nums(r.bvals),
+    };
+  });
+  return { grid, candidates };
+}
+
+/**
+ * The evidence aggregates of the candidate windows only: computed for every window of the horizon they
+ * would cost more than the count itself (a groupUniqArray per window), and only a few windows need them.
+ */
+async function extrasOf(ctx: DetectContext, grid: WindowGrid, spec: BurstSpec, keys: readonly { sub: string; entity: string; win: number }[]): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  const extras = Object.entries(spec.extras ?? {});
+  if (keys.length === 0 || extras.length === 0) return out;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const k of keys) {
+    lo = Math.min(lo, k.win);
+    hi = Math.max(hi, k.win + 1);
+  }
+  const rows = await ctx.store.query<Record<string, unknown>>(`
+    SELECT ${spec.subaccount} AS sub, ${spec.entity} AS entity, toInt64(intDiv(toUnixTimestamp(${spec.time}), {wsec:UInt32})) AS win
+      ${extras.map(([name, agg]) => `, ${agg} AS ${name}`).join('')}
+    FROM ${spec.source}
+    WHERE ${spec.time} >= {lo:DateTime64(3, 'UTC')} AND ${spec.time} < {hi:DateTime64(3, 'UTC')} AND (${spec.extrasWhere ?? spec.where})
+      AND concat(sub, '\\0', entity, '\\0', toString(win)) IN {keys:Array(String)}
+    GROUP BY sub, entity, win`,
+  { ...spec.params, wsec: grid.wsec, lo: chTime(lo * grid.windowMs), hi: chTime(hi * grid.windowMs), keys: keys.map((k) => `${k.sub}\u0000${k.entity}\u0000${k.win}`) });
+  for (const r of rows) out.set(`${String(r.sub)}\u0000${String(r.entity)}\u0000${n(r.win)}`, Object.fromEntries(extras.map(([name]) => [name, r[name]])));
+  return out;
+}
+
+export interface BurstVerdict {
+  readonly baseline: number;
+  readonly threshold: number;
+  readonly historyDays: number;
+  /** Fewer baseline days in the store than warmup_days: the hit is kept at low severity. */
+  readonly partial: boolean;
+  readonly ratio: number;
+}
+
+/** Threshold = max(floor, factor x median of the daily maxima); undefined when the value stays below it. */
+export function judgeBurst(ctx: DetectContext, c: BurstCandidate, floor: number, factor: number): BurstVerdict | undefined {
+  const baseline = median(c.dailyMax);
+  const threshold = Math.max(floor, factor * baseline);
+  if (c.observed < threshold || c.observed <= baseline) return undefined;
+  const historyDays = c.dailyMax.length;
+  return { baseline, threshold, historyDays, partial: historyDays < ctx.warmupDays, ratio: c.observed / Math.max(threshold, 1e-9) };
+}
+
+/** The baseline sentence every burst explanation ends with. */
+export function burstBaselineText(v: BurstVerdict, unit: string, floor: number, factor: number, windowMinutes: number): string {
+  const history = v.historyDays === 0
+    ? 'no earlier history in the store, so only the fixed floor applies (warm-up: severity capped at low)'
+    : `the median of the daily busiest ${windowMinutes}-minute window over the last ${v.historyDays} day${v.historyDays === 1 ? '' : 's'} is ${fmtNum(v.baseline)} ${unit}` +
+      (v.partial ? ` (warm-up: fewer days than warmup_days, severity capped at low)` : '');
+  return `Baseline: ${history}. Threshold: at least ${fmtNum(floor)} and at least ${fmtNum(factor)} x baseline, so ${fmtNum(v.threshold)}.`;
+}
+
+function fmtNum(x: number): string {
+  return Number.isInteger(x) ? x.toLocaleString('en-US') : x.toFixed(1);
+}

@@ -1,0 +1,70 @@
+// Per-sweep aggregates of audit_events that several detectors read (scratch.ts): one pass over the big
+// table for each, instead of one per detector and entity type.
+//   app_hour:          calls, denied calls and bytes out per subaccount, cloud app and hour
+//                      (volume_spike, exfiltration, off_hours for apps)
+//   <kind>_day:        per subaccount, entity and UTC day: calls, denied calls, a 24-bit mask of the hours
+//                      with calls and one of the busy hours (off_hours, cross_subaccount, rare_user_agent)
+//   refused:           the refused and 404 calls themselves (deny_burst, path_enumeration)
+import type { DetectContext } from './detector.js';
+import { windowGrid } from './sql.js';
+
+function horizon(ctx: DetectContext): { hfrom: string | number; hto: string | number } {
+  // The horizon is the same for every window length (whole days before the first judged day).
+  const { params } = windowGrid(ctx, 60);
+  return { hfrom: params.hfrom as string, hto: params.hto as string };
+}
+
+const IN_HORIZON = "ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')}";
+
+/**
+ * An hour is busy for an entity when it made calls in at least this many of the hour's six 10-minute
+ * slots: activity, not a stray call or two (which would make every quiet hour of a sparse principal a
+ * candidate). Kept as bits per slot, which is far cheaper to aggregate than counts per hour.
+ */
+export const BUSY_SLOTS = 3;
+
+/** Columns sub, entity (the app), hour (DateTime), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9). */
+export function appHourTable(ctx: DetectContext): Promise<string> {
+  return ctx.scratch.table('app_hour', `
+    SELECT subaccount AS sub, cloud_app AS entity, toStartOfHour(ts) AS hour, count() AS calls,
+      countIf(decision = 'deny') AS denied, sumIf(bytes_out, decision = 'allow') AS bytes,
+      groupBitOr(bitShiftLeft(toUInt8(1), intDiv(toMinute(ts), 10))) AS slots
+    FROM audit_events WHERE ${IN_HORIZON} AND cloud_app != ''
+    GROUP BY sub, entity, hour`, horizon(ctx));
+}
+
+export type DayKind = 'principal' | 'client_ip' | 'user_agent' | 'cloud_app';
+
+/**
+ * Columns sub, entity, day (Int64 days since the epoch), calls, denied, mask (UInt32, bit h = calls in
+ * hour h), busy (UInt32, bit h = hour h busy, see BUSY_SLOTS), apps (up to 3 cloud apps, agents only).
+ */
+export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise<string> {
+  if (kind === 'cloud_app') {
+    // From app_hour: the apps' hours are already grouped there.
+    const source = await appHourTable(ctx);
+    return ctx.scratch.table('cloud_app_day', `
+      SELECT t.sub AS sub, t.entity AS entity, toInt64(intDiv(toUnixTimestamp(t.hour), 86400)) AS day, sum(t.calls) AS calls, sum(t.denied) AS denied,
+        groupBitOr(bitShiftLeft(toUInt32(1), toHour(t.hour))) AS mask,
+        groupBitOrIf(bitShiftLeft(toUInt32(1), toHour(t.hour)), bitCount(t.slots) >= ${BUSY_SLOTS}) AS busy, [t.entity] AS apps
+      FROM ${source} AS t GROUP BY sub, entity, day`, {});
+  }
+  const hourBits = (test: string) => `toUInt32(arraySum(arrayMap(h -> if(${test}, bitShiftLeft(toUInt32(1), h), 0), range(24))))`;
+  const six = 'bitAnd(bitShiftRight(slots, h * 6), toUInt256(63))';
+  return ctx.scratch.table(`${kind}_day`, `
+    SELECT sub, entity, day, calls, denied, ${hourBits(`${six} != 0`)} AS mask, ${hourBits(`bitCount(${six}) >= ${BUSY_SLOTS}`)} AS busy, apps
+    FROM (
+      SELECT subaccount AS sub, ${kind} AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls,
+        countIf(decision = 'deny') AS denied, groupBitOr(bitShiftLeft(toUInt256(1), toHour(ts) * 6 + intDiv(toMinute(ts), 10))) AS slots,
+        ${kind === 'user_agent' ? 'groupUniqArray(3)(cloud_app)' : 'CAST([], \'Array(String)\')'} AS apps
+      FROM audit_events WHERE ${IN_HORIZON} AND ${kind} != ''
+      GROUP BY sub, entity, day
+    )`, horizon(ctx));
+}
+
+/** The refused and 404 calls of the horizon: subaccount, cloud_app, principal, client_ip, path, decision, deny_reason, status, ts. */
+export function refusedTable(ctx: DetectContext): Promise<string> {
+  return ctx.scratch.table('refused', `
+    SELECT subaccount, cloud_app, principal, client_ip, path, decision, deny_reason, status, ts
+    FROM audit_events WHERE ${IN_HORIZON} AND (decision = 'deny' OR status = 404)`, horizon(ctx));
+}

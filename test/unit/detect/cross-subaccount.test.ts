@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { detectRange } from '../../../collector/detect/run.js';
+import { at, background, call, emit, iso, load, onlyDetectors, range, spread, useStore } from './fixtures.js';
+
+const only = onlyDetectors(['cross_subaccount']);
+const TENANTS = ['acme', 'globex', 'initech', 'umbrella'];
+
+describe('cross_subaccount', () => {
+  const s = useStore();
+  before(async () => {
+    await load(s.store, background(9));
+    // Day 8, 16:05-16:40: one person, never seen before, in four tenants.
+    await load(s.store, emit(spread(40, at(8, 16, 5), at(8, 16, 40), (ts, i) => call(ts, {
+      subaccount: TENANTS[i % 4], principal: 'mallory@evil.example', client_ip: '198.51.100.99', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)',
+    }))));
+  });
+
+  it('flags the principal seen in four subaccounts, with subaccount "" and the tenants in the evidence', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
+    const f = findings[0]!;
+    assert.deepEqual([f.detector, f.subaccount, f.entity_type, f.entity], ['cross_subaccount', '', 'principal', 'mallory@evil.example']);
+    assert.deepEqual([f.window_start, f.window_end], [iso(at(8, 16)), iso(at(8, 17))]);
+    assert.deepEqual(f.evidence.subaccounts_that_day, [...TENANTS].sort());
+    assert.deepEqual(f.evidence.new_subaccounts, [...TENANTS].sort());
+    assert.deepEqual((f.evidence.also_seen_as as { entity_type: string }[]).map((a) => a.entity_type).sort(), ['client_ip', 'user_agent']);
+    assert.match(f.explanation, /reached 4 subaccounts that day/);
+  });
+
+  it('stays quiet for addresses and agents every tenant shares every day', async () => {
+    assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
+  });
+});

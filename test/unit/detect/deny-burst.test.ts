@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { detectRange } from '../../../collector/detect/run.js';
+import { at, background, call, emit, iso, load, onlyDetectors, range, spread, useStore } from './fixtures.js';
+
+const only = onlyDetectors(['deny_burst']);
+const denied = { decision: 'deny', deny_reason: 'path_not_allowed', status: 403, rule_id: '' } as const;
+
+describe('deny_burst', () => {
+  const s = useStore();
+  before(async () => {
+    await load(s.store, background(9));
+    // Day 8, 10:01-10:04: analytics (no end user, from its usual addresses) tries 80 paths it may not use.
+    await load(s.store, emit(spread(80, at(8, 10, 1), at(8, 10, 4), (ts, i) => call(ts, {
+      ...denied, cloud_app: 'analytics', principal: '', client_ip: `203.0.113.${1 + (i % 20)}`, path: `/admin/probe/${i}`,
+    }))));
+    // Day 8, 12:00-12:03: an address never seen before uses erp-portal's token against forbidden paths.
+    await load(s.store, emit(spread(60, at(8, 12, 0), at(8, 12, 3), (ts, i) => call(ts, {
+      ...denied, principal: '', client_ip: '198.51.100.77', path: `/internal/${i % 7}`,
+    })), 'connector-inject-2'));
+  });
+
+  it('flags the app denied 80 times in one 15-minute window, with the window, figures and samples', async () => {
+    const findings = await detectRange(s.store, range(at(8, 9), at(8, 11)), only);
+    assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
+    const f = findings[0]!;
+    assert.deepEqual([f.detector, f.subaccount, f.entity_type, f.entity], ['deny_burst', 'acme', 'cloud_app', 'analytics']);
+    assert.equal(f.window_start, iso(at(8, 10, 0)));
+    assert.equal(f.window_end, iso(at(8, 10, 15)));
+    assert.ok((f.evidence.observed as number) >= 80, JSON.stringify(f.evidence));
+    assert.equal(f.evidence.sample_event_ids?.length, 20);
+    assert.match(f.explanation, /denied \d+ times in 15 minutes \(path_not_allowed \d+\)/);
+    assert.match(f.explanation, /Baseline: the median of the daily busiest 15-minute window over the last 8 days is \d+/);
+    assert.match(f.explanation, /Threshold: at least 20 and at least 3 x baseline/);
+    assert.notEqual(f.severity, 'low');
+  });
+
+  it('names the new client IP rather than the app whose token it used', async () => {
+    const findings = await detectRange(s.store, range(at(8, 11), at(8, 13)), only);
+    assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
+    const f = findings[0]!;
+    assert.deepEqual([f.entity_type, f.entity, f.window_start], ['client_ip', '198.51.100.77', iso(at(8, 12, 0))]);
+    assert.equal(f.evidence.new_entity, true);
+    assert.deepEqual((f.evidence.also_seen_as as { entity: string }[]).map((a) => a.entity), ['erp-portal']);
+    assert.match(f.explanation, /made no call in this subaccount before that day/);
+  });
+
+  it('stays quiet over days of ordinary traffic', async () => {
+    assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
+  });
+});

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { detectRange } from '../../../collector/detect/run.js';
+import { at, background, call, emit, iso, load, onlyDetectors, range, spread, useStore } from './fixtures.js';
+
+const only = onlyDetectors(['exfiltration']);
+
+describe('exfiltration', () => {
+  const s = useStore();
+  before(async () => {
+    await load(s.store, background(9));
+    // Day 8, 20:00-21:00: analytics pulls 40 x 2 MB of contacts from the CRM.
+    await load(s.store, emit(spread(40, at(8, 20, 5), at(8, 20, 50), (ts, i) => call(ts, {
+      cloud_app: 'analytics', virtual_host: 'crm.virtual', virtual_port: 443, internal_host: '10.0.0.9', internal_port: 443,
+      path: `/crm/contacts/export/${i}`, rule_id: 'acme-crm-contacts', bytes_out: 2_000_000,
+    }))));
+  });
+
+  it('flags the app that received 80 MB from one backend, naming the backend', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
+    const f = findings[0]!;
+    assert.deepEqual([f.detector, f.subaccount, f.entity_type, f.entity], ['exfiltration', 'acme', 'cloud_app', 'analytics']);
+    assert.deepEqual([f.window_start, f.window_end], [iso(at(8, 20)), iso(at(8, 21))]);
+    assert.equal(f.evidence.backend, 'crm.virtual:443');
+    assert.ok((f.evidence.pair_bytes as number) >= 80_000_000);
+    assert.equal(f.evidence.largest_response_bytes, 2_000_000);
+    assert.match(f.explanation, /went from backend crm\.virtual:443 to cloud app "analytics"/);
+    assert.equal(f.evidence.sample_event_ids?.length, 20);
+  });
+
+  it('stays quiet over days of ordinary traffic', async () => {
+    assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
+  });
+});

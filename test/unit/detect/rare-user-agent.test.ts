@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { classifyAgent } from '../../../collector/detect/detectors/rare_user_agent.js';
+import { detectRange } from '../../../collector/detect/run.js';
+import { at, background, call, emit, iso, load, onlyDetectors, range, spread, useStore } from './fixtures.js';
+
+const only = onlyDetectors(['rare_user_agent']);
+const SQLMAP = 'sqlmap/1.7.2#stable (https://sqlmap.org)';
+
+describe('rare_user_agent', () => {
+  const s = useStore();
+  before(async () => {
+    await load(s.store, background(9));
+    await load(s.store, emit(spread(15, at(8, 10, 20), at(8, 10, 30), (ts) => call(ts, { cloud_app: 'analytics', user_agent: SQLMAP }))));
+    await load(s.store, emit(spread(3, at(8, 18, 0), at(8, 18, 5), (ts) => call(ts, {
+      subaccount: 'globex', cloud_app: 'shop', user_agent: 'curl/8.5.0', virtual_host: 'shop-erp.virtual', internal_host: '10.1.0.7', internal_port: 8080,
+    })), 'connector-inject-2'));
+    // A new version of a family globex uses every day is not new.
+    await load(s.store, emit(spread(3, at(8, 19, 0), at(8, 19, 5), (ts) => call(ts, { subaccount: 'globex', cloud_app: 'shop', user_agent: 'python-requests/2.33.0' })), 'connector-inject-3'));
+  });
+
+  it('flags an attack tool and a scripting client new to their subaccounts, not a new version of a known family', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.equal(findings.length, 2, JSON.stringify(findings, null, 2));
+    const [tool, curl] = findings;
+    assert.deepEqual([tool?.subaccount, tool?.entity_type, tool?.entity, tool?.window_start, tool?.window_end], ['acme', 'user_agent', SQLMAP, iso(at(8, 10)), iso(at(8, 11))]);
+    assert.equal(tool?.evidence.agent_class, 'scanner');
+    assert.ok(tool?.severity === 'high' || tool?.severity === 'critical', tool?.severity);
+    assert.equal(tool?.evidence.observed, 15);
+    assert.deepEqual([curl?.subaccount, curl?.entity, curl?.severity], ['globex', 'curl/8.5.0', 'medium']);
+    assert.equal(curl?.evidence.family, 'curl');
+  });
+
+  it('classifies agents', () => {
+    assert.equal(classifyAgent('Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:Port Check)'), 'scanner');
+    assert.equal(classifyAgent('Go-http-client/1.1'), 'tool');
+    assert.equal(classifyAgent('SAP-BTP-Destination/1.0'), 'other');
+  });
+
+  it('stays quiet for the agents each subaccount uses every day', async () => {
+    assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
+  });
+});
