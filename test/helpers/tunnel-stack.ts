@@ -61,7 +61,21 @@ export function sha256(text: string): string {
 const READY_RELAY = /"msg":"relay listening"/;
 const READY_CONNECTOR = /"msg":"tunnel registered with relay"/;
 
+/**
+ * Starts the stack; a port that freePort() found free can be taken by another process before the relay
+ * binds it (EADDRINUSE), so that case is retried on fresh ports, twice at most.
+ */
 export async function startTunnelStack(options: StackOptions): Promise<TunnelStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTunnelStackOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack> {
   const dir = await mkdtemp(join(tmpdir(), 'tw-stack-'));
   await initPki(join(dir, 'pki'), { connectors: options.connectors.map((c) => c.id) });
   const proxyPort = await freePort();
