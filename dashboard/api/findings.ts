@@ -9,7 +9,7 @@ import { TunnelwatchError } from '../../common/errors.js';
 import type { Severity } from '../../collector/detect/types.js';
 import type { DashboardContext } from '../context.js';
 import { canSeeSubaccount, type Principal } from '../roles.js';
-import { readFinding, readFindings, type StoredFinding } from './findings-read.js';
+import { readFindings, readFindingsById, type StoredFinding } from '../../collector/detect/findings-store.js';
 import { ErrorResponse, principalOf, requireSubaccount, resolveRange, TimeRangeQuery } from './query-kit.js';
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -76,6 +76,17 @@ function visible(principal: Principal, f: StoredFinding): boolean {
   return principal.subaccounts === '*' || (f.subaccount !== '' && canSeeSubaccount(principal, f.subaccount));
 }
 
+/** A store failure as 503 (logged), as query() in query-kit does for the dashboard's own queries. */
+async function storeRead<T>(ctx: DashboardContext, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof TunnelwatchError) throw err;
+    ctx.log.error({ err }, 'findings query failed');
+    throw new TunnelwatchError('TW_ERR_DASH_STORE_UNAVAILABLE', (err as Error).message.split('\n')[0]?.slice(0, 300), { cause: err });
+  }
+}
+
 export async function findingRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   app.get('/api/v1/findings', {
     config: { access: 'analyst' },
@@ -92,14 +103,14 @@ export async function findingRoutes(app: FastifyInstance, ctx: DashboardContext)
     const range = resolveRange(q);
     if (q.subaccount !== undefined) requireSubaccount(principal, q.subaccount);
     const subaccounts = q.subaccount !== undefined ? [q.subaccount] : principal.subaccounts === '*' ? undefined : [...principal.subaccounts];
-    const rows = await readFindings(ctx, {
+    const rows = await storeRead(ctx, () => readFindings(ctx.store, {
       from: range.from,
       to: range.to,
       ...(subaccounts ? { subaccounts } : {}),
       ...(q.detector?.length ? { detectors: q.detector } : {}),
       ...(q.min_severity ? { minSeverity: q.min_severity as Severity } : {}),
       limit: q.limit ?? 200,
-    });
+    }));
     const findings = rows.filter((f) => visible(principal, f)).map(view);
     const by_severity: Record<string, number> = {};
     const by_detector: Record<string, number> = {};
@@ -122,7 +133,7 @@ export async function findingRoutes(app: FastifyInstance, ctx: DashboardContext)
   }, async (request) => {
     const { finding_id } = request.params as { finding_id: string };
     const principal = principalOf(request);
-    const found = await readFinding(ctx, finding_id);
+    const [found] = await storeRead(ctx, () => readFindingsById(ctx.store, [finding_id]));
     if (!found || !visible(principal, found)) throw new TunnelwatchError('TW_ERR_DASH_NOT_FOUND', `no finding ${finding_id}`);
     return view(found);
   });
