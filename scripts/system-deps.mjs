@@ -21,6 +21,9 @@ export const SYSTEM_PACKAGES = [
   'chromium',
   'fonts-dejavu-core',
   'fonts-liberation',
+  // SIEM exporter tests: a real rsyslog receiving RFC 5424 over TCP and TLS (imtcp with the openssl driver).
+  'rsyslog',
+  'rsyslog-openssl',
 ];
 
 // Preseeded so that slapd's postinst creates no database or default instance of its own.

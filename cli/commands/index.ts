@@ -13,6 +13,7 @@ import { ingestCommand } from './ingest.js';
 import { queryCommand } from './query.js';
 import { replayCommand } from './replay.js';
 import { simulateCommand } from './simulate.js';
+import { siemCommand } from './siem.js';
 
 export const COMMANDS: Command[] = [
   relayCommand,
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   queryCommand,
   simulateCommand,
   replayCommand,
+  siemCommand,
   tokenCommand,
   userCommand,
 ];
