@@ -4,6 +4,7 @@
 // docs/benchmarks.md unless --no-doc; progress on stderr, the summary on stdout.
 //
 //   npm run bench:ingest                            1M events through the store (a few minutes on 2 cores)
+//   npm run bench:ingest -- --callers 4             fewer concurrent senders (smaller group commits)
 //   npm run bench:ingest -- --rows 200000           shorter
 //   npm run bench:ingest -- --no-doc --keep DIR     leave docs alone, keep the data directory
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,8 +22,12 @@ const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     'format-rows': { type: 'string', default: '200000' },
-    batch: { type: 'string', default: '10000' },
-    callers: { type: 'string', default: '4' },
+    // The store's largest batch (its default); also the statement size of the engine's batched phase.
+    batch: { type: 'string', default: '100000' },
+    // Events per call, as one shipper request carries them.
+    'call-rows': { type: 'string', default: '10000' },
+    // Concurrent senders, like the shippers of that many relays and connectors.
+    callers: { type: 'string', default: '16' },
     'no-doc': { type: 'boolean', default: false },
     keep: { type: 'string' },
   },
@@ -31,7 +36,8 @@ const rows = Number(args.rows);
 const formatRows = Number(args['format-rows']);
 const batchRows = Number(args.batch);
 const callers = Number(args.callers);
-for (const [name, value] of Object.entries({ rows, 'format-rows': formatRows, batch: batchRows, callers })) {
+const callRows = Number(args['call-rows']);
+for (const [name, value] of Object.entries({ rows, 'format-rows': formatRows, batch: batchRows, 'call-rows': callRows, callers })) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive whole number`);
 }
 
@@ -46,10 +52,10 @@ const store = await openStore({ dataDir, batch: { rows: batchRows } }).catch(asy
 });
 try {
   // The store first, so its peak RSS is not the engine's big INSERT ... SELECT blocks kept by the allocator.
-  phases.push(await step('store insert path', () => storePhase(store, rows, batchRows, callers)));
-  phases.push(await step('store replay of duplicates', () => replayPhase(store, Math.min(rows, 200_000), batchRows)));
+  phases.push(await step('store insert path', () => storePhase(store, rows, callRows, callers)));
+  phases.push(await step('store replay of duplicates', () => replayPhase(store, Math.min(rows, 200_000), callRows)));
   phases.push(await step('event generator alone', () => generatorPhase(Math.min(rows, 200_000))));
-  phases.push(...(await step('row formats through the client', () => formatPhases(store, formatRows, batchRows))));
+  phases.push(...(await step('row formats through the client', () => formatPhases(store, formatRows, callRows))));
   phases.push(...(await step('engine INSERT ... SELECT', () => enginePhase(store, rows, batchRows))));
 } finally {
   await store.close();

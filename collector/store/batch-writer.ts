@@ -1,6 +1,11 @@
-// Bounded batching in front of the store: calls add rows, rows are cut into batches of `batchRows` (10k,
-// the measured sweet spot) or whatever arrived within `maxDelayMs`, and each call's promise settles only
-// when every batch holding its rows has committed (or failed). The collector acknowledges on that promise.
+// Bounded batching in front of the store, as group commit: calls add rows to the open batch, and the batch
+// is committed when it is full (`batchRows`), or once its first row has waited `maxDelayMs` and an insert
+// slot is free. While every slot is busy the open batch keeps growing, so batches are small when traffic
+// is light (a row waits at most maxDelayMs plus the insert in front of it) and large under load, where each
+// insert's fixed cost (a part per table and per rollup view) is shared by more rows: with the rollup views,
+// 100k-row inserts measured 2.5x less engine CPU per row than 10k-row ones (docs/store.md). Each call's
+// promise settles only when every batch holding its rows has committed (or failed). The collector
+// acknowledges on that promise.
 import type { Logger } from 'pino';
 import { TunnelwatchError } from '../../common/errors.js';
 
@@ -12,11 +17,11 @@ export interface BatchWriterOptions<Row> {
   readonly name: string;
   /** Commits one batch; resolves after the rows are durable in the store. */
   readonly flush: (rows: Row[]) => Promise<RowOutcomes>;
-  /** Rows per batch (default 10,000). */
+  /** Most rows per batch (default 100,000); a batch is cut earlier when it is due and a slot is free. */
   readonly batchRows?: number;
-  /** Longest a row waits for its batch to fill, in ms (default 200). */
+  /** After this many ms (default 200) the open batch is due: committed as soon as an insert slot is free. */
   readonly maxDelayMs?: number;
-  /** Rows held at most (waiting, sealed and being inserted); a call past it is refused (default 200,000). */
+  /** Rows held at most (waiting, sealed and being inserted); a call past it is refused (default 400,000). */
   readonly maxQueuedRows?: number;
   /** Batches committed at the same time (default 2: the engine parses one while the next is built). */
   readonly concurrency?: number;
@@ -63,15 +68,17 @@ interface Batch<Row> {
 }
 
 export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchWriter<Row> {
-  const batchRows = options.batchRows ?? 10_000;
+  const batchRows = options.batchRows ?? 100_000;
   const maxDelayMs = options.maxDelayMs ?? 200;
-  const maxQueuedRows = options.maxQueuedRows ?? 200_000;
+  const maxQueuedRows = options.maxQueuedRows ?? 400_000;
   const concurrency = options.concurrency ?? 2;
   const codes = options.outcomeCodes ?? 1;
   const log = options.log;
 
   let open: Batch<Row> | null = null;
   let timer: NodeJS.Timeout | null = null;
+  /** The open batch has waited maxDelayMs (or a flush asked for it): commit it when a slot is free. */
+  let due = false;
   const sealed: Batch<Row>[] = [];
   let inFlight = 0;
   let queuedRows = 0;
@@ -83,19 +90,34 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
   let refusing = false;
   let idleWaiters: (() => void)[] = [];
 
-  function seal(): void {
+  /** Takes the open batch out of the filling position, for `sealed` or straight into a slot. */
+  function takeOpen(): Batch<Row> | null {
     if (timer) {
       clearTimeout(timer);
       timer = null;
     }
-    if (open && open.rows.length > 0) sealed.push(open);
+    due = false;
+    const batch = open && open.rows.length > 0 ? open : null;
     open = null;
+    return batch;
+  }
+
+  function sealFull(): void {
+    const batch = takeOpen();
+    if (batch) sealed.push(batch);
+    pump();
+  }
+
+  function markDue(): void {
+    timer = null;
+    due = true;
     pump();
   }
 
   function pump(): void {
-    while (inFlight < concurrency && sealed.length > 0) {
-      const batch = sealed.shift() as Batch<Row>;
+    while (inFlight < concurrency) {
+      const batch = sealed.shift() ?? (due ? takeOpen() : null);
+      if (!batch) break;
       inFlight++;
       void run(batch);
     }
@@ -158,16 +180,17 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
           });
         }),
       );
-      if (batch.rows.length >= batchRows) seal();
+      if (batch.rows.length >= batchRows) sealFull();
       // Not unref()ed, unlike our other timers: every row behind it has a caller waiting for its commit,
       // and letting the process exit first would drop them. It lives at most maxDelayMs.
-      else timer ??= setTimeout(seal, maxDelayMs);
+      else if (!due) timer ??= setTimeout(markDue, maxDelayMs);
     }
     return Promise.all(parts).then(() => counts);
   }
 
   function flush(): Promise<void> {
-    seal();
+    if (timer) clearTimeout(timer);
+    markDue();
     if (inFlight === 0 && sealed.length === 0) return Promise.resolve();
     return new Promise((resolve) => idleWaiters.push(resolve));
   }

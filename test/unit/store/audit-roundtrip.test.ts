@@ -15,9 +15,10 @@ describe('audit events in the store', () => {
     const tricky = auditEvent({
       principal: 'Zoë Ångström 山田太郎 🙂',
       path: '/reports/Q3/übersicht\twith tab\nand newline \\ backslash "quotes" \'single\'',
-      query: 'q=%E2%9C%93&token=REDACTED',
-      user_agent: '',
-      location_id: '',
+      // Long values take multi-byte length prefixes in the embedded store's Native blocks.
+      query: `q=%E2%9C%93&token=REDACTED&pad=${'x'.repeat(20_000)}`,
+      user_agent: `Mozilla/5.0 (${'ü山🙂'.repeat(40)})`,
+      location_id: 'l'.repeat(42),
       rule_id: '',
       method: '',
       seq: Number.MAX_SAFE_INTEGER,

@@ -75,6 +75,21 @@ describe('batch writer', () => {
     assert.equal(r.maxActive(), 2);
   });
 
+  it('grows the open batch while every insert slot is busy, instead of queueing many small ones', async () => {
+    const r = recorder({ delayMs: 60 });
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 1000, maxDelayMs: 5, concurrency: 1 });
+    const first = writer.write([0]);
+    await sleep(15);
+    // The slot is busy with [0]: these calls arrive over ~40 ms, each past maxDelayMs, and must wait.
+    const later: Promise<number[]>[] = [];
+    for (let i = 1; i <= 8; i++) {
+      later.push(writer.write([i]));
+      await sleep(5);
+    }
+    await Promise.all([first, ...later]);
+    assert.deepEqual(r.batches, [[0], [1, 2, 3, 4, 5, 6, 7, 8]], 'one batch for everything that waited behind the busy slot');
+  });
+
   it('refuses writes after close, once what was queued has committed', async () => {
     const r = recorder();
     const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 100, maxDelayMs: 10_000 });
