@@ -17,6 +17,7 @@ import { enginePhase, formatPhases, generatorPhase, replayPhase, storePhase, typ
 import { markdownSection, terminalSummary } from './lib/ingest-report.js';
 import { machineInfo } from './lib/machine.js';
 import { step } from './lib/progress.js';
+import { httpPhase } from './lib/ingest-http.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,6 +54,7 @@ const store = await openStore({ dataDir, batch: { rows: batchRows } }).catch(asy
 try {
   // The store first, so its peak RSS is not the engine's big INSERT ... SELECT blocks kept by the allocator.
   phases.push(await step('store insert path', () => storePhase(store, rows, callRows, callers)));
+  phases.push(await step('collector HTTP ingest', () => httpPhase(store, rows, callRows, callers)));
   phases.push(await step('store replay of duplicates', () => replayPhase(store, Math.min(rows, 200_000), callRows)));
   phases.push(await step('event generator alone', () => generatorPhase(Math.min(rows, 200_000))));
   phases.push(...(await step('row formats through the client', () => formatPhases(store, formatRows, callRows))));

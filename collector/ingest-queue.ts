@@ -60,6 +60,8 @@ export class IngestQueue {
   private queuedRows = 0;
   private queuedBytes = 0;
   private storeUp = true;
+  /** When a write last committed: a store that keeps committing other requests is busy, not gone. */
+  private lastSettled = 0;
   private probe: NodeJS.Timeout | undefined;
   /** The ping in progress: a hung one is waited on again rather than joined by more. */
   private pinging: Promise<boolean> | undefined;
@@ -205,13 +207,16 @@ export class IngestQueue {
   }
 
   /** 'settled' once the write has; 'unreachable' when it stalls and the store does not answer a ping either. */
-  private settledOrUnreachable(writing: Promise<unknown>): Promise<'settled' | 'unreachable'> {
+  private settledOrUnreachable(writing: Promise<{ ok: boolean }>): Promise<'settled' | 'unreachable'> {
     const stallMs = this.limits.storeStallMs ?? STALL_MS;
     return new Promise((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
       const arm = (): void => {
         timer = setTimeout(() => {
+          // The embedded engine runs one statement at a time, so under load a ping waits behind the
+          // inserts ahead of it; commits of other requests within the stall window prove it alive.
+          if (Date.now() - this.lastSettled < stallMs) return arm();
           void this.reachable().then((up) => {
             if (done) return;
             if (up) return arm(); // slow, not gone: keep waiting
@@ -222,7 +227,8 @@ export class IngestQueue {
         }, stallMs);
         timer.unref();
       };
-      void writing.then(() => {
+      void writing.then((result) => {
+        if (result.ok) this.lastSettled = Date.now();
         done = true;
         clearTimeout(timer);
         resolve('settled');

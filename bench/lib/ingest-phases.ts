@@ -29,7 +29,7 @@ export async function emptyTables(client: ClickHouseClient): Promise<void> {
 }
 
 /** Highest RSS seen while fn runs, sampled every 25 ms (the process peak is in resourceUsage().maxRSS). */
-async function measure(id: string, label: string, rows: number, fn: () => Promise<string | void>): Promise<PhaseResult> {
+export async function measure(id: string, label: string, rows: number, fn: () => Promise<string | void>): Promise<PhaseResult> {
   let peak = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());

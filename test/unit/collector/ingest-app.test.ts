@@ -219,3 +219,27 @@ test('healthz reports the ingest counters without a token', async () => {
   assert.equal(body.ingest.accepted_rows_total.audit, 3);
   assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
 });
+
+test('a store that commits one insert at a time is busy, not unreachable, even when its ping waits behind them', async () => {
+  const { app, store } = await collector({ storeStallMs: 100, storePingTimeoutMs: 30 });
+  // As the embedded engine runs one statement at a time: inserts commit in turn every 60 ms, and a
+  // ping would only be answered after all of them (here: never).
+  let tail = Promise.resolve();
+  const commit = store.insertAudit.bind(store);
+  store.insertAudit = (events) => {
+    const turn = tail.then(() => new Promise<void>((r) => setTimeout(r, 60)));
+    tail = turn;
+    return turn.then(() => commit(events));
+  };
+  store.ping = () => new Promise<boolean>(() => {});
+  const batches = Array.from({ length: 6 }, () => auditEvents(5));
+  const answers = await Promise.all(batches.map((events) => app.inject({ method: 'POST', url: '/v1/audit', headers: NDJSON, payload: ndjson(events) })));
+  assert.deepEqual(answers.map((r) => r.statusCode), [200, 200, 200, 200, 200, 200], 'the last request waited ~360 ms, past the 100 ms stall, and was not refused');
+  assert.equal(store.audit.size, 30);
+  // The same store with nothing committing any more is unreachable: 503 after the stall and the ping timeout.
+  store.insertAudit = () => new Promise(() => {});
+  const keepAlive = setInterval(() => {}, 50); // the queue's own timers are unref()ed
+  const stuck = await app.inject({ method: 'POST', url: '/v1/audit', headers: NDJSON, payload: ndjson(auditEvents(1)) });
+  clearInterval(keepAlive);
+  assert.equal(stuck.statusCode, 503);
+});
