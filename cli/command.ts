@@ -7,6 +7,8 @@ export interface Command {
   readonly summary: string;
   /** Full text for `tunnelwatch <name> --help`. */
   readonly help: string;
+  /** Set by commands with subcommands: run() answers `--help` itself, so `<name> <sub> --help` reaches the subcommand. */
+  readonly subcommandHelp?: boolean;
   /** Returns the process exit code: 0 ok, 1 failure found (e.g. a broken chain), 2 usage or config error. */
   run(args: string[]): Promise<number>;
 }

@@ -30,7 +30,10 @@ export async function runCli(argv: string[]): Promise<number> {
     console.error(`tunnelwatch: unknown command "${name}"\n\n${overview()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';
+  // A command with subcommands prints its own help only when no subcommand is named.
+  const wantsHelp = command.subcommandHelp ? rest.length === 0 || isHelp(rest[0]) : rest.some(isHelp);
+  if (wantsHelp) {
     console.log(command.help);
     return 0;
   }

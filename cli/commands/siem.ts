@@ -14,6 +14,7 @@ const SUBCOMMANDS: readonly SiemSubcommand[] = [setupSubcommand, deadLettersSubc
 
 export const siemCommand: Command = {
   name: 'siem',
+  subcommandHelp: true,
   summary: 'set up SIEM receivers and replay dead letters of the exporters',
   help: [
     'usage: tunnelwatch siem <subcommand> [options]',
