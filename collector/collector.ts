@@ -1,5 +1,6 @@
 // The collector process: opens the store, puts the bounded queue in front of it, and serves ingest.
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { readConfiguredFile } from '../common/config/load-config.js';
 import { splitHostPort } from '../common/config/schema-parts.js';
 import type { Logger } from '../common/log.js';
@@ -8,8 +9,11 @@ import { buildApp } from './app.js';
 import { liveOptionsFromConfig } from './detect/config-schema.js';
 import { createLiveDetector, type LiveDetector } from './detect/live.js';
 import type { CollectorConfig } from './config-schema.js';
+import type { ExporterEntryConfig } from './export/config-schema.js';
+import { startExportService, type ExportService } from './export/export-service.js';
 import { IngestTokens } from './ingest-auth.js';
 import { IngestQueue } from './ingest-queue.js';
+import { createMetricsRegistry, metricsRoute } from './routes/metrics-route.js';
 import { ingestStoreOf, openConfiguredStore } from './store-adapter.js';
 import type { Store } from './store/store.js';
 
@@ -23,6 +27,10 @@ export interface RunningCollector {
   readonly dashboard: RunningDashboard | undefined;
   /** Live anomaly detection over the stored events (detection.enabled). */
   readonly detection: LiveDetector | undefined;
+  /** The SIEM exporters (collector.yaml exporters:), when any are configured. */
+  readonly exporters: ExportService | undefined;
+  /** What GET /metrics serves; parts of the collector register their metrics on it. */
+  readonly metrics: Registry;
   close(): Promise<void>;
 }
 
@@ -32,6 +40,24 @@ export async function startCollector(config: CollectorConfig, configFile: string
   if (config.collector.ingest_tokens.length === 0) log.warn('collector.ingest_tokens is empty: every ingest request will get 401');
 
   const store = await openConfiguredStore(config, configFile, log);
+  const metrics = createMetricsRegistry();
+  // Exporters read what the store holds; built before listening, so a bad entry stops the start-up.
+  let exporters: ExportService | undefined;
+  if (config.exporters.length > 0) {
+    try {
+      exporters = await startExportService({
+        store,
+        entries: config.exporters as readonly ExporterEntryConfig[],
+        settings: config.export,
+        configFile,
+        log,
+        registry: metrics,
+      });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
   const ingest = ingestStoreOf(store);
   const queue = new IngestQueue(
     { maxRows: config.queue.max_rows, maxBytes: config.queue.max_bytes, retryAfterS: config.queue.retry_after_s, storeRetryAfterS: config.queue.store_retry_after_s },
@@ -46,10 +72,12 @@ export async function startCollector(config: CollectorConfig, configFile: string
     log: log.child({ component: 'collector.http' }),
     ...(https ? { https } : {}),
   });
+  await app.register(async (scope) => metricsRoute(scope, metrics));
   const { host, port } = splitHostPort(config.collector.listen);
   try {
     await app.listen({ host, port });
   } catch (err) {
+    await exporters?.close();
     await store.close();
     throw err;
   }
@@ -58,8 +86,9 @@ export async function startCollector(config: CollectorConfig, configFile: string
   let dashboard: RunningDashboard | undefined;
   if (config.dashboard) {
     try {
-      dashboard = await startDashboard(config.dashboard, store, configFile, log);
+      dashboard = await startDashboard(config.dashboard, store, configFile, log, exporters ? { exporters: exporters.health } : {});
     } catch (err) {
+      await exporters?.close();
       await app.close();
       await store.close();
       throw err;
@@ -78,9 +107,13 @@ export async function startCollector(config: CollectorConfig, configFile: string
     queue,
     dashboard,
     detection,
+    exporters,
+    metrics,
     async close() {
       await detection?.stop();
       await dashboard?.close();
+      // Before the store closes: each runner saves the cursor of what it delivered.
+      await exporters?.close();
       // app.close() lets requests in flight finish, i.e. their commits: nothing acknowledged is lost.
       await app.close();
       queue.close();

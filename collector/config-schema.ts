@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { HostPort, Identifier, LogSection } from '../common/config/schema-parts.js';
 import { DashboardSection } from '../dashboard/config-schema.js';
 import { DetectionSection } from './detect/config-schema.js';
+import { ExportersSection, ExportSection } from './export/config-schema.js';
 
 const RetentionDays = (table: string, days: number) =>
   Type.Integer({ minimum: 0, maximum: 36_500, default: days, description: `days rows of ${table} are kept (a TTL on their time; 0 = for ever)` });
@@ -71,6 +72,8 @@ export const CollectorConfigSchema = Type.Object(
     store: StoreSection,
     dashboard: Type.Optional(DashboardSection),
     detection: DetectionSection,
+    export: ExportSection,
+    exporters: ExportersSection,
     log: LogSection,
   },
   { additionalProperties: false },

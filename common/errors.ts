@@ -78,6 +78,22 @@ export const ERRORS = {
   TW_ERR_DASH_NOT_FOUND: { status: 404, message: 'no such page, route or object' },
   TW_ERR_DASH_STORE_UNAVAILABLE: { status: 503, message: 'the store did not answer: retry shortly; see the collector log' },
   TW_ERR_DASH_INTERNAL: { status: 500, message: 'the dashboard failed while handling the request: see its log' },
+  // SIEM exporters: the framework (collector/export/, docs/siem.md).
+  TW_ERR_EXPORT_CONFIG: { status: 0, message: 'an entry of exporters: in collector.yaml cannot be set up: fix the key named in the detail' },
+  TW_ERR_EXPORT_SECRET: { status: 0, message: 'an exporter secret cannot be read: put it in the file named by secret_file, or in the environment variable named by secret_env' },
+  TW_ERR_EXPORT_UNKNOWN_EXPORTER: { status: 0, message: 'no exporter of that name in collector.yaml: use a name from exporters[].name' },
+  TW_ERR_EXPORT_REPLAY_INCOMPLETE: { status: 0, message: 'some dead letters were not delivered by the replay; they stay dead letters, with the receiver\'s new reason' },
+  // Elasticsearch exporter (collector/export/elasticsearch/, docs/siem-elasticsearch.md).
+  TW_ERR_ES_CREDENTIALS: { status: 0, message: 'the Elasticsearch password or API key cannot be read: put it in the file or environment variable named under auth (exactly one way to authenticate)' },
+  TW_ERR_ES_UNAUTHORISED: { status: 0, message: 'Elasticsearch refused the credentials (401) or their privileges (403): check auth of the exporter; records are kept until it accepts them' },
+  TW_ERR_ES_UNREACHABLE: { status: 0, message: 'Elasticsearch cannot be reached or did not answer in time: check nodes, tls and the network; records are kept and sent again' },
+  TW_ERR_ES_TLS: { status: 0, message: 'TLS to Elasticsearch failed on a certificate: check tls.ca_file (and tls.cert_file/key_file) against the cluster\'s certificate; records are kept until it verifies' },
+  TW_ERR_ES_NOT_ELASTICSEARCH: { status: 0, message: 'the server at nodes does not answer as Elasticsearch 9 does (no x-elastic-product header): check nodes' },
+  TW_ERR_ES_NOT_SET_UP: { status: 0, message: 'the data streams have no Tunnelwatch index template (or the ingest pipeline is missing): run `tunnelwatch siem setup elasticsearch --config collector.yaml`' },
+  TW_ERR_ES_REJECTED: { status: 0, message: 'Elasticsearch refused a request as a whole (not one record): see the reason; records are kept until it is fixed' },
+  // Syslog exporter (collector/export/syslog/, docs/siem-syslog.md).
+  TW_ERR_SYSLOG_UNREACHABLE: { status: 0, message: 'the syslog receiver cannot be reached, or the connection failed during a batch: the whole batch is sent again (at least once; duplicates carry the event id)' },
+  TW_ERR_SYSLOG_TLS: { status: 0, message: 'TLS to the syslog receiver failed on a certificate: check tls.ca and tls.server_name against the receiver\'s certificate, and tls.cert/tls.key if it asks for a client certificate' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

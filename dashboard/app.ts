@@ -14,6 +14,7 @@ import { traceRoutes } from './api/traces.js';
 import { ruleRoutes } from './api/rules.js';
 import { integrityRoutes } from './api/integrity.js';
 import { findingRoutes } from './api/findings.js';
+import { exporterRoutes } from './api/exporters.js';
 import { authRoutes } from './auth/routes.js';
 import { assetRoutes } from './assets.js';
 import type { AuthService, DashboardContext } from './context.js';
@@ -160,6 +161,7 @@ export async function buildDashboardApp(ctx: DashboardContext, options: Dashboar
     await ruleRoutes(scope, ctx);
     await integrityRoutes(scope, ctx);
     await findingRoutes(scope, ctx);
+    await exporterRoutes(scope, ctx);
     await pageRoutes(scope, ctx);
     await assetRoutes(scope);
     scope.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

@@ -1,6 +1,7 @@
 // What every dashboard module is given: the store to read, the auth service, the admin audit trail.
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from '../common/log.js';
+import type { ExporterHealthSource } from '../collector/export/health.js';
 import type { Store } from '../collector/store/store.js';
 import type { DashboardAuth } from './auth/auth-service.js';
 import type { DashboardSettings } from './config-schema.js';
@@ -48,7 +49,15 @@ export interface DashboardContext {
   readonly adminAudit: AdminAudit;
   /** Folder of the config file: relative paths in settings resolve from it. */
   readonly configFile: string;
+  /**
+   * Live health of the SIEM exporters, when the dashboard runs in the collector that runs them; absent in
+   * a standalone dashboard, which reads their cursors and dead letters from the store instead.
+   */
+  readonly exporters?: ExporterHealthSource;
 }
+
+/** What the process that starts the dashboard may add to its context. */
+export type DashboardExtras = Pick<DashboardContext, 'exporters'>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

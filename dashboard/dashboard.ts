@@ -9,7 +9,7 @@ import { buildDashboardApp } from './app.js';
 import { createAdminAudit } from './auth/admin-audit.js';
 import { createAuthService } from './auth/auth-service.js';
 import type { DashboardSettings } from './config-schema.js';
-import type { DashboardContext } from './context.js';
+import type { DashboardContext, DashboardExtras } from './context.js';
 
 export interface RunningDashboard {
   readonly port: number;
@@ -19,16 +19,16 @@ export interface RunningDashboard {
 }
 
 /** The context without a listening server: for tests that inject requests. */
-export async function createDashboardContext(settings: DashboardSettings, store: Store, configFile: string, log: Logger): Promise<DashboardContext> {
+export async function createDashboardContext(settings: DashboardSettings, store: Store, configFile: string, log: Logger, extras: DashboardExtras = {}): Promise<DashboardContext> {
   const adminAudit = await createAdminAudit(store, log.child({ component: 'dashboard.admin-audit' }));
   const auth = await createAuthService({ settings, store, configFile, adminAudit, log: log.child({ component: 'dashboard.auth' }) });
-  return { store, settings, log, auth, adminAudit, configFile };
+  return { store, settings, log, auth, adminAudit, configFile, ...extras };
 }
 
-export async function startDashboard(settings: DashboardSettings, store: Store, configFile: string, log: Logger): Promise<RunningDashboard> {
+export async function startDashboard(settings: DashboardSettings, store: Store, configFile: string, log: Logger, extras: DashboardExtras = {}): Promise<RunningDashboard> {
   const tls = settings.tls;
   const https = tls ? { cert: readConfiguredFile(configFile, 'dashboard.tls.cert', tls.cert), key: readConfiguredFile(configFile, 'dashboard.tls.key', tls.key) } : undefined;
-  const ctx = await createDashboardContext(settings, store, configFile, log.child({ component: 'dashboard' }));
+  const ctx = await createDashboardContext(settings, store, configFile, log.child({ component: 'dashboard' }), extras);
   const app = await buildDashboardApp(ctx, https ? { https } : {});
   const { host, port } = splitHostPort(settings.listen);
   await app.listen({ host, port });

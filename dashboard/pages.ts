@@ -24,6 +24,7 @@ export const PAGES: readonly PageSpec[] = [
   { path: '/traces/:traceId', title: 'Trace', script: 'trace', role: 'analyst', nav: false },
   { path: '/rules', title: 'Access rules', script: 'rules', role: 'viewer', nav: true },
   { path: '/integrity', title: 'Audit integrity', script: 'integrity', role: 'viewer', nav: true },
+  { path: '/exporters', title: 'Exporters', script: 'exporters', role: 'analyst', nav: true },
   { path: '/admin', title: 'Administration', script: 'admin', role: 'admin', nav: true },
 ];
 

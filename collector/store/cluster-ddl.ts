@@ -21,6 +21,9 @@ const SHARDING_KEYS: Record<string, string> = {
   rule_snapshot_rules: 'cityHash64(connector_id)',
   // Every version of a finding on one shard, so FINAL keeps the newest.
   findings: 'cityHash64(finding_id)',
+  // Every version of an exporter's cursor, and of one dead letter, on one shard, so FINAL keeps the newest.
+  export_cursors: 'cityHash64(exporter)',
+  export_dead_letters: 'cityHash64(exporter, record_id)',
 };
 
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+)/;

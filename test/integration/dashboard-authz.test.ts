@@ -37,6 +37,7 @@ const LEAST_ROLE: Readonly<Record<string, Access>> = {
   'GET /api/v1/traces/{trace_id}': 'analyst',
   'GET /api/v1/findings': 'analyst',
   'GET /api/v1/findings/{finding_id}': 'analyst',
+  'GET /api/v1/exporters': 'analyst',
   'GET /api/v1/tokens': 'admin',
   'POST /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/{id}': 'admin',

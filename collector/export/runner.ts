@@ -1,0 +1,154 @@
+// One exporter at work (docs/siem.md, "Delivery"): a loop per stream reads a page after the stream's
+// cursor, hands it to the exporter in batches through the retry wrapper, writes what went dead to the
+// dead-letter table, and only then moves the cursor past the batch. The cursor is saved at most every
+// cursor_save_interval_ms (and when caught up, and on close): after a crash the exporter re-sends from the
+// last saved position, which receivers de-duplicate by record id. Sends of one exporter never overlap,
+// so an exporter need not be safe for concurrent send() calls.
+import { Backoff } from '../../common/backoff.js';
+import type { Logger } from '../../common/log.js';
+import type { CursorStore } from './cursor.js';
+import type { DeadLetterStore } from './dead-letters.js';
+import type { HealthTracker } from './health.js';
+import type { ExportMetrics } from './metrics.js';
+import { abortableSleep, sendWithRetry, type AttemptReport, type RetryPolicy, type SendFn } from './retry.js';
+import type { ExportSource, PositionedRecord } from './source.js';
+import type { DeadLetter, Exporter, ExportOutcome, ExportStream } from './types.js';
+
+export interface RunnerSettings {
+  /** Wait between reads when there is nothing new (ms). */
+  readonly pollIntervalMs: number;
+  /** Records read per query; handed over in batches of the exporter's batchSize. */
+  readonly readSize: number;
+  readonly cursorSaveIntervalMs: number;
+  readonly retry: RetryPolicy;
+}
+
+export interface RunnerDeps {
+  readonly source: ExportSource;
+  readonly cursors: CursorStore;
+  readonly deadLetters: DeadLetterStore;
+  readonly health: HealthTracker;
+  readonly metrics?: ExportMetrics;
+  readonly log: Logger;
+}
+
+export class ExportRunner {
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private started = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly exporter: Exporter, private readonly deps: RunnerDeps, private readonly settings: RunnerSettings) {}
+
+  start(): void {
+    this.loops = this.exporter.streams.map((stream) => this.loop(stream));
+  }
+
+  /** Stops reading, lets the send in flight settle (its signal is aborted), saves the cursors, closes the exporter. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.abort.abort(new Error('the collector is stopping'));
+      await Promise.all(this.loops);
+      await this.exporter.close().catch((err: unknown) => this.deps.log.warn({ err }, 'exporter close failed'));
+    })();
+    return this.closing;
+  }
+
+  /** send() one at a time, starting the exporter first (again after a failure). */
+  private readonly send: SendFn = (records, signal) => {
+    const run = this.queue.then(async (): Promise<ExportOutcome> => {
+      if (!this.started) {
+        try {
+          await this.exporter.start?.();
+          this.started = true;
+        } catch (err) {
+          return { status: 'failure', reason: `start failed: ${(err as Error).message}` };
+        }
+      }
+      const outcome = await this.exporter.send(records, signal);
+      if (outcome.status === 'failure') this.started = false;
+      return outcome;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  };
+
+  private report(stream: ExportStream, r: AttemptReport, previous: { status: string }): void {
+    const { health, metrics, log } = this.deps;
+    health.attempt(stream, r);
+    metrics?.attempt(this.exporter.name, stream, r);
+    const status = r.outcome.status;
+    if (status !== 'success' && previous.status === 'success') log.warn({ stream, outcome: status, reason: r.outcome.reason, retry_in_ms: r.delayMs }, 'export not delivering; retrying');
+    if (status === 'success' && previous.status !== 'success') log.info({ stream }, 'export delivering again');
+    previous.status = status;
+  }
+
+  private async bury(stream: ExportStream, batch: readonly PositionedRecord[], dead: readonly DeadLetter[]): Promise<void> {
+    const byId = new Map(batch.map((p) => [p.record.id, p.record]));
+    const failed = dead.flatMap((d) => {
+      const record = byId.get(d.id);
+      return record ? [{ record, reason: d.reason }] : [];
+    });
+    await this.deps.deadLetters.write(this.exporter.name, failed);
+    this.deps.log.warn({ stream, dead: failed.length, first: failed[0]?.record.id, reason: failed[0]?.reason }, 'records dead-lettered (see tunnelwatch siem dead-letters list)');
+  }
+
+  private async loop(stream: ExportStream): Promise<void> {
+    const { source, cursors, health, log } = this.deps;
+    const { signal } = this.abort;
+    const name = this.exporter.name;
+    const trouble = new Backoff({ initialDelayMs: 1000, maxDelayMs: 30_000, jitter: 0.3 });
+    const readSize = Math.max(this.settings.readSize, this.exporter.batchSize);
+    const previous = { status: 'success' };
+    let position: string | undefined;
+    let saved: string | undefined;
+    let savedAt = Date.now();
+    let loaded = false;
+    const save = async (): Promise<void> => {
+      if (position === saved || position === undefined) return;
+      await cursors.save(name, stream, position);
+      saved = position;
+      savedAt = Date.now();
+    };
+
+    while (!signal.aborted) {
+      try {
+        if (!loaded) {
+          position = saved = await cursors.load(name, stream);
+          loaded = true;
+          health.position(stream, position);
+        }
+        const page = await source.read(stream, position, readSize);
+        trouble.reset();
+        if (page.length === 0) {
+          health.idle(stream);
+          await save();
+          await abortableSleep(this.settings.pollIntervalMs, signal);
+          continue;
+        }
+        for (let i = 0; i < page.length && !signal.aborted; i += this.exporter.batchSize) {
+          const batch = page.slice(i, i + this.exporter.batchSize);
+          const result = await sendWithRetry(this.send, batch.map((p) => p.record), this.settings.retry, { signal, onAttempt: (r) => this.report(stream, r, previous) });
+          // Aborted: the batch may be partly delivered; the cursor stays before it (re-sent after restart).
+          if (result.status !== 'done') break;
+          if (result.dead.length > 0) await this.bury(stream, batch, result.dead);
+          position = (batch.at(-1) as PositionedRecord).position;
+          health.position(stream, position);
+          if (Date.now() - savedAt >= this.settings.cursorSaveIntervalMs) await save();
+        }
+      } catch (err) {
+        // The store (read, dead letters or cursor) failed: nothing moved past what is saved; try again.
+        const delay = trouble.next();
+        health.storeError((err as Error).message);
+        if (trouble.attempts === 1) log.warn({ err, stream, retry_in_ms: delay }, 'export cannot read or write the store; retrying');
+        await abortableSleep(delay, signal);
+      }
+    }
+    try {
+      await save();
+    } catch (err) {
+      log.warn({ err, stream }, 'export cursor not saved at shutdown; the last saved one is re-sent from after restart');
+    }
+  }
+}

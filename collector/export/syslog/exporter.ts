@@ -1,0 +1,86 @@
+// The syslog exporter: formats each record as one RFC 5424 message (message.ts) and hands the batch to
+// its transport (stream-transport.ts for tcp/tls, udp-transport.ts for udp), whose verdict becomes the
+// runner's outcome. It keeps no cursor and never sleeps (types.ts).
+import type { Logger } from '../../../common/log.js';
+import type { DeadLetter, Exporter, ExporterBaseConfig, ExporterContext, ExportOutcome, ExportRecord, ExportStream } from '../types.js';
+import type { ResolvedSyslogConfig } from './config.js';
+import { createFormatter, type MessageFormatter } from './message.js';
+import { StreamTransport } from './stream-transport.js';
+import { tlsOptions } from './tls-options.js';
+import type { Transport } from './transport.js';
+import { UdpTransport } from './udp-transport.js';
+
+export class SyslogExporter implements Exporter {
+  readonly type = 'syslog';
+  readonly name: string;
+  readonly streams: readonly ExportStream[];
+  readonly batchSize: number;
+  private readonly format: MessageFormatter;
+  private readonly log: Logger;
+  private transport: Transport | undefined;
+
+  constructor(
+    base: ExporterBaseConfig,
+    private readonly config: ResolvedSyslogConfig,
+    private readonly context: ExporterContext,
+  ) {
+    this.name = base.name;
+    this.streams = base.streams;
+    this.batchSize = base.batch_size;
+    this.format = createFormatter(config);
+    this.log = context.log.child({ component: 'export.syslog', exporter: base.name });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const tls = c.transport === 'tls' ? tlsOptions(c, this.context.configFile, `exporters.${this.name}`) : undefined;
+    if (this.transport) {
+      // A restart after a failure: keep the transport (and what it has to replay), take the files anew.
+      if (tls && this.transport instanceof StreamTransport) this.transport.updateTls(tls);
+      return;
+    }
+    if (c.transport === 'udp') {
+      this.log.warn({ host: c.host, port: c.port }, 'syslog over udp: messages can be lost without notice and long ones are cut (udp_max_bytes); use tls or tcp for at-least-once delivery');
+      this.transport = new UdpTransport({ host: c.host, port: c.port, maxBytes: c.udp_max_bytes, log: this.log });
+      return;
+    }
+    this.transport = new StreamTransport({
+      host: c.host,
+      port: c.port,
+      tls,
+      connectTimeoutMs: c.connect_timeout_ms,
+      writeTimeoutMs: c.write_timeout_ms,
+      confirmMs: c.confirm_ms,
+      replayWindowMs: c.replay_window_ms,
+      log: this.log,
+    });
+  }
+
+  async send(records: readonly ExportRecord[], signal: AbortSignal): Promise<ExportOutcome> {
+    if (!this.transport) await this.start();
+    const messages: string[] = [];
+    const dead: DeadLetter[] = [];
+    for (const r of records) {
+      try {
+        messages.push(this.format(r));
+      } catch (err) {
+        // Only a record the store handed over malformed gets here; sending it again would fail again.
+        dead.push({ id: r.id, reason: `cannot be written as a syslog message: ${(err as Error).message}` });
+      }
+    }
+    if (messages.length === 0) return { status: 'success', ...(dead.length ? { dead } : {}) };
+    const result = await (this.transport as Transport).send(messages, signal);
+    if (result.ok) return { status: 'success', ...(dead.length ? { dead } : {}) };
+    if (!result.retryable) return { status: 'failure', reason: result.reason };
+    const deadIds = new Set(dead.map((d) => d.id));
+    return {
+      status: 'retryable',
+      reason: result.reason,
+      ...(dead.length ? { dead, pending: records.filter((r) => !deadIds.has(r.id)).map((r) => r.id) } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.transport?.close();
+  }
+}

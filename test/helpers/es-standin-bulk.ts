@@ -1,0 +1,148 @@
+// The stand-in's _bulk: NDJSON action/source pairs, answered item by item in order, as Elasticsearch 9
+// does: `create` with an _id answers 201 created or 409 version_conflict_engine_exception; data streams
+// take only `create` and need an @timestamp; injected per-item faults answer 429 / 400 / 503.
+import { esError, rejectedItem, type EsError } from './es-standin-errors.js';
+import { checkDocument } from './es-standin-mapping.js';
+import type { EsState, Json, Target } from './es-standin-state.js';
+
+/** An injected per-item fault: the status, and for 400 the error type to report. */
+export type ItemFault = 429 | 400 | 503 | { status: 400; type: 'mapper_parsing_exception' | 'document_parsing_exception' };
+
+export interface BulkHooks {
+  /** Decides a fault for this item attempt, or undefined to process it normally. */
+  itemFault(id: string | undefined, index: string): ItemFault | undefined;
+  /** Called for every item attempt with the status answered. */
+  onItem(id: string | undefined, index: string, status: number): void;
+  pipelines: ReadonlySet<string>;
+  /** Run the minimal mapping check on every document (off for benchmarks, where it would dominate). */
+  checkMappings: boolean;
+}
+
+export interface BulkParams {
+  readonly defaultIndex: string | undefined;
+  readonly requireDataStream: boolean;
+  readonly pipeline: string | undefined;
+}
+
+let autoId = 0;
+
+function faultError(fault: ItemFault, id: string): Record<string, unknown> {
+  if (fault === 429) return rejectedItem();
+  if (fault === 503) return { type: 'unavailable_shards_exception', reason: '[.ds][0] primary shard is not active Timeout: [1m]' };
+  const type = typeof fault === 'object' ? fault.type : 'document_parsing_exception';
+  return {
+    type,
+    reason: `[1:2] failed to parse field [tunnelwatch.injected] of type [long] in document with id '${id}'. Preview of field's value: 'injected'`,
+    caused_by: { type: 'illegal_argument_exception', reason: 'For input string: "injected"' },
+  };
+}
+
+function itemError(op: string, index: string, id: string | undefined, status: number, error: Record<string, unknown>): Json {
+  return { [op]: { _index: index, _id: id ?? null, status, error } };
+}
+
+function writeOne(t: Target, op: string, id: string | undefined, doc: Json, check: boolean): Json {
+  const docId = id ?? `auto${(++autoId).toString(36)}`;
+  const exists = t.docs.has(docId);
+  if (op === 'create' && exists) {
+    return itemError(op, t.writeIndex, docId, 409, {
+      type: 'version_conflict_engine_exception',
+      reason: `[${docId}]: version conflict, document already exists (current version [1])`,
+      index_uuid: t.uuid, shard: '0', index: t.writeIndex,
+    });
+  }
+  const problem = check ? checkDocument(t.fields, docId, doc) : undefined;
+  if (problem) return itemError(op, t.writeIndex, docId, problem.status, problem.error);
+  t.docs.set(docId, doc);
+  const created = !exists;
+  return {
+    [op]: {
+      _index: t.writeIndex, _id: docId, _version: 1, result: created ? 'created' : 'updated',
+      _shards: { total: 2, successful: 1, failed: 0 }, _seq_no: t.seqNo++, _primary_term: 1, status: created ? 201 : 200,
+    },
+  };
+}
+
+/** Runs one bulk body; returns the response or a whole-request error (e.g. a missing final newline). */
+export function runBulk(state: EsState, body: string, params: BulkParams, hooks: BulkHooks): Json | EsError {
+  if (body.length > 0 && !body.endsWith('\n')) {
+    return esError(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]');
+  }
+  const lines = body.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const started = process.hrtime.bigint();
+  const items: Json[] = [];
+  let errors = false;
+  for (let i = 0; i < lines.length; i++) {
+    let action: Json;
+    try {
+      action = JSON.parse(lines[i] ?? '') as Json;
+    } catch {
+      return esError(400, 'x_content_parse_exception', `[${i + 1}:1] Unexpected character in bulk action line`);
+    }
+    const op = Object.keys(action)[0] ?? '';
+    const meta = (action[op] ?? {}) as Json;
+    const hasSource = op !== 'delete';
+    const sourceLine = hasSource ? lines[++i] : undefined;
+    if (!['create', 'index', 'delete', 'update'].includes(op)) {
+      return esError(400, 'illegal_argument_exception', `Malformed action/metadata line [${i + 1}], expected one of [create, delete, index, update] but found [${op}]`);
+    }
+    const id = meta._id === undefined ? undefined : String(meta._id);
+    const indexName = (meta._index as string | undefined) ?? params.defaultIndex;
+    const push = (item: Json, status: number): void => {
+      items.push(item);
+      if (status >= 300) errors = true;
+      hooks.onItem(id, indexName ?? '', status);
+    };
+    if (!indexName) {
+      push(itemError(op, '', id, 400, { type: 'action_request_validation_exception', reason: 'Validation Failed: 1: index is missing;' }), 400);
+      continue;
+    }
+    const fault = hooks.itemFault(id, indexName);
+    if (fault !== undefined) {
+      const status = typeof fault === 'object' ? fault.status : fault;
+      push(itemError(op, indexName, id, status, faultError(fault, id ?? '')), status);
+      continue;
+    }
+    const pipeline = (meta.pipeline as string | undefined) ?? params.pipeline;
+    if (pipeline !== undefined && pipeline !== '_none' && !hooks.pipelines.has(pipeline)) {
+      push(itemError(op, indexName, id, 400, { type: 'illegal_argument_exception', reason: `pipeline with id [${pipeline}] does not exist` }), 400);
+      continue;
+    }
+    const target = state.resolveForWrite(indexName, params.requireDataStream || meta.require_data_stream === true);
+    if ('error' in target) {
+      push(itemError(op, indexName, id, target.status, target.error as Record<string, unknown>), target.status);
+      continue;
+    }
+    if (target.dataStream && op !== 'create') {
+      push(itemError(op, target.writeIndex, id, 400, {
+        type: 'illegal_argument_exception',
+        reason: `only write ops with an op_type of create are allowed in data streams`,
+      }), 400);
+      continue;
+    }
+    if (op === 'delete' || op === 'update') {
+      push(itemError(op, target.writeIndex, id, 400, { type: 'illegal_argument_exception', reason: `the stand-in does not implement ${op}` }), 400);
+      continue;
+    }
+    let doc: Json;
+    try {
+      doc = JSON.parse(sourceLine ?? '') as Json;
+    } catch {
+      push(itemError(op, target.writeIndex, id, 400, { type: 'document_parsing_exception', reason: '[1:1] failed to parse: source is not valid JSON' }), 400);
+      continue;
+    }
+    if (target.dataStream && (doc['@timestamp'] === undefined || doc['@timestamp'] === null)) {
+      push(itemError(op, target.writeIndex, id, 400, {
+        type: 'document_parsing_exception',
+        reason: '[1:2] failed to parse: data stream timestamp field [@timestamp] is missing',
+        caused_by: { type: 'illegal_argument_exception', reason: 'data stream timestamp field [@timestamp] is missing' },
+      }), 400);
+      continue;
+    }
+    const result = writeOne(target, op, id, doc, hooks.checkMappings);
+    push(result, Number((result[op] as Json).status));
+  }
+  const took = Number((process.hrtime.bigint() - started) / 1_000_000n);
+  return { errors, took, items };
+}
