@@ -20,7 +20,8 @@ export interface WriteResult {
   readonly unchanged: number;
 }
 
-interface Row {
+/** A row of `findings` as JSONEachRow returns it (64-bit integers may come quoted). */
+export interface FindingRow {
   finding_id: string;
   detector: string;
   severity: string;
@@ -38,7 +39,8 @@ interface Row {
   version: string | number;
 }
 
-const COLUMNS = 'finding_id, detector, severity, score, subaccount, entity_type, entity, window_start, window_end, title, explanation, evidence, first_detected_at, detected_at, version';
+/** The columns findingFromRow() reads, for SELECT lists. */
+export const FINDING_COLUMNS = 'finding_id, detector, severity, score, subaccount, entity_type, entity, window_start, window_end, title, explanation, evidence, first_detected_at, detected_at, version';
 
 /** What makes two versions of a finding the same (the time it was written does not). */
 function content(f: Finding): string {
@@ -59,7 +61,7 @@ export async function writeFindings(store: Store, findings: readonly Finding[], 
   lastVersion = version;
   const created: Finding[] = [];
   const updated: Finding[] = [];
-  const rows: Row[] = [];
+  const rows: FindingRow[] = [];
   for (const f of findings) {
     const before = existing.get(f.finding_id);
     if (before && content(before) === content(f)) continue;
@@ -115,25 +117,26 @@ export async function readFindings(store: Store, q: FindingQuery = {}): Promise<
     where.push('severity IN {severities:Array(String)}');
     params.severities = SEVERITIES.slice(SEVERITIES.indexOf(q.minSeverity));
   }
-  const rows = await store.query<Row>(
-    `SELECT ${COLUMNS} FROM findings FINAL ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const rows = await store.query<FindingRow>(
+    `SELECT ${FINDING_COLUMNS} FROM findings FINAL ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY window_start DESC, finding_id LIMIT {limit:UInt32}`,
     params,
   );
-  return rows.map(fromRow);
+  return rows.map(findingFromRow);
 }
 
 export async function readFindingsById(store: Store, ids: readonly string[]): Promise<StoredFinding[]> {
   if (ids.length === 0) return [];
-  const rows = await store.query<Row>(`SELECT ${COLUMNS} FROM findings FINAL WHERE finding_id IN {ids:Array(String)}`, { ids });
-  return rows.map(fromRow);
+  const rows = await store.query<FindingRow>(`SELECT ${FINDING_COLUMNS} FROM findings FINAL WHERE finding_id IN {ids:Array(String)}`, { ids });
+  return rows.map(findingFromRow);
 }
 
 function iso(text: string): string {
   return `${text.replace(' ', 'T')}Z`;
 }
 
-function fromRow(r: Row): StoredFinding {
+/** A stored row back as the finding it was, with its write times. */
+export function findingFromRow(r: FindingRow): StoredFinding {
   return {
     finding_id: r.finding_id,
     detector: r.detector,

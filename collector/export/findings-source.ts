@@ -3,54 +3,23 @@
 // back as a new record "<finding_id>:<version>" after the cursor, and the receiver takes it as a new
 // document. FINAL applies before the WHERE on version (the engine's default), so a version replaced before
 // it was read is never sent; its successor is.
-import type { StoredFinding } from '../detect/findings-store.js';
-import type { Severity } from '../detect/types.js';
+import { FINDING_COLUMNS, findingFromRow, type FindingRow } from '../detect/findings-store.js';
 import type { Store } from '../store/store.js';
 import { decodePosition, encodePosition, type PositionedRecord, type SourceOptions, type StreamLag } from './source.js';
 
-const COLUMNS = 'finding_id, detector, severity, score, subaccount, entity_type, entity, window_start, window_end, title, explanation, evidence, first_detected_at, detected_at, version';
 const AFTER = '(version, finding_id) > ({v:UInt64}, {id:String})';
-
-interface Row {
-  finding_id: string; detector: string; severity: string; score: number | string; subaccount: string; entity_type: string; entity: string;
-  window_start: string; window_end: string; title: string; explanation: string; evidence: string; first_detected_at: string; detected_at: string;
-  version: string | number;
-}
-
-function iso(text: string): string {
-  return `${text.replace(' ', 'T')}Z`;
-}
-
-function toFinding(r: Row): StoredFinding {
-  return {
-    finding_id: r.finding_id,
-    detector: r.detector,
-    severity: r.severity as Severity,
-    score: Math.round(Number(r.score) * 100) / 100,
-    subaccount: r.subaccount,
-    entity_type: r.entity_type,
-    entity: r.entity,
-    window_start: iso(r.window_start),
-    window_end: iso(r.window_end),
-    title: r.title,
-    explanation: r.explanation,
-    evidence: JSON.parse(r.evidence) as StoredFinding['evidence'],
-    first_detected_at: iso(r.first_detected_at),
-    detected_at: iso(r.detected_at),
-  };
-}
 
 export async function readFindings(store: Store, options: SourceOptions, position: string | undefined, limit: number): Promise<PositionedRecord[]> {
   const [v, id] = decodePosition(position, 0);
   // Versions come from the writer's clock (Date.now() in the collector, which runs this too).
   const upto = Date.now() - options.settleMs;
-  const rows = await store.query<Row>(
-    `SELECT ${COLUMNS} FROM findings FINAL WHERE ${AFTER} AND version <= {upto:UInt64} ORDER BY version, finding_id LIMIT {limit:UInt32}`,
+  const rows = await store.query<FindingRow>(
+    `SELECT ${FINDING_COLUMNS} FROM findings FINAL WHERE ${AFTER} AND version <= {upto:UInt64} ORDER BY version, finding_id LIMIT {limit:UInt32}`,
     { v, id, upto, limit },
   );
   return rows.map((r) => {
     const version = Number(r.version);
-    return { record: { stream: 'findings', id: `${r.finding_id}:${version}`, finding: toFinding(r) }, position: encodePosition(version, r.finding_id) };
+    return { record: { stream: 'findings', id: `${r.finding_id}:${version}`, finding: findingFromRow(r) }, position: encodePosition(version, r.finding_id) };
   });
 }
 
