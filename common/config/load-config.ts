@@ -128,6 +128,8 @@ function describeAll(errors: ErrorObject[]): string[] {
     .filter((e) => !(choicePaths.has(e.instancePath) && e.keyword === 'const'))
     // propertyNames reports the bad key twice (the name's own pattern, then propertyNames).
     .filter((e) => !(e.keyword === 'pattern' && e.propertyName !== undefined))
+    // if/then (one schema per exporter type) adds 'must match "then" schema' after the real error.
+    .filter((e) => e.keyword !== 'if')
     .map(describe);
 }
 
