@@ -15,6 +15,8 @@ function detectorSection(id: string): TSchema {
   for (const [key, value] of Object.entries(detector.defaults)) {
     if (key === 'enabled') {
       properties[key] = Type.Boolean({ default: value, description: `run ${id}` });
+    } else if (typeof value === 'boolean') {
+      properties[key] = Type.Boolean({ default: value, description: detector.paramDocs[key] ?? key });
     } else if (key === 'window_minutes') {
       properties[key] = Type.Integer({
         minimum: 1,

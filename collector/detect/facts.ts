@@ -1,7 +1,8 @@
 // Per-sweep aggregates of audit_events that several detectors read (scratch.ts): one pass over the big
 // table for each, instead of one per detector and entity type.
-//   app_hour:          calls, denied calls and bytes out per subaccount, cloud app and hour
-//                      (volume_spike, exfiltration, off_hours for apps)
+//   app_half:          calls, denied calls and bytes out per subaccount, cloud app and half hour
+//                      (volume_spike, exfiltration: hourly windows on the plain and the half-hour-shifted grid)
+//   app_hour:          the same per hour, from app_half (off_hours for apps)
 //   <kind>_day:        per subaccount, entity and UTC day: calls, denied calls, a 24-bit mask of the hours
 //                      with calls and one of the busy hours (off_hours, cross_subaccount, rare_user_agent)
 //   refused:           the refused and 404 calls themselves (deny_burst, path_enumeration)
@@ -23,14 +24,22 @@ const IN_HORIZON = "ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(
  */
 export const BUSY_SLOTS = 3;
 
-/** Columns sub, entity (the app), hour (DateTime), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9). */
-export function appHourTable(ctx: DetectContext): Promise<string> {
-  return ctx.scratch.table('app_hour', `
-    SELECT subaccount AS sub, cloud_app AS entity, toStartOfHour(ts) AS hour, count() AS calls,
+/** Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9 of the hour). */
+export function appHalfHourTable(ctx: DetectContext): Promise<string> {
+  return ctx.scratch.table('app_half', `
+    SELECT subaccount AS sub, cloud_app AS entity, toStartOfInterval(ts, INTERVAL 30 MINUTE) AS half, count() AS calls,
       countIf(decision = 'deny') AS denied, sumIf(bytes_out, decision = 'allow') AS bytes,
       groupBitOr(bitShiftLeft(toUInt8(1), intDiv(toMinute(ts), 10))) AS slots
     FROM audit_events WHERE ${IN_HORIZON} AND cloud_app != ''
-    GROUP BY sub, entity, hour`, horizon(ctx));
+    GROUP BY sub, entity, half`, horizon(ctx));
+}
+
+/** Columns sub, entity (the app), hour (DateTime), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9). */
+export async function appHourTable(ctx: DetectContext): Promise<string> {
+  const half = await appHalfHourTable(ctx);
+  return ctx.scratch.table('app_hour', `
+    SELECT sub, entity, toStartOfHour(half) AS hour, sum(calls) AS calls, sum(denied) AS denied, sum(bytes) AS bytes, groupBitOr(slots) AS slots
+    FROM ${half} GROUP BY sub, entity, hour`, {});
 }
 
 export type DayKind = 'principal' | 'client_ip' | 'user_agent' | 'cloud_app';

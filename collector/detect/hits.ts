@@ -14,13 +14,13 @@ export type HitDraft = Omit<Hit, 'windowStartMs' | 'windowEndMs' | 'sampleEventI
 
 export async function finishHits(ctx: DetectContext, grid: WindowGrid, spec: SampleSpec | undefined, drafts: readonly HitDraft[]): Promise<Hit[]> {
   const keyOf = (d: HitDraft) => ({ subaccount: d.sampleSubaccount ?? d.subaccount, entity: d.sampleEntity ?? d.entity, win: d.win });
-  const samples = spec ? await fetchSamples(ctx, grid.wsec, spec, drafts.map(keyOf)) : undefined;
+  const samples = spec ? await fetchSamples(ctx, grid.wsec, spec, drafts.map(keyOf), grid.offsetMs / 1000) : undefined;
   return drafts.map((d) => {
     const { win, sampleSubaccount: _s, sampleEntity: _e, ...rest } = d;
     return {
       ...rest,
-      windowStartMs: win * grid.windowMs,
-      windowEndMs: (win + 1) * grid.windowMs,
+      windowStartMs: win * grid.windowMs + grid.offsetMs,
+      windowEndMs: (win + 1) * grid.windowMs + grid.offsetMs,
       sampleEventIds: samples?.get(sampleKey(keyOf(d)))?.ids ?? [],
     };
   });

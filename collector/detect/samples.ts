@@ -29,21 +29,21 @@ export interface Sample {
   readonly count: number;
 }
 
-/** Up to ctx.maxSamples event ids per key, earliest first, and how many events matched. */
-export async function fetchSamples(ctx: DetectContext, wsec: number, spec: SampleSpec, keys: readonly SampleKey[]): Promise<Map<string, Sample>> {
+/** Up to ctx.maxSamples event ids per key, earliest first, and how many events matched (windows of `wsec` seconds, starting `woff` after their multiples). */
+export async function fetchSamples(ctx: DetectContext, wsec: number, spec: SampleSpec, keys: readonly SampleKey[], woff = 0): Promise<Map<string, Sample>> {
   const out = new Map<string, Sample>();
   if (keys.length === 0) return out;
   let lo = Infinity;
   let hi = -Infinity;
   for (const k of keys) {
-    lo = Math.min(lo, k.win * wsec * 1000);
-    hi = Math.max(hi, (k.win + 1) * wsec * 1000);
+    lo = Math.min(lo, (k.win * wsec + woff) * 1000);
+    hi = Math.max(hi, ((k.win + 1) * wsec + woff) * 1000);
   }
   const bySubaccount = spec.subaccount === 'subaccount';
   const rows = await ctx.store.query<{ sub: string; entity: string; win: number | string; ids: string[]; c: string }>(
     `SELECT sub, entity, win, arrayMap(t -> t.2, groupArraySorted({n:UInt32})((ts, event_id))) AS ids, count() AS c
      FROM (
-       SELECT ${spec.subaccount} AS sub, ${spec.entity} AS entity, toInt64(intDiv(toUnixTimestamp(ts), {wsec:UInt32})) AS win, ts, event_id
+       SELECT ${spec.subaccount} AS sub, ${spec.entity} AS entity, toInt64(intDiv(toUnixTimestamp(ts) - {woff:UInt32}, {wsec:UInt32})) AS win, ts, event_id
        FROM audit_events
        WHERE ts >= {lo:DateTime64(3, 'UTC')} AND ts < {hi:DateTime64(3, 'UTC')} AND (${spec.where})
          ${bySubaccount ? 'AND subaccount IN {subs:Array(String)}' : ''}
@@ -55,6 +55,7 @@ export async function fetchSamples(ctx: DetectContext, wsec: number, spec: Sampl
       // groupArraySorted needs at least 1; with max_samples 0 the ids are dropped below.
       n: Math.max(1, ctx.maxSamples),
       wsec,
+      woff,
       lo: chTime(lo),
       hi: chTime(hi),
       subs: [...new Set(keys.map((k) => k.subaccount))],

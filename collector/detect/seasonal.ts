@@ -1,11 +1,16 @@
 // The seasonal baseline of volume_spike and exfiltration: a value per entity and window compared with the
-// same time of day on earlier days of the same kind (weekdays with weekdays, weekends with weekends: the
-// hour-of-week rhythm folded onto two day types, so 14 days give ~10 samples instead of 2), by median and
-// median absolute deviation (MAD), which one earlier spike in the samples does not move.
+// same time of day on earlier days of the same kind (weekdays with weekdays, weekends with weekends in the
+// subaccount's local week, local-week.ts: the hour-of-week rhythm folded onto two day types, so 14 days
+// give ~10 samples instead of 2, and never below the same weekday in earlier weeks), by median and median
+// absolute deviation (MAD), which one earlier spike in the samples does not move; month-ends get a raised
+// baseline (month-end.ts).
 //
 // ClickHouse computes the value per entity and window and hands back the candidate windows (value >= floor
-// and well above the samples' median) with their samples; the judgement is done here on those few rows.
+// and well above the median of this window on earlier days); the values of those few windows and their
+// neighbours on the earlier days are then read by key, and the judgement (judgeSeasonal) is done here.
 import type { DetectContext } from './detector.js';
+import { localOffsetSql, localWeek } from './local-week.js';
+import { inMonthEnd } from './month-end.js';
 import { mad, median } from './score.js';
 import { n, windowGrid, type WindowGrid } from './sql.js';
 
@@ -30,18 +35,21 @@ export interface SeasonalCandidate {
   readonly observed: number;
   readonly extras: Record<string, unknown>;
   readonly weekend: boolean;
-  /** Values at the same time of earlier days of the same kind since the entity was first seen (0 = none that day). */
-  readonly sameType: readonly number[];
-  /** The same over all earlier days. */
-  readonly allDays: readonly number[];
   /** Days the entity has been known for, up to baseline_days. */
   readonly historyDays: number;
   /**
-   * Values in the window before and the window after, on the same earlier days as `allDays` (newest
-   * first), with whether each day was a weekend day: an hour's shift of the daily rhythm (daylight saving,
-   * a nightly job starting a little later) moves traffic into a neighbouring window, not a spike.
+   * Each earlier day since the entity was first seen, newest first (index k - 1 is k days before): the
+   * value of this window on that day and of the windows before and after it (0 = no events), and whether
+   * that day is a weekend day.
    */
-  readonly neighbours: { readonly before: readonly number[]; readonly after: readonly number[]; readonly weekend: readonly boolean[] };
+  readonly days: readonly SeasonalDay[];
+}
+
+export interface SeasonalDay {
+  readonly same: number;
+  readonly before: number;
+  readonly after: number;
+  readonly weekend: boolean;
 }
 
 /** Entity columns as one key: grouped as columns (cheap), joined after the aggregation. */
@@ -54,28 +62,48 @@ export function entityKey(columns: readonly string[]): { select: string; names: 
   };
 }
 
-export async function seasonalCandidates(ctx: DetectContext, windowMinutes: number, floor: number, prefilter: { ratio: number; unit: number; minSamples: number }, spec: SeasonalSpec): Promise<{ grid: WindowGrid; candidates: SeasonalCandidate[] }> {
-  const grid = windowGrid(ctx, windowMinutes);
+/**
+ * The offset (minutes) of the shifted grid of a detector's windows, 0 for none: half a window, when its
+ * `shifted_windows` is on and its sources are that fine (whole hours come from half-hour rows).
+ */
+export function shiftOf(p: { readonly window_minutes: number; readonly shifted_windows?: number | boolean }): number {
+  const window = p.window_minutes;
+  if (p.shifted_windows !== true || window % 2 !== 0) return 0;
+  return window % 60 === 0 || window < 60 ? window / 2 : 0;
+}
+
+/**
+ * Hits of the plain grid, and those of the shifted grid that no plain hit of the same entity overlaps: a
+ * spike inside one plain window keeps its exact window, one straddling two is still seen.
+ */
+export function withShifted<H extends { readonly subaccount: string; readonly entity: string; readonly windowStartMs: number; readonly windowEndMs: number }>(plain: readonly H[], shifted: readonly H[]): H[] {
+  const overlapped = (h: H) => plain.some((x) => x.subaccount === h.subaccount && x.entity === h.entity && x.windowStartMs < h.windowEndMs && x.windowEndMs > h.windowStartMs);
+  return [...plain, ...shifted.filter((h) => !overlapped(h))];
+}
+
+/** Candidate windows of the grid of `windowMinutes` shifted by `offsetMinutes` (the source's time column must be that fine). */
+export async function seasonalCandidates(ctx: DetectContext, windowMinutes: number, floor: number, prefilter: { ratio: number; unit: number; minSamples: number }, spec: SeasonalSpec, offsetMinutes = 0): Promise<{ grid: WindowGrid; candidates: SeasonalCandidate[] }> {
+  const grid = windowGrid(ctx, windowMinutes, offsetMinutes);
   const extras = Object.entries(spec.extras ?? {});
   const extraCols = extras.map(([name, agg]) => `, ${agg} AS ${name}`).join('');
   const extraOut = extras.map(([name]) => `, ${name}`).join('');
   const ek = entityKey(spec.entity);
   const level1 = `
           SELECT ${spec.subaccount} AS sub, ${ek.select},
-            toInt64(intDiv(toUnixTimestamp(${spec.time}), {wsec:UInt32})) AS win, toFloat64(${spec.metric}) AS x${extraCols}
+            toInt64(intDiv(toUnixTimestamp(${spec.time}) - {woff:UInt32}, {wsec:UInt32})) AS win, toFloat64(${spec.metric}) AS x${extraCols}
           FROM ${spec.source}
           WHERE ${spec.time} >= {hfrom:DateTime64(3, 'UTC')} AND ${spec.time} < {hto:DateTime64(3, 'UTC')} AND (${spec.where})
           GROUP BY sub, ${ek.names}, win`;
   // One row per entity and window; window functions over the same slot of the day on the previous
   // bdays days collect the samples (a window without events is no row: a sample of 0 once the entity
-  // existed, filled in below from the count of days). The outer WHERE keeps windows whose value reaches
-  // ratio x the lower median of their samples: a superset of what judgeSeasonal() accepts.
+  // existed, counted from the days). The outer WHERE keeps windows whose value reaches ratio x the lower
+  // median of this window's samples: a superset of what judgeSeasonal() accepts, whose baseline is never lower.
   const sql = `
-    SELECT sub, entity, win, x${extraOut}, wk, s_same, s_all, n_same, n_all FROM (
-      SELECT sub, entity, win, x${extraOut}, wk, s_same, s_all,
+    SELECT sub, entity, win, x${extraOut}, wk, n_all FROM (
+      SELECT sub, entity, win, x${extraOut}, wk, slot, s_same, s_all,
         greatest(day - {bdays:UInt32}, first_day, {data_day:Int64}) AS lo,
         day - lo AS n_all,
-        arrayCount(dd -> (toDayOfWeek(toDateTime(dd * 86400, 'UTC')) >= 6) = wk, range(lo, day)) AS n_same,
+        arrayCount(dd -> (toDayOfWeek(toDateTime(dd * 86400 + slot * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'dd')} * 3600, 'UTC')) >= 6) = wk, range(lo, day)) AS n_same,
         if(n_same >= {min_samples:UInt32}, arraySort(s_same), arraySort(s_all)) AS use,
         if(n_same >= {min_samples:UInt32}, n_same, n_all) AS n_use,
         n_use - length(use) AS zeros,
@@ -84,7 +112,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
       FROM (
         SELECT sub, ${ek.key} AS entity, win, x${extraOut},
           intDiv(win, {spd:UInt32}) AS day, win % {spd:UInt32} AS slot,
-          toDayOfWeek(toDateTime(win * {wsec:UInt32}, 'UTC')) >= 6 AS wk,
+          toDayOfWeek(toDateTime(win * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'day')} * 3600, 'UTC')) >= 6 AS wk,
           groupArray(x) OVER (PARTITION BY sub, ${ek.names}, slot, wk ORDER BY day RANGE BETWEEN {bdays:UInt32} PRECEDING AND 1 PRECEDING) AS s_same,
           groupArray(x) OVER (PARTITION BY sub, ${ek.names}, slot ORDER BY day RANGE BETWEEN {bdays:UInt32} PRECEDING AND 1 PRECEDING) AS s_all,
           min(day) OVER (PARTITION BY sub, ${ek.names}) AS first_day
@@ -93,15 +121,12 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
       WHERE win >= {from_win:Int64} AND win < {to_win:Int64} AND x >= {floor:Float64}
     )
     WHERE n_use >= {min_samples:UInt32} AND x >= {ratio:Float64} * greatest(low_median, {unit:Float64})`;
-  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...spec.params });
-  const withZeros = (values: unknown, count: unknown) => {
-    const v = (values as unknown[]).map(n);
-    return [...v, ...new Array<number>(Math.max(0, n(count) - v.length)).fill(0)];
-  };
+  const lw = await localWeek(ctx);
+  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, ...lw.params, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...spec.params });
   const base = rows.map((r) => ({ r, sub: String(r.sub), entity: String(r.entity), win: n(r.win), history: n(r.n_all) }));
-  // The neighbouring windows of the candidates' earlier days, read for those keys only.
+  // This window and its neighbours on the candidates' earlier days, read for those keys only.
   const wanted: string[] = [];
-  for (const b of base) for (let k = 1; k <= b.history; k++) for (const d of [-1, 1]) wanted.push(`${b.sub}\u0000${b.entity}\u0000${b.win + d - k * grid.spd}`);
+  for (const b of base) for (let k = 1; k <= b.history; k++) for (const d of [-1, 0, 1]) wanted.push(`${b.sub}\u0000${b.entity}\u0000${b.win + d - k * grid.spd}`);
   const near = new Map<string, number>();
   if (wanted.length > 0) {
     const found = await ctx.store.query<{ sub: string; entity: string; win: string | number; x: number }>(`
@@ -110,7 +135,6 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
     for (const f of found) near.set(`${f.sub}\u0000${f.entity}\u0000${n(f.win)}`, n(f.x));
   }
   const candidates = base.map(({ r, sub, entity, win, history }) => {
-    const ks = Array.from({ length: history }, (_, i) => i + 1);
     const at = (w: number) => near.get(`${sub}\u0000${entity}\u0000${w}`) ?? 0;
     return {
       subaccount: sub,
@@ -119,73 +143,105 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
       observed: n(r.x),
       extras: Object.fromEntries(extras.map(([name]) => [name, r[name]])),
       weekend: r.wk === true || r.wk === 1,
-      sameType: withZeros(r.s_same, r.n_same),
-      allDays: withZeros(r.s_all, r.n_all),
       historyDays: history,
-      neighbours: {
-        before: ks.map((k) => at(win - 1 - k * grid.spd)),
-        after: ks.map((k) => at(win + 1 - k * grid.spd)),
-        weekend: ks.map((k) => isWeekend((win - k * grid.spd) * grid.windowMs)),
-      },
+      days: Array.from({ length: history }, (_, i) => {
+        const w = win - (i + 1) * grid.spd;
+        return { same: at(w), before: at(w - 1), after: at(w + 1), weekend: lw.isWeekend(sub, w * grid.windowMs + grid.offsetMs, Math.floor(w / grid.spd)) };
+      }),
     };
   });
   return { grid, candidates };
 }
 
-function isWeekend(ms: number): boolean {
-  const day = new Date(ms).getUTCDay();
-  return day === 0 || day === 6;
-}
 
 export interface SeasonalParams {
-  /** Robust z-score the value must reach: (value - median) / scale. */
+  /** Robust z-score the value must reach: (value - baseline) / scale. */
   readonly z: number;
-  /** And at least this multiple of the median (of `unit` when the median is smaller). */
+  /** And at least this multiple of the baseline (of `unit` when the baseline is smaller). */
   readonly ratio: number;
+  /** And at least this much above the baseline: a tiny count several times a tinier one is no spike. */
+  readonly minExcess: number;
   /** Fewest samples for a baseline; with fewer the window is not judged (warm-up). */
   readonly minSamples: number;
-  /** Smallest value of the scale: for counts the Poisson noise sqrt(median) also applies. */
+  /** Smallest value of the scale. */
   readonly unit: number;
-  readonly poisson: boolean;
+  /**
+   * The value is a sum of events of about this size (1 for a count of calls; for bytes the size-weighted
+   * mean response, sum(b^2) / sum(b), of the entity): its noise is then sqrt(baseline x size) (Poisson,
+   * compound Poisson for bytes), a floor of the scale. 0: no such floor.
+   */
+  readonly eventSize: number;
+  /** Baseline multiplier on month-end days (month-end.ts); 1 = none. */
+  readonly monthEndFactor: number;
+  /** How many last weekdays of a month are month-end. */
+  readonly monthEndDays: number;
 }
 
 export interface SeasonalVerdict {
-  /** The baseline: the highest of the medians of this window and of its two neighbours. */
+  /** The baseline the value is compared with (month-end factor included). */
   readonly median: number;
+  /** Median over the earlier days of this window alone (no neighbours), for the explanation. */
   readonly sameWindowMedian: number;
-  readonly neighbourMedians: readonly [number, number];
+  /** Median of daySample() over the earlier days of the same kind. */
+  readonly dayTypeMedian: number;
+  /** The same weekday in earlier weeks (null: none in the history yet). */
+  readonly weekdayMedian: number | null;
+  readonly monthEndFactor: number;
   readonly mad: number;
   readonly scale: number;
   readonly z: number;
   readonly threshold: number;
   readonly sampleCount: number;
-  /** 'same day type' or 'all days' (too few samples of the same kind yet). */
+  /** 'weekdays', 'weekend days' or 'days' (too few samples of the same kind yet). */
   readonly basis: string;
   readonly historyDays: number;
   readonly ratio: number;
 }
 
-/** undefined when the value is within the baseline or the baseline is too short to judge. */
-export function judgeSeasonal(ctx: DetectContext, c: SeasonalCandidate, p: SeasonalParams): SeasonalVerdict | undefined {
+/**
+ * One earlier day's sample of a window: its own value, unless the mean of its two neighbours is more than
+ * 1.5 times that; then that day's traffic has most likely moved by a window (a daylight saving change, a
+ * nightly job starting an hour later) and the busier neighbour is the sample. Ramps and lunch dips, which
+ * every day has at the same time, are shallower than that and keep the window's own value, so they do not
+ * raise the bar for a spike.
+ */
+export function daySample(d: SeasonalDay): number {
+  return (d.before + d.after) / 2 > 1.5 * d.same ? Math.max(d.before, d.after) : d.same;
+}
+
+/**
+ * The baseline of a window: for each earlier day, daySample() (an hour's shift of the daily rhythm moves
+ * traffic into a neighbouring window and is not a spike, even while only some of the earlier days are shifted);
+ * the median of that over the days of the same kind (weekdays, weekend days), or at least the median of
+ * the same weekday in earlier weeks (a tenant whose Monday morning falls on a UTC Sunday); times the
+ * month-end factor on month-end days. undefined when the value is within it or there is too little history.
+ */
+export function judgeSeasonal(ctx: DetectContext, c: SeasonalCandidate, p: SeasonalParams, grid: Pick<WindowGrid, 'windowMs' | 'offsetMs'>): SeasonalVerdict | undefined {
   if (c.historyDays < ctx.warmupDays) return undefined;
-  const useSame = c.sameType.length >= p.minSamples;
-  const samples = useSame ? c.sameType : c.allDays;
-  if (samples.length < p.minSamples) return undefined;
-  const same = median(samples);
-  const d = mad(samples, same);
-  // The baseline is the busiest of this window and its two neighbours at that time of day.
-  const pick = (values: readonly number[]) => values.filter((_, i) => !useSame || c.neighbours.weekend[i] === c.weekend);
-  const before = median(pick(c.neighbours.before));
-  const after = median(pick(c.neighbours.after));
-  const m = Math.max(same, before, after);
+  const perDay = c.days.map(daySample);
+  const sameType = c.days.map((d, i) => ({ d, i })).filter(({ d }) => d.weekend === c.weekend).map(({ i }) => i);
+  const useSame = sameType.length >= p.minSamples;
+  const picked = useSame ? sameType : c.days.map((_, i) => i);
+  if (picked.length < p.minSamples) return undefined;
+  const samples = picked.map((i) => perDay[i] as number);
+  const dayType = median(samples);
+  const d = mad(samples, dayType);
+  // Same weekday: every 7th day back (index 6, 13, ...).
+  const weekly = perDay.filter((_, i) => (i + 1) % 7 === 0);
+  const weekday = weekly.length > 0 ? median(weekly) : null;
+  const winStart = c.win * grid.windowMs + grid.offsetMs;
+  const factor = p.monthEndFactor > 0 && inMonthEnd(winStart, winStart + grid.windowMs, p.monthEndDays) ? p.monthEndFactor : 1;
+  const m = Math.max(dayType, weekday ?? 0) * factor;
   // The MAD of a steady series can be 0; the floors keep a small wobble from looking like a spike.
-  const scale = Math.max(1.4826 * d, p.poisson ? Math.sqrt(Math.max(m, 1)) : 0, 0.1 * m, p.unit);
-  const threshold = Math.max(m + p.z * scale, p.ratio * Math.max(m, p.unit));
+  const scale = Math.max(1.4826 * d * factor, p.eventSize > 0 ? Math.sqrt(Math.max(m, 1) * p.eventSize) : 0, 0.1 * m, p.unit);
+  const threshold = Math.max(m + p.z * scale, p.ratio * Math.max(m, p.unit), m + p.minExcess);
   if (c.observed < threshold) return undefined;
   return {
     median: m,
-    sameWindowMedian: same,
-    neighbourMedians: [before, after],
+    sameWindowMedian: median(picked.map((i) => (c.days[i] as SeasonalDay).same)),
+    dayTypeMedian: dayType,
+    weekdayMedian: weekday,
+    monthEndFactor: factor,
     mad: d,
     scale,
     z: (c.observed - m) / scale,
@@ -195,4 +251,18 @@ export function judgeSeasonal(ctx: DetectContext, c: SeasonalCandidate, p: Seaso
     historyDays: c.historyDays,
     ratio: c.observed / threshold,
   };
+}
+
+/** The baseline sentence of a seasonal finding, `show` formatting values (counts or bytes). */
+export function seasonalBaselineText(v: SeasonalVerdict, show: (x: number) => string): string {
+  const parts = [
+    `for each of ${v.sampleCount} earlier ${v.basis} (${v.historyDays} days of history), this window, or its busier neighbour where their mean was 1.5 times the window (traffic moved by an hour), so an hour's shift is not a spike: median ${show(v.dayTypeMedian)} (MAD ${show(v.mad)}; this window alone ${show(v.sameWindowMedian)})`,
+  ];
+  if (v.weekdayMedian !== null) parts.push(`the same weekday in earlier weeks: ${show(v.weekdayMedian)}`);
+  if (v.monthEndFactor !== 1) parts.push(`month-end (the last business days of a month), so x ${fmtFactor(v.monthEndFactor)}`);
+  return `Baseline ${show(v.median)}: ${parts.join('; ')}.`;
+}
+
+function fmtFactor(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(2);
 }

@@ -40,6 +40,8 @@ export function nums(value: unknown): number[] {
 export interface WindowGrid {
   readonly windowMs: number;
   readonly wsec: number;
+  /** Windows start this long after the multiples of their length (0, or half a window for a shifted grid). */
+  readonly offsetMs: number;
   readonly fromWin: number;
   readonly toWin: number;
   /** Horizon start (ms) and its window index. */
@@ -53,20 +55,26 @@ export interface WindowGrid {
   readonly params: Record<string, string | number>;
 }
 
-export function windowGrid(ctx: DetectContext, windowMinutes: number): WindowGrid {
+/**
+ * Window w covers [w x length + offset, (w + 1) x length + offset). A shifted grid (offset half a window)
+ * sees whole what straddles two windows of the plain one; a window's day is that of w x length.
+ */
+export function windowGrid(ctx: DetectContext, windowMinutes: number, offsetMinutes = 0): WindowGrid {
   const windowMs = windowMinutes * MINUTE_MS;
   const wsec = windowMinutes * 60;
-  const fromWin = Math.floor(ctx.fromMs / windowMs);
-  const toWin = Math.ceil(ctx.toMs / windowMs);
+  const offsetMs = offsetMinutes * MINUTE_MS;
+  const fromWin = Math.floor((ctx.fromMs - offsetMs) / windowMs);
+  const toWin = Math.ceil((ctx.toMs - offsetMs) / windowMs);
   const horizonMs = Math.max(alignDown(fromWin * windowMs, DAY_MS) - ctx.baselineDays * DAY_MS, alignDown(ctx.dataStartMs, DAY_MS));
   const win0 = Math.floor(horizonMs / windowMs);
   const spd = DAY_MS / windowMs;
   const dataDay = Math.floor(ctx.dataStartMs / DAY_MS);
   const dataWin = Math.floor(ctx.dataStartMs / windowMs);
   return {
-    windowMs, wsec, fromWin, toWin, horizonMs, win0, spd, dataDay, dataWin,
+    windowMs, wsec, offsetMs, fromWin, toWin, horizonMs, win0, spd, dataDay, dataWin,
     params: {
       wsec,
+      woff: offsetMs / 1000,
       from_win: fromWin,
       to_win: toWin,
       hfrom: chTime(horizonMs),

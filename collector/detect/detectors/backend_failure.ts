@@ -1,7 +1,11 @@
 // backend_failure: a burst of calls that did not get an answer from one backend (DNS, refused or timed-out
-// connections, TLS, resets, backend timeouts, a tunnel down) or that the relay could not route because the
-// subaccount's connector was gone (no_connector). Operational rather than security: for admins, so its
-// severity stops at high. Read from the audit_minute rollup, where error_type and deny_reason are in the key.
+// connections, TLS, resets, backend timeouts, internal errors). Operational rather than security: for
+// admins, so its severity stops at high. Read from the audit_minute rollup, where error_type is in the key.
+//
+// Failures of the tunnel itself are not the backend's: a call refused because the subaccount's connector
+// was away (no_connector: a connector restart, the weekly maintenance) or cut when the tunnel broke
+// (tunnel_down) says nothing about the system behind it, and such an outage hits every backend of the
+// subaccount at once: one operational event that the connector's status shows, not a finding per backend.
 import { burstBaselineText, burstCandidates, judgeBurst } from '../burst.js';
 import type { Detector } from '../detector.js';
 import { finishHits, type HitDraft } from '../hits.js';
@@ -9,12 +13,12 @@ import { fmt, scoreOf } from '../score.js';
 
 /** A backend is named as the cloud side reaches it: virtual host:port (the mapping). */
 const BACKEND = "concat(virtual_host, ':', toString(virtual_port))";
-const FAILED = "(error_type != '' OR deny_reason = 'no_connector')";
+const FAILED = "(error_type != '' AND error_type != 'tunnel_down')";
 const WHERE = `${FAILED} AND virtual_host != ''`;
 
 export const backendFailure: Detector = {
   id: 'backend_failure',
-  summary: 'a burst of failed calls (errors, unreachability) on one backend',
+  summary: 'a burst of failed calls (errors, unreachability) on one backend; failures of the tunnel itself are not counted',
   defaults: { enabled: true, window_minutes: 15, min_failures: 5, min_share: 0.1, factor: 3, base_score: 45 },
   paramDocs: {
     window_minutes: 'window length (minutes)',
@@ -36,7 +40,7 @@ export const backendFailure: Detector = {
       metric: 'sum(calls)',
       extras: {
         total: 'sum(calls)',
-        kinds: `sumMapIf([if(error_type != '', toString(error_type), 'no_connector')], [calls], ${FAILED})`,
+        kinds: `sumMapIf([toString(error_type)], [calls], ${FAILED})`,
         internal: `groupUniqArrayIf(3)(if(internal_host = '', '', concat(internal_host, ':', toString(internal_port))), ${FAILED})`,
       },
       extrasWhere: "virtual_host != ''",

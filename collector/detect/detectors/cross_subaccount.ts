@@ -2,7 +2,9 @@
 // usually reaches: a stolen identity or a scanner walking the tenants. Such findings belong to no single
 // subaccount: subaccount is '' and the entity names the principal, IP or agent; the subaccounts are in
 // the evidence. Shared addresses and agents (a cloud platform's egress NAT, a common SDK) reach many
-// subaccounts every day, so their own baseline keeps them quiet.
+// subaccounts every day, so their own baseline keeps them quiet; so does an identity that already works
+// in several tenants (a vendor's support engineer) when it reaches no more than one of them new to it in
+// a day: `min_new_subaccounts` of the day's subaccounts must be outside the ones it used in its baseline.
 //
 // Coarse to fine, because these columns have many values: the per-day aggregates (facts.ts, shared with
 // off_hours and rare_user_agent) give the subaccounts per entity and day;
@@ -18,11 +20,12 @@ const ENTITY_TYPES = ['principal', 'client_ip', 'user_agent'] as const;
 export const crossSubaccount: Detector = {
   id: 'cross_subaccount',
   summary: 'one principal, client IP or user agent across many subaccounts',
-  defaults: { enabled: true, window_minutes: 60, min_subaccounts: 3, factor: 2, base_score: 60 },
+  defaults: { enabled: true, window_minutes: 60, min_subaccounts: 3, factor: 2, min_new_subaccounts: 2, base_score: 60 },
   paramDocs: {
     window_minutes: 'window length (minutes) of the finding\'s span; the count is per UTC day',
     min_subaccounts: 'fewest distinct subaccounts in a day that can raise a finding',
     factor: 'and at least this multiple of the baseline (median of the entity\'s daily count over the baseline days)',
+    min_new_subaccounts: 'and at least this many of that day\'s subaccounts new to the entity (not reached in its baseline days)',
     base_score: 'score at the threshold (+20 per doubling above it)',
   },
   entityPreference: ENTITY_TYPES,
@@ -86,6 +89,8 @@ export const crossSubaccount: Detector = {
         if (n(d.n) < threshold) continue;
         const known = new Set<string>();
         for (let k = 1; k <= ctx.baselineDays; k++) for (const sub of subsByDay.get(`${d.entity}\u0000${day - k}`) ?? []) known.add(sub);
+        const daySubs = subsByDay.get(`${d.entity}\u0000${day}`) ?? [];
+        if (daySubs.filter((x) => !known.has(x)).length < (p.min_new_subaccounts as number)) continue;
         unusual.set(`${d.entity}\u0000${day}`, { entity: d.entity, day, n: n(d.n), subs: [...(subsByDay.get(`${d.entity}\u0000${day}`) ?? [])].sort(), known, baseline, threshold, history });
       }
       if (unusual.size === 0) continue;
@@ -120,7 +125,7 @@ export const crossSubaccount: Detector = {
           title: `${label} seen in ${fmt(u.n)} subaccounts on ${new Date(u.day * DAY_MS).toISOString().slice(0, 10)}`,
           explanation: `Observed: ${label} reached ${fmt(u.n)} subaccounts that day (${u.subs.join(', ')}); in this window ${fmt(n(w.calls))} calls (${fmt(n(w.denied))} denied) in ${subs.sort().join(', ')}` +
             `${fresh.length ? `, new to it: ${fresh.sort().join(', ')}` : ''}. Baseline: ${baselineText}. ` +
-            `Threshold: at least ${fmt(floor)} subaccounts and at least ${fmt(factor)} x baseline, so ${fmt(u.threshold)}.`,
+            `Threshold: at least ${fmt(floor)} subaccounts and at least ${fmt(factor)} x baseline, so ${fmt(u.threshold)}, of which at least ${fmt(p.min_new_subaccounts as number)} new to it.`,
           evidence: { observed: u.n, baseline: u.baseline, threshold: u.threshold, history_days: u.history, subaccounts_that_day: u.subs, subaccounts_in_window: subs.sort(), new_subaccounts: fresh.sort(), calls: n(w.calls), denied_calls: n(w.denied) },
           sampleEventIds: ctx.maxSamples === 0 ? [] : w.ids,
         });

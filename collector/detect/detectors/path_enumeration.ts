@@ -2,13 +2,20 @@
 // answered 404 in a short window: a scanner or someone mapping what the backends expose. Counted per
 // entity type; when the same burst shows through several of them (one scanner = one app, one principal,
 // one IP) only the most unusual is kept, the others are named in its evidence.
+//
+// Only refusals that depend on what was asked for count: a path or method outside the access rules, an
+// unmapped host, a suspended resource, a malformed request, and 404s. Refusals that any path would have
+// got (no or unknown token, an untrusted app, no connector during a restart, rate limiting) tell nothing
+// about what a backend exposes, and a connector's maintenance window refusing a busy app's calls is no scan.
 import { burstBaselineText, burstCandidates, judgeBurst } from '../burst.js';
 import type { Detector, Hit } from '../detector.js';
 import { finishHits, markNewEntities, warmupCap, type HitDraft } from '../hits.js';
 import { refusedTable } from '../facts.js';
 import { fmt, scoreOf } from '../score.js';
 
-const WHERE = "(decision = 'deny' OR status = 404) AND path != ''";
+/** Refusals decided on the request itself (see above). */
+const PATH_REASONS = ['no_mapping', 'protocol_not_allowed', 'path_not_allowed', 'method_not_allowed', 'resource_suspended', 'malformed_request'];
+const WHERE = "((decision = 'deny' AND deny_reason IN {reasons:Array(String)}) OR (decision = 'allow' AND status = 404)) AND path != ''";
 const ENTITY_TYPES = ['principal', 'client_ip', 'cloud_app'] as const;
 
 export const pathEnumeration: Detector = {
@@ -38,6 +45,7 @@ export const pathEnumeration: Detector = {
         entity: type,
         metric: 'uniqExact(path)',
         extras: { denied: "countIf(decision = 'deny')", notfound: "countIf(decision = 'allow' AND status = 404)", paths: 'groupUniqArray(5)(path)' },
+        params: { reasons: PATH_REASONS },
       });
       const drafts: HitDraft[] = [];
       for (const c of candidates) {
@@ -61,7 +69,7 @@ export const pathEnumeration: Detector = {
         });
       }
       const marked = type === 'cloud_app' ? drafts : await markNewEntities(ctx, grid, type, drafts);
-      hits.push(...await finishHits(ctx, grid, { subaccount: 'subaccount', entity: type, where }, marked));
+      hits.push(...await finishHits(ctx, grid, { subaccount: 'subaccount', entity: type, where, params: { reasons: PATH_REASONS } }, marked));
     }
     return hits;
   },

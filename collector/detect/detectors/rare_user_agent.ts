@@ -4,6 +4,9 @@
 // no other subaccount uses either. Agents a subaccount uses every day (its own Python jobs) are its
 // baseline and stay quiet; a new version of a known family (okhttp/4.12.0 -> 4.12.1) is not new.
 // Warm-up: subaccounts with fewer than warmup_days of history are not judged.
+// Unauthenticated calls at the relay (subaccount '') are not judged: an internet-facing relay sees every
+// scanner and script on the internet try it as an open proxy, one or two calls each, which is background,
+// not a client of a tenant; a burst of them is auth_failure_burst's.
 import type { Detector, Hit } from '../detector.js';
 import { fetchSamples, sampleKey } from '../samples.js';
 import { fmt, scoreOf } from '../score.js';
@@ -54,6 +57,7 @@ export const rareUserAgent: Detector = {
             groupArrayIf((day, mask, denied, apps), day >= {from_day:Int64} AND day <= {to_day:Int64}) AS days,
             groupArray(day) AS ua_days
           FROM ${table}
+          WHERE sub != ''
           GROUP BY sub, entity
         )
       )

@@ -12,9 +12,15 @@ describe('backend_failure', () => {
     await load(s.store, emit(spread(40, at(8, 11, 10), at(8, 11, 14), (ts) => call(ts, {
       status: 502, error_type: 'connect_refused', bytes_out: 0, backend_ttfb_us: 0,
     }))));
+    // The tunnel, not the backend: the connector away for a restart (no_connector at the relay, 02:00), and
+    // the tunnel breaking under calls in flight (tunnel_down, 05:00). As many failures as the outage above.
+    await load(s.store, emit([
+      ...spread(40, at(8, 2, 3), at(8, 2, 9), (ts) => call(ts, { decision: 'deny', deny_reason: 'no_connector', status: 503, rule_id: '', internal_host: '', internal_port: 0, bytes_out: 0, backend_connect_us: 0, backend_ttfb_us: 0 })),
+      ...spread(40, at(8, 5, 3), at(8, 5, 9), (ts) => call(ts, { status: 502, error_type: 'tunnel_down', bytes_out: 0, backend_ttfb_us: 0 })),
+    ], 'relay-inject'));
   });
 
-  it('flags the backend whose calls failed 40 times in one 15-minute window, naming the error and the share', async () => {
+  it('flags the backend whose calls failed 40 times in one 15-minute window, naming the error and the share, and not the tunnel failures', async () => {
     const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
     assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
     const f = findings[0]!;
@@ -22,6 +28,7 @@ describe('backend_failure', () => {
     assert.deepEqual([f.window_start, f.window_end], [iso(at(8, 11, 0)), iso(at(8, 11, 15))]);
     assert.ok((f.evidence.failed_share as number) > 0.8, JSON.stringify(f.evidence));
     assert.ok((f.evidence.failures as Record<string, number>).connect_refused! >= 40);
+    assert.deepEqual(Object.keys(f.evidence.failures as object).filter((k) => k === 'tunnel_down' || k === 'no_connector'), []);
     assert.deepEqual(f.evidence.internal_backends, ['10.0.0.5:8443']);
     assert.notEqual(f.severity, 'critical', 'operational findings stop at high');
   });

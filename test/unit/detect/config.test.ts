@@ -31,6 +31,11 @@ describe('detection config', () => {
     const live = liveOptionsFromConfig(section);
     assert.deepEqual([live.enabled, live.intervalMs, live.settleMs, live.lookbackMs], [true, 60_000, 30_000, 7_200_000]);
     assert.equal(resolveConfig(live.config).detectors.volume_spike?.ratio, 3);
+    assert.equal(resolveConfig(live.config).detectors.volume_spike?.shifted_windows, true);
+    // A switch is a boolean in collector.yaml, not a number.
+    const withSwitch = (value: unknown) => Value.Check(DetectionSection, Value.Default(DetectionSection, { detectors: { volume_spike: { shifted_windows: value } } }));
+    assert.equal(withSwitch(false), true);
+    assert.equal(withSwitch(1), false);
     assert.equal(Value.Check(DetectionSection, { detectors: { deny_burst: { min_denid: 5 } } }), false);
   });
 });

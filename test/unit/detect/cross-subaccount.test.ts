@@ -14,9 +14,17 @@ describe('cross_subaccount', () => {
     await load(s.store, emit(spread(40, at(8, 16, 5), at(8, 16, 40), (ts, i) => call(ts, {
       subaccount: TENANTS[i % 4], principal: 'mallory@evil.example', client_ip: '198.51.100.99', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)',
     }))));
+    // A vendor's support engineer looks into a ticket in one of acme, globex and initech every day, and on
+    // day 8 in those three and, for the first time, umbrella: an identity that works across tenants,
+    // reaching one new to it.
+    const support = (ts: number, subaccount: string) => call(ts, { subaccount, principal: 'support@vendor.example', client_ip: '198.51.100.200' });
+    await load(s.store, emit([
+      ...Array.from({ length: 8 }, (_, day) => spread(5, at(day, 10), at(day, 10, 30), (ts) => support(ts, TENANTS[day % 3] as string))).flat(),
+      ...TENANTS.flatMap((sub, i) => spread(5, at(8, 9 + i), at(8, 9 + i, 30), (ts) => support(ts, sub))),
+    ], 'connector-inject-2'));
   });
 
-  it('flags the principal seen in four subaccounts, with subaccount "" and the tenants in the evidence', async () => {
+  it('flags the principal seen in four subaccounts new to it, with subaccount "" and the tenants in the evidence, not one that already works across three of them', async () => {
     const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
     assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
     const f = findings[0]!;

@@ -20,10 +20,26 @@ describe('off_hours', () => {
     // ...and on day 8 also at 03:00.
     office.push(...spread(20, at(8, 3, 5), at(8, 3, 40), dora));
     await load(s.store, emit(office));
+    // A vendor's engineer works 09:00-11:00 in acme and 14:00-17:00 in globex; on day 8 at 15:00 in acme,
+    // an hour acme never saw it in, but within its own working day.
+    // Erin uses the reports app 09:00-17:00; a night operator works 01:00-04:00 every day in erp-portal
+    // and on day 8 at 02:00 pulls something from reports; at 05:00 the reports app's own token (no user) calls.
+    const vendor = (ts: number, subaccount: string) => call(ts, { subaccount, principal: 'engineer@vendor.example', client_ip: '198.51.100.40' });
+    const more: CallRecord[] = [];
+    for (let day = 0; day < 8; day++) {
+      more.push(...spread(24, at(day, 1), at(day, 4), (ts) => call(ts, { principal: 'night.ops@acme.example' })));
+      if (day % 7 === 5 || day % 7 === 6) continue;
+      more.push(...spread(12, at(day, 9), at(day, 11), (ts) => vendor(ts, 'acme')), ...spread(18, at(day, 14), at(day, 17), (ts) => vendor(ts, 'globex')));
+      more.push(...spread(40, at(day, 9), at(day, 17), (ts) => call(ts, { cloud_app: 'reports', principal: 'erin@acme.example' })));
+    }
+    more.push(...spread(10, at(8, 15, 5), at(8, 15, 40), (ts) => vendor(ts, 'acme')));
+    more.push(...spread(20, at(8, 2, 5), at(8, 2, 45), (ts) => call(ts, { cloud_app: 'reports', principal: 'night.ops@acme.example' })));
+    more.push(...spread(20, at(8, 5, 5), at(8, 5, 45), (ts) => call(ts, { cloud_app: 'reports', principal: '' })));
+    await load(s.store, emit(more, 'connector-inject-2'));
   });
 
   it('flags the principal active at 03:00 UTC, an hour she never works', async () => {
-    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    const findings = (await detectRange(s.store, range(at(8, 0), at(9, 0)), only)).filter((f) => f.entity_type === 'principal');
     assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
     const f = findings[0]!;
     assert.deepEqual([f.detector, f.subaccount, f.entity_type, f.entity], ['off_hours', 'acme', 'principal', 'dora@acme.example']);
@@ -32,6 +48,13 @@ describe('off_hours', () => {
     assert.equal(f.evidence.active_days_in_hour, 0);
     assert.equal(f.evidence.basis, 'weekdays');
     assert.match(f.explanation, /active in that hour on 0 of the last \d+ weekdays/);
+  });
+
+  it('judges a principal by its hours in every subaccount, and an app by who used it', async () => {
+    const findings = (await detectRange(s.store, range(at(8, 0), at(9, 0)), only)).filter((f) => f.entity_type === 'cloud_app');
+    // reports at 02:00 only served the night operator at its usual hours; at 05:00 it called on its own.
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start]), [['reports', iso(at(8, 5))]]);
+    assert.match(findings[0]!.explanation, /more than 2 hours outside the span of its usual hours/);
   });
 
   it('stays quiet for office hours and for apps busy around the clock', async () => {

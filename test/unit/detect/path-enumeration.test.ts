@@ -14,9 +14,16 @@ describe('path_enumeration', () => {
       cloud_app: 'analytics', principal: '', client_ip: '198.51.100.23', path: `/hidden/${['backup', 'old', 'test', 'v0', 'dev'][i % 5]}-${i}`,
       ...(i % 2 === 0 ? { decision: 'deny', deny_reason: 'path_not_allowed', status: 403, rule_id: '' } : { status: 404 }),
     }))));
+    // Day 8, 03:00-03:08: the connector restarts and the relay refuses 80 ordinary calls of an app, on as
+    // many paths (no_connector); at 06:00 an app whose trust was revoked is refused on 80 paths
+    // (app_not_trusted). Any path would have been refused: neither is a scan.
+    const refusedAll = (reason: 'no_connector' | 'app_not_trusted', hh: number, app: string) => emit(spread(80, at(8, hh, 0), at(8, hh, 8), (ts, i) => call(ts, {
+      cloud_app: app, principal: '', client_ip: '203.0.113.50', path: `/api/orders/${1000 + i}`, decision: 'deny', deny_reason: reason, status: reason === 'no_connector' ? 503 : 403, rule_id: '',
+    })), `relay-inject-${reason}`);
+    await load(s.store, [...refusedAll('no_connector', 3, 'erp-portal'), ...refusedAll('app_not_trusted', 6, 'erp-portal')]);
   });
 
-  it('flags the client IP that hit 70 distinct refused or missing paths in one window', async () => {
+  it('flags the client IP that hit 70 distinct refused or missing paths in one window, not refusals that any path would have got', async () => {
     const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
     assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
     const f = findings[0]!;

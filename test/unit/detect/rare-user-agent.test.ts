@@ -15,11 +15,21 @@ describe('rare_user_agent', () => {
     await load(s.store, emit(spread(3, at(8, 18, 0), at(8, 18, 5), (ts) => call(ts, {
       subaccount: 'globex', cloud_app: 'shop', user_agent: 'curl/8.5.0', virtual_host: 'shop-erp.virtual', internal_host: '10.1.0.7', internal_port: 8080,
     })), 'connector-inject-2'));
+    // Internet scanners trying the relay as an open proxy without a token, a call or two a day, and on day 8
+    // a scripting client among them: background of an internet-facing relay, not a tenant's client.
+    const unauthenticated = (ts: number, agent: string) => call(ts, {
+      subaccount: '', cloud_app: '', principal: '', client_ip: '185.220.101.4', user_agent: agent, decision: 'deny', deny_reason: 'unauthenticated',
+      status: 407, rule_id: '', internal_host: '', internal_port: 0, bytes_out: 0, backend_connect_us: 0, backend_ttfb_us: 0,
+    });
+    await load(s.store, emit([
+      ...Array.from({ length: 8 }, (_, day) => unauthenticated(at(day, 4 + day), 'Mozilla/5.0 (compatible)')),
+      ...spread(2, at(8, 21, 0), at(8, 21, 1), (ts) => unauthenticated(ts, 'Go-http-client/1.1')),
+    ], 'relay-inject'));
     // A new version of a family globex uses every day is not new.
     await load(s.store, emit(spread(3, at(8, 19, 0), at(8, 19, 5), (ts) => call(ts, { subaccount: 'globex', cloud_app: 'shop', user_agent: 'python-requests/2.33.0' })), 'connector-inject-3'));
   });
 
-  it('flags an attack tool and a scripting client new to their subaccounts, not a new version of a known family', async () => {
+  it('flags an attack tool and a scripting client new to their subaccounts, not a new version of a known family nor an unauthenticated scanner', async () => {
     const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
     assert.equal(findings.length, 2, JSON.stringify(findings, null, 2));
     const [tool, curl] = findings;

@@ -18,10 +18,13 @@ describe('volume_spike', () => {
       nightly.push(...spread(100, at(day, h, 10), at(day, h, 50), (ts) => call(ts, { cloud_app: 'nightly-sync', principal: '' })));
     }
     await load(s.store, emit(nightly, 'connector-inject-2'));
+    // Day 8, 15:30-16:30: erp-portal makes 50 extra calls on top of its ~17 an hour: half of them in each
+    // plain hourly window (2.5x each), all of them in the window shifted by half an hour (4x).
+    await load(s.store, emit(spread(50, at(8, 15, 30), at(8, 16, 29), (ts) => call(ts, { cloud_app: 'erp-portal' })), 'connector-inject-3'));
   });
 
   it('flags the app, against the same hour of earlier weekdays, and not its subaccount as well', async () => {
-    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    const findings = (await detectRange(s.store, range(at(8, 0), at(9, 0)), only)).filter((f) => f.entity !== 'erp-portal');
     assert.equal(findings.length, 1, JSON.stringify(findings, null, 2));
     const f = findings[0]!;
     assert.deepEqual([f.detector, f.subaccount, f.entity_type, f.entity], ['volume_spike', 'acme', 'cloud_app', 'analytics']);
@@ -29,8 +32,18 @@ describe('volume_spike', () => {
     assert.ok((f.evidence.observed as number) > 400);
     assert.ok((f.evidence.median as number) < 40, JSON.stringify(f.evidence));
     assert.equal(f.evidence.basis, 'weekdays');
-    assert.match(f.explanation, /Baseline: median \d+ over \d+ earlier weekdays at the same time of day \(8 days of history\): the highest of this window's median \(\d+, MAD [\d.]+\) and its neighbours'/);
+    assert.match(f.explanation, /Baseline \d+: for each of \d+ earlier weekdays \(8 days of history\), this window, or its busier neighbour where their mean was 1.5 times the window \(traffic moved by an hour\), so an hour's shift is not a spike: median \d+ \(MAD [\d.]+; this window alone \d+\); the same weekday in earlier weeks: \d+\./);
+    assert.match(f.explanation, /at least 3 x baseline and at least 30 calls above it/);
     assert.match(f.explanation, /robust z = /);
+    assert.equal(f.evidence.month_end_factor, 1);
+  });
+
+  it('sees a spike straddling two hourly windows whole in the window shifted by half an hour', async () => {
+    const findings = (await detectRange(s.store, range(at(8, 0), at(9, 0)), only)).filter((f) => f.entity === 'erp-portal');
+    assert.deepEqual(findings.map((f) => [f.window_start, f.window_end]), [[iso(at(8, 15, 30)), iso(at(8, 16, 30))]], JSON.stringify(findings, null, 2));
+    assert.ok((findings[0]!.evidence.observed as number) >= 50);
+    const plainOnly = await detectRange(s.store, range(at(8, 0), at(9, 0)), onlyDetectors(['volume_spike'], { volume_spike: { shifted_windows: false } }));
+    assert.deepEqual(plainOnly.filter((f) => f.entity === 'erp-portal'), []);
   });
 
   it('does not take a rhythm shifted by an hour for a spike', async () => {
