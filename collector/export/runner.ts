@@ -1,9 +1,10 @@
 // One exporter at work (docs/siem.md, "Delivery"): a loop per stream reads a page after the stream's
-// cursor, hands it to the exporter in batches through the retry wrapper, writes what went dead to the
-// dead-letter table, and only then moves the cursor past the batch. The cursor is saved at most every
-// cursor_save_interval_ms (and when caught up, and on close): after a crash the exporter re-sends from the
-// last saved position, which receivers de-duplicate by record id. Sends of one exporter never overlap,
-// so an exporter need not be safe for concurrent send() calls.
+// cursor (and the next page while this one is sent), hands it to the exporter in batches through the
+// retry wrapper, writes what went dead to the dead-letter table, and only then moves the cursor past the
+// batch. The cursor is saved at most every cursor_save_interval_ms (and when caught up, and on close):
+// after a crash the exporter re-sends from the last saved position, which receivers de-duplicate by
+// record id. Sends of one exporter never overlap, so an exporter need not be safe for concurrent send()
+// calls.
 import { Backoff } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import type { CursorStore } from './cursor.js';
@@ -94,6 +95,13 @@ export class ExportRunner {
     this.deps.log.warn({ stream, dead: failed.length, first: failed[0]?.record.id, reason: failed[0]?.reason }, 'records dead-lettered (see tunnelwatch siem dead-letters list)');
   }
 
+  private readAhead(stream: ExportStream, from: string, readSize: number): { from: string; page: Promise<PositionedRecord[]> } {
+    const page = this.deps.source.read(stream, from, readSize);
+    // Awaited when used; a failure then counts as a failed read. Unused, it must not be an unhandled rejection.
+    page.catch(() => undefined);
+    return { from, page };
+  }
+
   private async loop(stream: ExportStream): Promise<void> {
     const { source, cursors, health, log } = this.deps;
     const { signal } = this.abort;
@@ -105,6 +113,7 @@ export class ExportRunner {
     let saved: string | undefined;
     let savedAt = Date.now();
     let loaded = false;
+    let next: { from: string; page: Promise<PositionedRecord[]> } | undefined;
     const save = async (): Promise<void> => {
       if (position === saved || position === undefined) return;
       await cursors.save(name, stream, position);
@@ -119,7 +128,11 @@ export class ExportRunner {
           loaded = true;
           health.position(stream, position);
         }
-        const page = await source.read(stream, position, readSize);
+        const ahead = next;
+        next = undefined;
+        // A read-ahead that no longer starts at the cursor is dropped, once it has ended (one read at a time).
+        if (ahead !== undefined && ahead.from !== position) await ahead.page.catch(() => undefined);
+        const page = ahead !== undefined && ahead.from === position ? await ahead.page : await source.read(stream, position, readSize);
         trouble.reset();
         if (page.length === 0) {
           health.idle(stream);
@@ -127,6 +140,10 @@ export class ExportRunner {
           await abortableSleep(this.settings.pollIntervalMs, signal);
           continue;
         }
+        // A full page means more is waiting: read the next page while this one is sent (the engine reads
+        // while the receiver answers). It starts where this page ends, so it is used only if all of this
+        // page is delivered; otherwise it is dropped and the read starts again from the cursor.
+        if (page.length >= readSize) next = this.readAhead(stream, (page.at(-1) as PositionedRecord).position, readSize);
         for (let i = 0; i < page.length && !signal.aborted; i += this.exporter.batchSize) {
           const batch = page.slice(i, i + this.exporter.batchSize);
           const result = await sendWithRetry(this.send, batch.map((p) => p.record), this.settings.retry, { signal, onAttempt: (r) => this.report(stream, r, previous) });
@@ -145,6 +162,8 @@ export class ExportRunner {
         await abortableSleep(delay, signal);
       }
     }
+    // A read still running must end before the store may close.
+    await next?.page.catch(() => undefined);
     try {
       await save();
     } catch (err) {

@@ -25,8 +25,11 @@ export function dataStreamName(stream: ExportStream, namespace: string): string 
 /** Elastic's detection-rule severities, so findings sort with Kibana's own alerts. */
 export const SEVERITY_NUMBER: Readonly<Record<string, number>> = { low: 21, medium: 47, high: 73, critical: 99 };
 
-const nonEmpty = (values: readonly string[]): string[] => [...new Set(values.filter((v) => v !== ''))];
-
+/** The distinct non-empty values of two (a Set per document cost more than the rest of the mapping). */
+function nonEmpty2(a: string, b: string): string[] {
+  if (a === '') return b === '' ? [] : [b];
+  return b === '' || b === a ? [a] : [a, b];
+}
 
 function hostAndPort(host: string, port: number): EcsDocument | undefined {
   if (host === '' && port === 0) return undefined;
@@ -49,62 +52,72 @@ function parseExtra(extra: string): unknown {
   }
 }
 
+// Optional keys are assigned after a literal rather than spread into it (`...(x ? {k} : {})`): the same
+// keys in the same order, so the same JSON, at a third of the cost (an object spread is a runtime call).
 export function auditToEcs(e: ExportedAuditEvent, namespace: string): EcsDocument {
   const isHttp = e.protocol === 'http' || e.protocol === 'https';
   const denied = e.decision === 'deny';
   const clientIsIp = e.client_ip !== '' && isIP(e.client_ip) !== 0;
+  const event: EcsDocument = {
+    kind: 'event',
+    category: isHttp ? ['network', 'web'] : ['network'],
+    type: ['access', denied ? 'denied' : 'allowed'],
+    action: denied ? 'call-denied' : 'call-allowed',
+    outcome: denied || e.error_type !== '' ? 'failure' : 'success',
+    id: e.event_id,
+    duration: e.duration_us * 1000,
+    dataset: AUDIT_DATASET,
+    module: 'tunnelwatch',
+    provider: e.emitter,
+    sequence: e.seq,
+    hash: e.hash,
+    created: e.ingested_at,
+  };
+  if (denied && e.deny_reason !== '') event.reason = e.deny_reason;
+  const network: EcsDocument = { transport: 'tcp' };
+  if (isHttp) network.protocol = 'http';
+  network.bytes = e.bytes_in + e.bytes_out;
+  const tunnelwatch: EcsDocument = {
+    schema: e.schema,
+    emitter: e.emitter,
+    emitter_id: e.emitter_id,
+    seq: e.seq,
+    prev_hash: e.prev_hash,
+    hash: e.hash,
+    subaccount: e.subaccount,
+    location_id: e.location_id,
+    cloud_app: e.cloud_app,
+    protocol: e.protocol,
+    decision: e.decision,
+    deny_reason: e.deny_reason,
+    bytes_in: e.bytes_in,
+    bytes_out: e.bytes_out,
+    duration_us: e.duration_us,
+    backend_connect_us: e.backend_connect_us,
+    backend_ttfb_us: e.backend_ttfb_us,
+    ingested_at: e.ingested_at,
+  };
   const doc: EcsDocument = {
     '@timestamp': e.ts,
     ecs: { version: ECS_VERSION },
     data_stream: { type: 'logs', dataset: AUDIT_DATASET, namespace },
-    event: {
-      kind: 'event',
-      category: isHttp ? ['network', 'web'] : ['network'],
-      type: ['access', denied ? 'denied' : 'allowed'],
-      action: denied ? 'call-denied' : 'call-allowed',
-      outcome: denied || e.error_type !== '' ? 'failure' : 'success',
-      id: e.event_id,
-      duration: e.duration_us * 1000,
-      dataset: AUDIT_DATASET,
-      module: 'tunnelwatch',
-      provider: e.emitter,
-      sequence: e.seq,
-      hash: e.hash,
-      created: e.ingested_at,
-      ...(denied && e.deny_reason !== '' ? { reason: e.deny_reason } : {}),
-    },
+    event,
     observer: { vendor: 'Tunnelwatch', product: 'Tunnelwatch', type: 'proxy', name: e.emitter_id },
-    network: { transport: 'tcp', ...(isHttp ? { protocol: 'http' } : {}), bytes: e.bytes_in + e.bytes_out },
+    network,
     source: clientIsIp ? { ip: e.client_ip, address: e.client_ip, bytes: e.bytes_in } : e.client_ip !== '' ? { address: e.client_ip, bytes: e.bytes_in } : { bytes: e.bytes_in },
     related: {
       ip: clientIsIp ? [e.client_ip] : [],
-      user: nonEmpty([e.cloud_app, e.principal]),
-      hosts: nonEmpty([e.virtual_host, e.internal_host]),
+      user: nonEmpty2(e.cloud_app, e.principal),
+      hosts: nonEmpty2(e.virtual_host, e.internal_host),
       hash: [e.hash],
     },
-    tunnelwatch: {
-      schema: e.schema,
-      emitter: e.emitter,
-      emitter_id: e.emitter_id,
-      seq: e.seq,
-      prev_hash: e.prev_hash,
-      hash: e.hash,
-      subaccount: e.subaccount,
-      location_id: e.location_id,
-      cloud_app: e.cloud_app,
-      protocol: e.protocol,
-      decision: e.decision,
-      deny_reason: e.deny_reason,
-      bytes_in: e.bytes_in,
-      bytes_out: e.bytes_out,
-      duration_us: e.duration_us,
-      backend_connect_us: e.backend_connect_us,
-      backend_ttfb_us: e.backend_ttfb_us,
-      ingested_at: e.ingested_at,
-    },
+    tunnelwatch,
   };
   const destination = hostAndPort(e.internal_host, e.internal_port);
-  if (destination) doc.destination = { ...destination, bytes: e.bytes_out };
+  if (destination) {
+    destination.bytes = e.bytes_out;
+    doc.destination = destination;
+  }
   const server = hostAndPort(e.virtual_host, e.virtual_port);
   if (server) doc.server = server;
   if (e.subaccount !== '') doc.organization = { id: e.subaccount };
@@ -116,19 +129,22 @@ export function auditToEcs(e: ExportedAuditEvent, namespace: string): EcsDocumen
   if (e.error_type !== '') doc.error = { type: e.error_type };
   if (isHttp) {
     const query = e.query.startsWith('?') ? e.query.slice(1) : e.query;
-    doc.url = {
-      ...(e.path !== '' ? { path: e.path } : {}),
-      ...(query !== '' ? { query } : {}),
-      ...(e.virtual_host !== '' ? { domain: e.virtual_host } : {}),
-      ...(e.virtual_port !== 0 ? { port: e.virtual_port } : {}),
-    };
-    doc.http = {
-      request: { ...(e.method !== '' ? { method: e.method } : {}), body: { bytes: e.bytes_in } },
-      response: { ...(e.status !== 0 ? { status_code: e.status } : {}), body: { bytes: e.bytes_out } },
-    };
+    const url: EcsDocument = {};
+    if (e.path !== '') url.path = e.path;
+    if (query !== '') url.query = query;
+    if (e.virtual_host !== '') url.domain = e.virtual_host;
+    if (e.virtual_port !== 0) url.port = e.virtual_port;
+    doc.url = url;
+    const request: EcsDocument = {};
+    if (e.method !== '') request.method = e.method;
+    request.body = { bytes: e.bytes_in };
+    const response: EcsDocument = {};
+    if (e.status !== 0) response.status_code = e.status;
+    response.body = { bytes: e.bytes_out };
+    doc.http = { request, response };
   }
   const extra = parseExtra(e.extra);
-  if (extra !== undefined) (doc.tunnelwatch as EcsDocument).extra = extra;
+  if (extra !== undefined) tunnelwatch.extra = extra;
   return doc;
 }
 

@@ -35,7 +35,8 @@ class Extension {
 
   add(key: string, value: string | number | undefined): this {
     if (value === undefined || value === '') return this;
-    this.parts.push(this.parts.length === 0 ? key : ` ${key}`, '=', typeof value === 'number' ? String(value) : cefValueEscape(value));
+    // One part per pair: fewer, larger parts join faster than key, '=' and value pushed apart.
+    this.parts.push(`${this.parts.length === 0 ? '' : ' '}${key}=${typeof value === 'number' ? String(value) : cefValueEscape(value)}`);
     return this;
   }
 

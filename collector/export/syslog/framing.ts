@@ -3,17 +3,26 @@
 // (RFC 5426): one message per datagram, no framing, cut to the size limit.
 
 /**
- * One batch of messages as a single buffer of octet-counted frames, for one write per batch. (Encoding
- * each message on its own and concatenating measured several times faster than building one batch
- * string: V8 flattens the rope of a long concatenation slowly.)
+ * One batch of messages as a single buffer of octet-counted frames, for one write per batch: the byte
+ * lengths first, then one allocation, and each message encoded straight into its place (no buffer per
+ * message and no copy of the whole batch; building one batch string measured slower still, as V8
+ * flattens the rope of a long concatenation slowly).
  */
 export function octetCountedFrames(messages: readonly string[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const m of messages) {
-    const bytes = Buffer.from(m, 'utf8');
-    parts.push(Buffer.from(`${bytes.length} `, 'latin1'), bytes);
+  const lengths = new Array<number>(messages.length);
+  let total = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const n = Buffer.byteLength(messages[i] as string, 'utf8');
+    lengths[i] = n;
+    total += n + String(n).length + 1;
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    at += out.write(`${lengths[i] as number} `, at, 'latin1');
+    at += out.write(messages[i] as string, at, 'utf8');
+  }
+  return out;
 }
 
 /**

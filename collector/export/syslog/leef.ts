@@ -41,7 +41,7 @@ class Attributes {
   /** A field with the empty value is left out. */
   add(key: string, value: string | number | undefined): this {
     if (value === undefined || value === '') return this;
-    this.parts.push(this.parts.length === 0 ? key : DELIMITER + key, '=', typeof value === 'number' ? String(value) : leefValueEscape(value));
+    this.parts.push(`${this.parts.length === 0 ? '' : DELIMITER}${key}=${typeof value === 'number' ? String(value) : leefValueEscape(value)}`);
     return this;
   }
 

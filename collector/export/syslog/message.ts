@@ -26,7 +26,6 @@ export function createFormatter(config: FormatConfig, procId: string = String(pr
     return config.bom === 'always' || Buffer.byteLength(body, 'utf8') !== body.length ? BOM + body : body;
   };
   const body = (r: ExportRecord): string => {
-    if (config.format === 'rfc5424') return sdElement(sdId, recordFields(r));
     // RFC 5424 §6.4: a UTF-8 MSG starts with a BOM. The SD is the NILVALUE: the body carries every field.
     const text = config.format === 'cef'
       ? r.stream === 'audit' ? cefAudit(r.event) : cefFinding(r.id, r.finding)
@@ -36,6 +35,8 @@ export function createFormatter(config: FormatConfig, procId: string = String(pr
   return (r) => {
     const urgency: Urgency = r.stream === 'audit' ? auditUrgency(r.event) : findingUrgency(r.finding.severity);
     const time = isoMillis(r.stream === 'audit' ? r.event.ts : r.finding.detected_at);
-    return header(parts, urgency.syslog, time, MSGID[r.stream]) + body(r);
+    const head = header(parts, urgency.syslog, time, MSGID[r.stream]);
+    // Structured data takes the header as its lead: the message is built as one flat string.
+    return config.format === 'rfc5424' ? sdElement(sdId, recordFields(r), head) : head + body(r);
   };
 }

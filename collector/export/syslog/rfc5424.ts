@@ -39,12 +39,37 @@ export function sdEscape(value: string): string {
   return SD_SPECIAL.test(value) ? value.replace(SD_SPECIAL_ALL, '\\$&') : value;
 }
 
-/** One SD-ELEMENT: [SD-ID PARAM-NAME="PARAM-VALUE" ...]. Names must already be valid PARAM-NAMEs. */
-export function sdElement(sdId: string, { names, values }: FieldValues): string {
-  // Parts joined once: a flat string, where `+=` would build a rope V8 flattens again later (GC-heavy).
-  const parts: string[] = ['[', sdId];
-  for (let i = 0; i < names.length; i++) parts.push(' ', names[i] as string, '="', sdEscape(values[i] ?? ''), '"');
-  parts.push(']');
+/**
+ * The constant text between values, worked out once per list of names (the field lists are module
+ * constants): ' A="' before the first value, '" B="' between values, and '"]' at the end.
+ */
+const separatorCache = new WeakMap<readonly string[], readonly string[]>();
+function separators(names: readonly string[]): readonly string[] {
+  let seps = separatorCache.get(names);
+  if (seps === undefined) {
+    seps = [...names.map((n, i) => `${i === 0 ? '' : '"'} ${n}="`), names.length === 0 ? ']' : '"]'];
+    separatorCache.set(names, seps);
+  }
+  return seps;
+}
+
+/**
+ * One SD-ELEMENT: [SD-ID PARAM-NAME="PARAM-VALUE" ...], after `lead` (e.g. the message header, so the
+ * whole message is one string built once). Names must already be valid PARAM-NAMEs.
+ */
+export function sdElement(sdId: string, { names, values }: FieldValues, lead = ''): string {
+  // Constant separators and the values, joined once: a flat string (`+=` would build a rope V8 flattens
+  // again later) and no string per parameter (measured about twice as fast as pushing name, '="',
+  // value and '"' one by one).
+  const seps = separators(names);
+  const n = names.length;
+  const parts = new Array<string>(2 * n + 2);
+  parts[0] = `${lead}[${sdId}`;
+  for (let i = 0; i < n; i++) {
+    parts[2 * i + 1] = seps[i] as string;
+    parts[2 * i + 2] = sdEscape(values[i] ?? '');
+  }
+  parts[2 * n + 1] = seps[n] as string;
   return parts.join('');
 }
 

@@ -1,0 +1,65 @@
+// The parts of an export, each alone and in this process, so the report shows where the time goes:
+// reading from the store (the runner's source), formatting (syslog messages and their octet-counted
+// frames; ECS documents and their _bulk bodies). They use the exporters' own functions; what they
+// produce is also what the raw baselines send.
+import { auditToEcs, dataStreamName, type EcsDocument } from '../../collector/export/elasticsearch/ecs.js';
+import { createExportSource } from '../../collector/export/source.js';
+import { resolveSyslogConfig } from '../../collector/export/syslog/config.js';
+import { octetCountedFrames } from '../../collector/export/syslog/framing.js';
+import { createFormatter } from '../../collector/export/syslog/message.js';
+import type { ExportRecord } from '../../collector/export/types.js';
+import type { Store } from '../../collector/store/store.js';
+
+export type AuditRecord = Extract<ExportRecord, { stream: 'audit' }>;
+
+/** Every audit event after the start, in pages of readSize, as the runner reads them. */
+export async function readAll(store: Store, settleMs: number, readSize: number): Promise<AuditRecord[]> {
+  const source = createExportSource(store, { settleMs });
+  const out: AuditRecord[] = [];
+  let position: string | undefined;
+  for (;;) {
+    const page = await source.read('audit', position, readSize);
+    if (page.length === 0) return out;
+    for (const p of page) out.push(p.record as AuditRecord);
+    position = (page.at(-1) as (typeof page)[number]).position;
+  }
+}
+
+export function syslogFormatter(format: 'rfc5424' | 'cef' | 'leef'): (r: ExportRecord) => string {
+  return createFormatter(resolveSyslogConfig({ name: 'bench', host: '127.0.0.1', transport: 'tcp', format, hostname: 'bench-collector' }));
+}
+
+export function formatMessages(records: readonly ExportRecord[], format: 'rfc5424' | 'cef' | 'leef'): string[] {
+  const f = syslogFormatter(format);
+  return records.map(f);
+}
+
+/** One buffer of octet-counted frames per batch, as the transport writes a batch. */
+export function frameBatches(messages: readonly string[], batchSize: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < messages.length; i += batchSize) out.push(octetCountedFrames(messages.slice(i, i + batchSize)));
+  return out;
+}
+
+export function mapEcs(records: readonly AuditRecord[], namespace: string): EcsDocument[] {
+  return records.map((r) => auditToEcs(r.event, namespace));
+}
+
+/** NDJSON _bulk bodies of batchSize `create` operations each, serialised as the client's bulk helper does. */
+export function bulkBodies(records: readonly AuditRecord[], docs: readonly EcsDocument[], namespace: string, batchSize: number): string[] {
+  const index = dataStreamName('audit', namespace);
+  const out: string[] = [];
+  for (let i = 0; i < docs.length; i += batchSize) {
+    const lines: string[] = [];
+    for (let j = i; j < Math.min(i + batchSize, docs.length); j++) {
+      lines.push(JSON.stringify({ create: { _index: index, _id: (records[j] as AuditRecord).id } }), JSON.stringify(docs[j]));
+    }
+    out.push(`${lines.join('\n')}\n`);
+  }
+  return out;
+}
+
+/** Total bytes of a list of buffers or strings (UTF-8), for the report. */
+export function totalBytes(parts: readonly (Buffer | string)[]): number {
+  return parts.reduce((n, p) => n + (typeof p === 'string' ? Buffer.byteLength(p) : p.length), 0);
+}
