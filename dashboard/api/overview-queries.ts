@@ -1,19 +1,26 @@
-// The overview's figures, all from the per-minute rollups (audit_minute, audit_denied_1m), never from
-// audit_events: a day of 10 million events is some tens of thousands of rollup rows. Six queries, all
-// sent at once. What costs is reading and merging the latency digests, so only the queries that need
-// them read that column, and only over allowed calls (decision = 'allow' in WHERE, not in an -If
-// combinator, so refused rows' digests are never read).
+// The overview's figures, all from the multi-grain rollups (migrations 0015-0017), never from
+// audit_events: each query covers its range with whole days, hours, quarter hours and minutes
+// (overview-levels.ts), so a month reads some thousands of rows per subaccount instead of every
+// minute. chDB runs one query at a time in this process (measured: sending them together takes as long
+// as one after another), so they run in order and a later one may use what an earlier one found.
+// What costs is merging latency digests: only the latency queries read them, only over allowed calls (the
+// rollups keep a digest of allowed calls only), and an unscoped chart reads the all-subaccount digest of
+// audit_latency, whose size does not grow with the number of subaccounts.
 import type { DashboardContext } from '../context.js';
 import type { Principal } from '../roles.js';
-import { isoTime, num, query, type Range } from './query-kit.js';
-import { bucketSql, Buckets, counts, COUNTS_SQL, DIGEST_SQL, quantiles, rate, rollupFor, rollupWhere, type Counts } from './overview-series.js';
+import { cover, levelsFor, minuteBounds, seesEverything, SERIES_LEVELS, spansWhere, tenantWhere } from './overview-levels.js';
+import { Buckets, counts, DIGEST_SQL, quantiles, rate, type Counts } from './overview-series.js';
+import { topBackends, topDenied } from './overview-top.js';
+import { num, query, type Range } from './query-kit.js';
 
 /** Subaccounts drawn on their own in the calls chart; the rest are summed as one "other" series. */
 const CHART_SUBACCOUNTS = 8;
 /** Subaccounts listed for the filter menu. */
 const MENU_SUBACCOUNTS = 200;
 
-const BACKEND_KEY = 'subaccount, virtual_host, virtual_port, internal_host, internal_port, protocol';
+/** Counts over audit_series rows (their columns are sums already). */
+const SERIES_COUNTS_SQL = `sum(calls) AS n, sum(denied) AS n_denied, sum(errors) AS n_errors, sum(status_5xx) AS n_5xx,
+  sum(bytes_in) AS b_in, sum(bytes_out) AS b_out`;
 
 export interface OverviewOptions {
   readonly range: Range;
@@ -24,41 +31,35 @@ export interface OverviewOptions {
 
 export async function loadOverview(ctx: DashboardContext, principal: Principal, o: OverviewOptions) {
   const buckets = new Buckets(o.range, o.bucketSeconds);
+  const { lo, hi } = minuteBounds(o.range);
+  // Totals may use every grain; a chart bucket only grains that divide it.
+  const whole = spansWhere(cover(lo, hi, SERIES_LEVELS), 'w');
+  const charted = spansWhere(cover(lo, hi, levelsFor(o.bucketSeconds)), 'b');
+  const scope = tenantWhere(principal);
+  const filtered = tenantWhere(principal, o.subaccount);
+
   // The filter menu lists every subaccount in scope, whatever is selected; everything else follows the filter.
-  const rollup = rollupFor(o.bucketSeconds);
-  const table = rollup.table;
-  const bucket = bucketSql(rollup);
-  const all = rollupWhere(o.range, principal, undefined, rollup);
-  const where = rollupWhere(o.range, principal, o.subaccount, rollup);
-  // Refusals per resource exist per minute only (audit_denied_1m).
-  const denials = rollupWhere(o.range, principal, o.subaccount);
-  const p = { ...where.params, bucket: o.bucketSeconds, limit: o.limit, charted: CHART_SUBACCOUNTS };
-
-  const [perSubaccount, perBucket, latency, backends, backendLatency, denied] = await Promise.all([
-    query(ctx, `SELECT subaccount, ${COUNTS_SQL} FROM ${table} WHERE ${all.sql} GROUP BY subaccount ORDER BY n DESC, subaccount`, all.params),
-    // The chart's subaccounts are picked in the same query, so it needs no round trip to the one above.
-    query(ctx, `SELECT ${bucket} AS b, has((SELECT groupArray(subaccount) FROM (SELECT subaccount FROM ${table}
-        WHERE ${where.sql} GROUP BY subaccount ORDER BY sum(calls) DESC, subaccount LIMIT {charted:UInt32})), subaccount) AS named,
-        if(named, subaccount, '') AS s, ${COUNTS_SQL}
-      FROM ${table} WHERE ${where.sql} GROUP BY b, named, s`, p),
-    // WITH ROLLUP adds the whole range as one more row (b = 0): per-bucket and overall quantiles in one read.
-    query(ctx, `SELECT ${bucket} AS b, ${DIGEST_SQL} AS q FROM ${table}
-      WHERE ${where.sql} AND decision = 'allow' GROUP BY b WITH ROLLUP`, p),
-    query(ctx, `SELECT ${BACKEND_KEY}, ${COUNTS_SQL}, count() OVER () AS total FROM ${table}
-      WHERE ${where.sql} AND internal_host != '' GROUP BY ${BACKEND_KEY}
-      ORDER BY n DESC, subaccount, virtual_host, virtual_port LIMIT {limit:UInt32}`, p),
-    // Every backend's quantiles, joined to the listed ones below: restricting this to the top backends
-    // with IN (subquery) measured slower than merging them all.
-    query(ctx, `SELECT ${BACKEND_KEY}, ${DIGEST_SQL} AS q FROM ${table}
-      WHERE ${where.sql} AND decision = 'allow' AND internal_host != '' GROUP BY ${BACKEND_KEY}`, p),
-    query(ctx, `SELECT subaccount, cloud_app, virtual_host, virtual_port, path, deny_reason, sum(calls) AS n,
-        max(minute) AS last_minute, count() OVER () AS total
-      FROM audit_denied_1m WHERE ${denials.sql}
-      GROUP BY subaccount, cloud_app, virtual_host, virtual_port, path, deny_reason
-      ORDER BY n DESC, subaccount, path LIMIT {limit:UInt32}`, p),
-  ]);
-
+  const perSubaccount = await query(ctx, `SELECT subaccount, ${SERIES_COUNTS_SQL} FROM audit_series
+    WHERE ${whole.sql}${scope.sql} GROUP BY subaccount ORDER BY n DESC, subaccount`, { ...whole.params, ...scope.params });
   const selected = perSubaccount.filter((r) => o.subaccount === undefined || r.subaccount === o.subaccount);
+  const named = selected.slice(0, CHART_SUBACCOUNTS).map((r) => String(r.subaccount));
+
+  const perBucket = await query(ctx, `SELECT intDiv(toUInt32(t), {bucket:UInt32}) AS b, has({named:Array(String)}, subaccount) AS named,
+      if(named, subaccount, '') AS s, ${SERIES_COUNTS_SQL}
+    FROM audit_series WHERE ${charted.sql}${filtered.sql} GROUP BY b, named, s`,
+  { ...charted.params, ...filtered.params, bucket: o.bucketSeconds, named });
+
+  // WITH ROLLUP adds the whole range as one more row (b = 0): per-bucket and overall quantiles in one read.
+  const latency = seesEverything(principal, o.subaccount)
+    ? await query(ctx, `SELECT intDiv(toUInt32(t), {bucket:UInt32}) AS b, ${DIGEST_SQL} AS q FROM audit_latency
+        WHERE ${charted.sql} GROUP BY b WITH ROLLUP`, { ...charted.params, bucket: o.bucketSeconds })
+    : await query(ctx, `SELECT intDiv(toUInt32(t), {bucket:UInt32}) AS b, ${DIGEST_SQL} AS q FROM audit_series
+        WHERE ${charted.sql}${filtered.sql} GROUP BY b WITH ROLLUP`, { ...charted.params, ...filtered.params, bucket: o.bucketSeconds });
+
+  const top = { lo, hi, limit: o.limit, ...(o.subaccount !== undefined ? { subaccount: o.subaccount } : {}) };
+  const backends = await topBackends(ctx, principal, top);
+  const denied = await topDenied(ctx, principal, top);
+
   const totals = zeroCounts();
   for (const row of selected) addCounts(totals, counts(row));
   const series = bucketSeries(perBucket, buckets);
@@ -76,7 +77,6 @@ export async function loadOverview(ctx: DashboardContext, principal: Principal, 
     series.latency_p95_us[i] = q.p95;
     series.latency_p99_us[i] = q.p99;
   }
-  const p95ByBackend = new Map(backendLatency.map((r) => [backendKey(r), quantiles(r.q)?.p95 ?? null]));
 
   return {
     from: o.range.from.toISOString(),
@@ -94,37 +94,9 @@ export async function loadOverview(ctx: DashboardContext, principal: Principal, 
     latency_us: { calls: totals.calls - totals.denied, ...overall },
     subaccounts: perSubaccount.slice(0, MENU_SUBACCOUNTS).map((r) => ({ subaccount: String(r.subaccount), ...pick(counts(r)) })),
     series,
-    top_backends: {
-      total: num(backends[0]?.total),
-      rows: backends.map((r) => ({
-        subaccount: String(r.subaccount),
-        virtual_host: String(r.virtual_host),
-        virtual_port: num(r.virtual_port),
-        internal_host: String(r.internal_host),
-        internal_port: num(r.internal_port),
-        protocol: String(r.protocol),
-        ...pick(counts(r)),
-        p95_us: p95ByBackend.get(backendKey(r)) ?? null,
-      })),
-    },
-    top_denied: {
-      total: num(denied[0]?.total),
-      rows: denied.map((r) => ({
-        subaccount: String(r.subaccount),
-        cloud_app: String(r.cloud_app),
-        virtual_host: String(r.virtual_host),
-        virtual_port: num(r.virtual_port),
-        path: String(r.path),
-        deny_reason: String(r.deny_reason),
-        calls: num(r.n),
-        last_minute: isoTime(r.last_minute),
-      })),
-    },
+    top_backends: backends,
+    top_denied: denied,
   };
-}
-
-function backendKey(r: Record<string, unknown>): string {
-  return JSON.stringify([r.subaccount, r.virtual_host, num(r.virtual_port), r.internal_host, num(r.internal_port), r.protocol]);
 }
 
 function zeroCounts(): Counts {

@@ -1,5 +1,5 @@
-// GET /api/v1/overview: everything the Overview page draws, in one call. Figures come from the per-minute
-// rollups (overview-queries.ts), so the range counts whole minutes.
+// GET /api/v1/overview: everything the Overview page draws, in one call. Figures come from the
+// multi-grain rollups (overview-queries.ts), so the range counts whole minutes.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DashboardContext } from '../context.js';
@@ -78,8 +78,8 @@ const OverviewResponse = Type.Object({
     deny_reason: Type.String(),
     calls: Type.Integer(),
     last_minute: Type.String({ format: 'date-time', description: 'start of the last minute with such a refusal' }),
-  }), 'refused resources by calls, per subaccount, app, virtual host:port, path and reason'),
-}, { description: 'The Overview page in one response. Counts come from the per-minute rollups: the range is widened to whole minutes.' });
+  }), 'refused resources by calls (then the most recently refused first), per subaccount, app, virtual host:port, path and reason'),
+}, { description: 'The Overview page in one response. Counts come from the rollups (whole days, hours, quarter hours and minutes), exact to the minute: the range is widened to whole minutes.' });
 
 export async function overviewRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   app.get('/api/v1/overview', {

@@ -80,6 +80,24 @@ export async function query<T = Record<string, unknown>>(ctx: DashboardContext, 
   }
 }
 
+/**
+ * A query with ORDER BY ... LIMIT, and how many rows there were before the LIMIT (exactly: the engine
+ * counts them while it sorts, so a top list needs no second pass over its groups for its total).
+ */
+export async function queryCounted<T = Record<string, unknown>>(
+  ctx: DashboardContext, sql: string, params: Record<string, unknown> = {},
+): Promise<{ rows: T[]; beforeLimit: number }> {
+  try {
+    const result = await ctx.store.client.query({ query: `${sql} SETTINGS exact_rows_before_limit = 1`, query_params: params, format: 'JSON' });
+    const body = await result.json<T>();
+    return { rows: body.data, beforeLimit: Number(body.rows_before_limit_at_least ?? body.rows ?? body.data.length) };
+  } catch (err) {
+    if (err instanceof TunnelwatchError) throw err;
+    ctx.log.error({ err }, 'dashboard query failed');
+    throw new TunnelwatchError('TW_ERR_DASH_STORE_UNAVAILABLE', (err as Error).message.split('\n')[0]?.slice(0, 300), { cause: err });
+  }
+}
+
 /** ClickHouse returns 64-bit integers as strings (output_format_json_quote_64bit_integers): make them numbers. */
 export function num(value: unknown): number {
   if (typeof value === 'number') return value;

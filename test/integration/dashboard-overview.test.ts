@@ -28,6 +28,7 @@ interface Overview {
 }
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 // Whole hours a little in the past: inside every retention, and the rollups count whole minutes.
 const T0 = new Date(Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR);
 const T1 = new Date(T0.getTime() + HOUR);
@@ -58,6 +59,7 @@ describe('overview API', () => {
   let ts: TestStore;
   let dash: TestDashboard;
   let inRange: AuditEvent[];
+  let spread: AuditEvent[];
 
   const get = async (url: string, token = 'viewer') => dash.app.inject({ method: 'GET', url, headers: bearer(token) });
   const overview = async (query: string, token = 'viewer'): Promise<Overview> => {
@@ -78,6 +80,10 @@ describe('overview API', () => {
     // Three hours earlier, ten subaccounts of 100 calls each: more than the calls chart draws on their own.
     const many = trafficEvents({ count: 1000, from: new Date(T0.getTime() - 3 * HOUR), to: new Date(T0.getTime() - 2 * HOUR), seed: 43, emitterId: 'connector-many' });
     await ts.store.insertAuditEvents(many.map((e, i) => ({ ...e, subaccount: `t${i % 10}` })));
+    // Five weeks of traffic ending nine days before T0 (outside every range above): read through every
+    // grain of the rollups, days to minutes.
+    spread = trafficEvents({ count: 3000, from: new Date(T0.getTime() - 44 * DAY), to: new Date(T0.getTime() - 9 * DAY), seed: 44, emitterId: 'connector-spread' });
+    await ts.store.insertAuditEvents(spread);
     dash = await testDashboard(ts.store);
   });
   after(async () => {
@@ -108,12 +114,14 @@ describe('overview API', () => {
     const from = new Date(T1.getTime() + 2 * HOUR - 8 * 24 * HOUR);
     const o = await overview(`from=${from.toISOString()}&to=${new Date(T1.getTime() + 2 * HOUR).toISOString()}`);
     assert.ok(o.bucket_seconds >= 3600 && o.bucket_seconds % 3600 === 0, `bucket ${o.bucket_seconds}`);
-    const all = await ts.store.query<{ n: string }>('SELECT count() AS n FROM audit_events FINAL');
-    assert.equal(o.totals.calls, Number(all[0]?.n), 'every stored event is in these eight days');
+    const since = { from: from.toISOString().replace('T', ' ').replace('Z', '') };
+    const all = await ts.store.query<{ n: string }>("SELECT count() AS n FROM audit_events FINAL WHERE ts >= {from:DateTime64(3, 'UTC')}", since);
+    assert.equal(o.totals.calls, Number(all[0]?.n), 'every stored event of these eight days');
+    assert.equal(o.totals.calls, inRange.length + 1400);
     assert.equal(sum(o.series.calls), o.totals.calls);
     // Per subaccount, the hourly rollup agrees with the events themselves.
     const raw = await ts.store.query<{ subaccount: string; n: string; d: string }>(
-      "SELECT subaccount, count() AS n, countIf(decision = 'deny') AS d FROM audit_events FINAL GROUP BY subaccount");
+      "SELECT subaccount, count() AS n, countIf(decision = 'deny') AS d FROM audit_events FINAL WHERE ts >= {from:DateTime64(3, 'UTC')} GROUP BY subaccount", since);
     for (const r of raw) {
       const got = o.subaccounts.find((x) => x.subaccount === r.subaccount);
       assert.deepEqual({ calls: got?.calls, denied: got?.denied }, { calls: Number(r.n), denied: Number(r.d) }, r.subaccount);
@@ -124,6 +132,45 @@ describe('overview API', () => {
     if (o.bucket_seconds === 3600) assert.equal(o.series.calls[i], inRange.length);
     const { p50, p99 } = o.latency_us;
     assert.ok(p50 > 0 && p50 <= p99, JSON.stringify(o.latency_us));
+  });
+
+  it('is exact to the minute over weeks: days, quarter days, hours, quarter hours and minutes add up', async () => {
+    // Not aligned to anything: the range is widened to whole minutes, and nothing more.
+    const from = new Date(T0.getTime() - 43 * DAY + 2 * HOUR + 7 * 60_000 + 30_000);
+    const to = new Date(T0.getTime() - 9 * DAY - 5 * HOUR - 29 * 60_000 - 50_000);
+    const o = await overview(`from=${from.toISOString()}&to=${to.toISOString()}&limit=5`);
+    assert.equal(o.bucket_seconds, 6 * 3600);
+    const lo = Math.floor(from.getTime() / 60_000) * 60_000;
+    const hi = Math.ceil(to.getTime() / 60_000) * 60_000;
+    const mine = spread.filter((e) => Date.parse(e.ts) >= lo && Date.parse(e.ts) < hi);
+    assert.ok(mine.length > 2000 && mine.length < spread.length, 'the range cuts the data at both ends');
+    const want = figures(mine);
+    assert.deepEqual({ calls: o.totals.calls, denied: o.totals.denied, errors: o.totals.errors, status_5xx: o.totals.status_5xx, bytes_in: o.totals.bytes_in, bytes_out: o.totals.bytes_out }, want);
+    const perBucket = countBy(mine, (e) => new Date(Math.floor(Date.parse(e.ts) / (o.bucket_seconds * 1000)) * o.bucket_seconds * 1000).toISOString());
+    assert.deepEqual(o.series.calls, o.series.buckets.map((b) => perBucket.get(b) ?? 0));
+    assert.equal(o.latency_us.calls, want.calls - want.denied);
+    assert.ok(o.latency_us.p50 > 0 && o.latency_us.p50 <= o.latency_us.p99);
+    // The top lists over the same minutes.
+    const reached = mine.filter((e) => e.internal_host !== '');
+    const byBackend = countBy(reached, (e) => `${e.subaccount} ${e.virtual_host}:${e.virtual_port} ${e.internal_host}:${e.internal_port}`);
+    assert.equal(o.top_backends.total, byBackend.size);
+    for (const row of o.top_backends.rows) {
+      assert.equal(row.calls, byBackend.get(`${row.subaccount} ${row.virtual_host}:${row.virtual_port} ${row.internal_host}:${row.internal_port}`));
+    }
+    assert.equal(o.top_backends.rows[0]?.calls, Math.max(...byBackend.values()));
+    const resource = (r: { subaccount: string; cloud_app: string; virtual_host: string; virtual_port: number; path: string; deny_reason: string }): string =>
+      JSON.stringify([r.subaccount, r.cloud_app, r.virtual_host, r.virtual_port, r.path, r.deny_reason]);
+    const byResource = countBy(mine.filter((e) => e.decision === 'deny'), resource);
+    assert.equal(o.top_denied.total, byResource.size);
+    assert.equal(o.top_denied.rows.length, 5);
+    for (const row of o.top_denied.rows) assert.equal(row.calls, byResource.get(resource(row)), resource(row));
+    assert.equal(o.top_denied.rows[0]?.calls, Math.max(...byResource.values()));
+    // One subaccount, and a scoped viewer: the same figures from the per-subaccount rows.
+    const globex = await overview(`from=${from.toISOString()}&to=${to.toISOString()}&subaccount=globex`);
+    assert.equal(globex.totals.calls, mine.filter((e) => e.subaccount === 'globex').length);
+    const acme = await overview(`from=${from.toISOString()}&to=${to.toISOString()}`, 'analyst@acme');
+    assert.equal(acme.totals.calls, mine.filter((e) => e.subaccount === 'acme').length);
+    assert.equal(acme.latency_us.calls, mine.filter((e) => e.subaccount === 'acme' && e.decision === 'allow').length);
   });
 
   it('splits the range into one-minute buckets whose figures sum to the totals', async () => {

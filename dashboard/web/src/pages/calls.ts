@@ -13,9 +13,14 @@ import { currentRange, rangePicker, type TimeRange } from '../lib/time-range.js'
 interface CallsPage {
   readonly calls: CallEvent[];
   readonly next: string | null;
+  /** Null on later pages, and on a first page whose count the server leaves to /api/v1/calls/count. */
   readonly total: number | null;
   readonly from: string;
   readonly to: string;
+}
+
+interface CallCount {
+  readonly total: number;
 }
 
 const PAGE_SIZE = 100;
@@ -24,7 +29,8 @@ function render(s: Session, root: HTMLElement): void {
   let filters: CallFilters = readFilters();
   let range: TimeRange = currentRange();
   let next: string | null = null;
-  let total = 0;
+  /** Calls in the filtered set; null while it is being counted. */
+  let total: number | null = 0;
   let generation = 0;
 
   const table = callsTable();
@@ -58,9 +64,31 @@ function render(s: Session, root: HTMLElement): void {
   }
 
   function showCounts(): void {
-    shown.textContent = total > 0 ? `Showing ${count(table.count())} of ${count(total)}` : '';
+    if (total === null) shown.textContent = `Showing ${count(table.count())}`;
+    else shown.textContent = total > 0 ? `Showing ${count(table.count())} of ${count(total)}` : '';
     more.disabled = next === null;
     more.hidden = next === null && table.count() === total;
+  }
+
+  function showSummary(from: string, to: string): void {
+    summary.textContent = total === null
+      ? `Counting the calls from ${time(from)} to ${time(to)}…`
+      : `${count(total)} ${total === 1 ? 'call' : 'calls'} from ${time(from)} to ${time(to)}`;
+  }
+
+  /** The total of a filter the rollups cannot count: its own request, so the rows show meanwhile. */
+  async function countLater(mine: number, from: string, to: string): Promise<void> {
+    try {
+      const counted = await get<CallCount>('/api/v1/calls/count', apiParams(filters, { ...range, from, to }));
+      if (mine !== generation) return;
+      total = counted.total;
+    } catch {
+      if (mine !== generation) return;
+      summary.textContent = `Calls from ${time(from)} to ${time(to)} (the total could not be counted)`;
+      return;
+    }
+    showSummary(from, to);
+    showCounts();
   }
 
   function fail(err: unknown): void {
@@ -81,11 +109,12 @@ function render(s: Session, root: HTMLElement): void {
       // Keep the server's from/to: later pages and exports must name the same set.
       range = { ...range, from: page.from, to: page.to };
       next = page.next;
-      total = page.total ?? page.calls.length;
+      total = page.total;
       table.reset(page.calls, 'No calls match these filters in this range. Widen the time range or clear a filter.');
-      summary.textContent = `${count(total)} ${total === 1 ? 'call' : 'calls'} from ${time(page.from)} to ${time(page.to)}`;
+      showSummary(page.from, page.to);
       setExports(page.from, page.to);
       showCounts();
+      if (total === null) void countLater(mine, page.from, page.to);
     } catch (err) {
       if (mine !== generation) return;
       summary.textContent = '';
