@@ -54,6 +54,10 @@ export const TTL_TABLES: readonly { table: string; expression: string; retention
   { table: 'audit_minute', expression: 'minute', retention: 'rollupDays' },
   { table: 'audit_hour', expression: 'hour', retention: 'rollupDays' },
   { table: 'audit_denied_1m', expression: 'minute', retention: 'rollupDays' },
+  { table: 'audit_series', expression: 't', retention: 'rollupDays' },
+  { table: 'audit_latency', expression: 't', retention: 'rollupDays' },
+  { table: 'audit_backends', expression: 't', retention: 'rollupDays' },
+  { table: 'audit_denied_resources', expression: 't', retention: 'rollupDays' },
 ];
 
 /** The days of the TTL a table has now (0 when it has none), read from its definition. */
