@@ -12,6 +12,8 @@ import { TunnelwatchError } from '../../common/errors.js';
 import { AUDIT_INSERT_COLUMNS, auditColumnsPayload, auditNativeBlock, type PreparedAuditRow } from './audit-row.js';
 import type { RowOutcomes } from './batch-writer.js';
 import { findExistingIds } from './existing-ids.js';
+import type { RollupJournal } from './rollup-journal.js';
+import type { RepairRange } from './rollup-repair.js';
 import { expiryCutoffMs } from './retention.js';
 
 /** Outcome codes of an audit batch, per row. */
@@ -75,14 +77,26 @@ export function createAuditFlush(deps: {
   insert: AuditInsert;
   auditDays: number;
   counters: AuditCounters;
+  /** Notes inserts that may leave the rollups short; with `repair`, those days are recomputed before the next insert. */
+  rollups?: { journal: RollupJournal; repair: (ranges: RepairRange[]) => Promise<void> };
   log?: Logger;
 }): (rows: PreparedAuditRow[]) => Promise<RowOutcomes> {
   const { client, counters, log } = deps;
+  const gate = repairGate(deps.rollups, log);
   /** Batches being inserted now: their ids, and whether they committed. */
   const inFlight = new Set<{ ids: Set<string>; committed: Promise<boolean> }>();
   let archiving = false;
 
   return async function flushAudit(rows) {
+    await gate.enter();
+    try {
+      return await flushChecked(rows);
+    } finally {
+      gate.leave();
+    }
+  };
+
+  async function flushChecked(rows: PreparedAuditRow[]): Promise<RowOutcomes> {
     const outcomes = new Uint8Array(rows.length);
     const ids = new Set<string>();
     const others = [...inFlight];
@@ -123,7 +137,7 @@ export function createAuditFlush(deps: {
           old.push(row);
         } else live.push(row);
       }
-      if (live.length > 0) await deps.insert('audit_events', live);
+      if (live.length > 0) await insertNoted(live);
       if (old.length > 0) {
         await deps.insert('audit_events_archive', old);
         if (!archiving) log?.warn({ rows: old.length, retention_days: deps.auditDays }, 'audit events older than the retention went to audit_events_archive (kept, not rolled up)');
@@ -145,5 +159,65 @@ export function createAuditFlush(deps: {
       throw new TunnelwatchError('TW_ERR_STORE_INSERT', 'audit_events: another batch holding some of these event ids failed');
     }
     return outcomes;
+  }
+
+  async function insertNoted(live: PreparedAuditRow[]): Promise<void> {
+    const journal = deps.rollups?.journal;
+    if (!journal) return deps.insert('audit_events', live);
+    let fromMs = Infinity;
+    let toMs = -Infinity;
+    for (const row of live) {
+      if (row.tsMs < fromMs) fromMs = row.tsMs;
+      if (row.tsMs > toMs) toMs = row.tsMs;
+    }
+    const token = await journal.begin({ fromMs, toMs });
+    try {
+      await deps.insert('audit_events', live);
+    } catch (err) {
+      journal.failed(token);
+      throw err;
+    }
+    await journal.done(token);
+  }
+}
+
+/**
+ * Lets flushes run side by side, except that pending rollup repairs run first and alone: a repair deletes
+ * and recomputes whole days, and an insert landing in between would be counted twice or not at all.
+ */
+function repairGate(rollups: { journal: RollupJournal; repair: (ranges: RepairRange[]) => Promise<void> } | undefined, log: Logger | undefined): { enter(): Promise<void>; leave(): void } {
+  let active = 0;
+  let idle: (() => void)[] = [];
+  let repairing: Promise<void> | null = null;
+  const whenIdle = (): Promise<void> => (active === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve)));
+  const repair = async (): Promise<void> => {
+    if (!rollups) return;
+    await whenIdle();
+    const pending = [...rollups.journal.pending()];
+    if (pending.length === 0) return;
+    log?.warn({ inserts: pending.length }, 'audit_events inserts failed part-way: recomputing the rollups of their days');
+    await rollups.repair(pending.map(([, range]) => range));
+    await rollups.journal.repaired(pending.map(([token]) => token));
+    log?.info({ inserts: pending.length }, 'rollups repaired');
+  };
+  return {
+    async enter() {
+      for (;;) {
+        // A failed repair fails the flushes waiting on it (the store is most likely still down); the
+        // next flush tries again.
+        if (repairing) await repairing;
+        else if (rollups && rollups.journal.pending().size > 0) repairing = repair().finally(() => (repairing = null));
+        else break;
+      }
+      active++;
+    },
+    leave() {
+      active--;
+      if (active === 0) {
+        const waiting = idle;
+        idle = [];
+        for (const resolve of waiting) resolve();
+      }
+    },
   };
 }

@@ -1,5 +1,7 @@
 // openStore(): connect (embedded chDB by default, or a server by URL), migrate, set retention, and put a
 // bounded batch writer in front of each table the collector writes.
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { pino, type Logger } from 'pino';
 import { prepareAuditRow, rowToAuditEvent, AUDIT_SELECT_COLUMNS, type AuditEventRecord, type PreparedAuditRow } from './audit-row.js';
 import { AUDIT_OUTCOME, columnsInsert, createAuditFlush, nativeFileInsert, type AuditCounters } from './audit-writer.js';
@@ -10,6 +12,8 @@ import { connectStore, type ConnectOptions } from './connect.js';
 import { applyMigrations, loadMigrations } from './migrations.js';
 import { prepareLog, prepareSpan, type PreparedOtelRow } from './otel-rows.js';
 import { createOtelFlush, OTEL_OUTCOME, type OtelCounters } from './otel-writer.js';
+import { fileJournal, memoryJournal, type RollupJournal } from './rollup-journal.js';
+import { repairRollups, type RepairRange } from './rollup-repair.js';
 import { applyRetention, resolveRetention, type RetentionConfig } from './retention.js';
 import type { Store } from './store.js';
 
@@ -37,6 +41,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     throw err;
   }
 
+  const rollups = await rollupRepairOf(connection, options.cluster, log);
   const auditCounters: AuditCounters = { inserted: 0, duplicates: 0, archived: 0 };
   const spanCounters: OtelCounters = { inserted: 0, expired: 0 };
   const logCounters: OtelCounters = { inserted: 0, expired: 0 };
@@ -51,7 +56,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     ...batch,
     name: 'audit_events',
     outcomeCodes: 3,
-    flush: createAuditFlush({ client, insert: connection.mode === 'embedded' && connection.dataDir ? nativeFileInsert(client, connection.dataDir) : columnsInsert(client), auditDays: retention.auditDays, counters: auditCounters, log }),
+    flush: createAuditFlush({ client, insert: connection.mode === 'embedded' && connection.dataDir ? nativeFileInsert(client, connection.dataDir) : columnsInsert(client), auditDays: retention.auditDays, counters: auditCounters, ...(rollups ? { rollups } : {}), log }),
   });
   const spans = createBatchWriter<PreparedOtelRow>({ ...batch, name: 'otel_traces', outcomeCodes: 2, flush: createOtelFlush('otel_traces', { client, days: retention.tracesDays, counters: spanCounters, log }) });
   const logs = createBatchWriter<PreparedOtelRow>({ ...batch, name: 'otel_logs', outcomeCodes: 2, flush: createOtelFlush('otel_logs', { client, days: retention.logsDays, counters: logCounters, log }) });
@@ -114,6 +119,32 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       return closing;
     },
   };
+}
+
+/**
+ * The rollup journal and repair (rollup-repair.ts), with any repair an earlier process left pending done
+ * now. Not in cluster mode: the rollups there are Replicated tables behind Distributed ones, which a
+ * lightweight DELETE cannot reach (docs/store.md says how to repair them by hand).
+ */
+async function rollupRepairOf(connection: { client: ClickHouseClient; mode: 'embedded' | 'server'; dataDir: string; database: string }, cluster: string | undefined, log: Logger): Promise<{ journal: RollupJournal; repair: (ranges: RepairRange[]) => Promise<void> } | undefined> {
+  if (cluster !== undefined) return undefined;
+  const journal = connection.mode === 'embedded' && connection.dataDir ? fileJournal(join(connection.dataDir, 'tunnelwatch-rollup-journal')) : memoryJournal();
+  const repair = async (ranges: RepairRange[]): Promise<void> => {
+    const done = await repairRollups(connection.client, connection.database, ranges);
+    log.info({ days: done.days, tables: done.tables }, 'rollups recomputed from audit_events');
+  };
+  const pending = [...journal.pending()];
+  if (pending.length > 0) {
+    log.warn({ inserts: pending.length }, 'the last run stopped during audit_events inserts: recomputing the rollups of their days');
+    try {
+      await repair(pending.map(([, r]) => r));
+      await journal.repaired(pending.map(([t]) => t));
+    } catch (err) {
+      // Left pending: the first insert tries again.
+      log.error({ err: (err as Error).message }, 'rollup repair failed; it runs again before the next insert');
+    }
+  }
+  return { journal, repair };
 }
 
 export type { AuditEventInput, StoredAuditEvent } from './audit-row.js';
