@@ -83,6 +83,13 @@ export function loadBetween(a: LoadSample, b: LoadSample, root = process.pid): L
   };
 }
 
+/** CPU seconds a process used between two samples (0 if it is not in both). */
+export function cpuSecondsOf(a: LoadSample, b: LoadSample, pid: number): number {
+  const before = a.procs.get(pid);
+  const after = b.procs.get(pid);
+  return before && after ? Math.max(0, after.cpuS - before.cpuS) : 0;
+}
+
 /** Runs fn and reports the machine load around it. */
 export async function withLoad<T>(fn: () => Promise<T>): Promise<{ value: T; load: LoadReport }> {
   const before = await sampleLoad();
