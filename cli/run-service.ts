@@ -1,4 +1,5 @@
 // Shared start-up for long-running commands: load and validate config, log, run until a signal.
+import { hostname } from 'node:os';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { loadConfigFile } from '../common/config/load-config.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -17,13 +18,35 @@ export const SERVICE_HELP = `Options:
 
 Precedence: --set, then environment TUNNELWATCH_<KEY> with __ between levels
 (e.g. TUNNELWATCH_PROXY__LISTEN=127.0.0.1:9000), then the file, then the default.
-A wrong key or value stops the process and names the key and what is expected.`;
+A wrong key or value stops the process and names the key and what is expected.
+SIGHUP reloads the file (with the same --set and environment): applied whole, or refused whole and
+logged when invalid; what can only change with a restart is named in the log.`;
+
+/** Who asked for a reload and how, for the audit of the change. */
+export interface ReloadSource {
+  readonly via: 'sighup' | 'api';
+  readonly actor: string;
+}
+
+export interface ReloadResult {
+  readonly applied: boolean;
+  /** Why it was refused, or what it changed. */
+  readonly message: string;
+  /** Settings that changed in the file but take effect only after a restart. */
+  readonly restartNeeded?: readonly string[];
+}
+
+/** A running service; reload() is optional (a service without it logs that SIGHUP needs a restart). */
+export interface RunningService<C> {
+  close(): Promise<void>;
+  reload?(load: () => C, source: ReloadSource): Promise<ReloadResult>;
+}
 
 export async function runService<S extends TSchema>(
   name: string,
   schema: S,
   args: string[],
-  start: (config: Static<S>, configFile: string, log: Logger) => Promise<{ close(): Promise<void> }>,
+  start: (config: Static<S>, configFile: string, log: Logger) => Promise<RunningService<Static<S>>>,
 ): Promise<number> {
   const { values } = parseOptions(args, SERVICE_OPTIONS);
   if (!values.config) throw new UsageError('--config FILE is required');
@@ -43,5 +66,20 @@ export async function runService<S extends TSchema>(
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // Without a listener Node would exit on SIGHUP; with one, a reload, or a clear word that it needs a restart.
+    process.on('SIGHUP', () => {
+      if (!running.reload) {
+        log.warn(`${name} does not reload its configuration: restart it to apply changes`);
+        return;
+      }
+      const load = (): Static<S> => loadConfigFile(schema, values.config as string, { set: values.set ?? [] }) as Static<S>;
+      // A signal does not say who sent it; the host and pid at least say where (the system log may say who).
+      const actor = `SIGHUP to pid ${process.pid} on ${hostname()}`;
+      running.reload(load, { via: 'sighup', actor }).then(
+        (r) => (r.applied ? log.info({ restart_needed: r.restartNeeded ?? [] }, `configuration reloaded: ${r.message}`) : log.error(`configuration reload refused, nothing changed: ${r.message}`)),
+        (err: unknown) => log.error({ err: (err as Error).message }, 'configuration reload failed, nothing changed'),
+      );
+    });
   });
 }
+

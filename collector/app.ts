@@ -14,6 +14,11 @@ import { healthRoutes } from './routes/health-routes.js';
 import type { IngestContext } from './routes/ingest-context.js';
 import { otlpEncodingOf, otlpRoutes } from './routes/otlp-routes.js';
 import { rulesRoute } from './routes/rules-route.js';
+import { checksRoute } from './routes/checks-route.js';
+import type { CheckIngest } from './diagnostics/state-changes.js';
+import type { OpsIngest } from './diagnostics/ops-findings.js';
+import { opsRoute } from './routes/ops-route.js';
+import type { RuleSnapshot } from './store/rule-snapshots.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,6 +34,12 @@ export interface CollectorAppOptions {
   readonly maxBodyBytes: number;
   readonly log: Logger;
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Backend check reports (POST /v1/checks): stored with their state changes; the route exists only with it. */
+  readonly checks?: CheckIngest;
+  /** Operational alerts from relays and connectors (POST /v1/ops, docs/alerts.md); the route exists only with it. */
+  readonly ops?: OpsIngest;
+  /** Told of each valid rule snapshot before it is stored (the collector records rule changes). */
+  readonly onRules?: (snapshot: RuleSnapshot) => Promise<void>;
 }
 
 const REJECTION_KIND: Partial<Record<ErrorCode, RejectionKind>> = {
@@ -93,11 +104,13 @@ export async function buildApp(options: CollectorAppOptions): Promise<FastifyIns
     reply.code(404).type('application/json').send(JSON.stringify({ error: { code: 'not_found', status: 404, message: `no route ${request.method} ${request.url.split('?')[0]}` } })),
   );
 
-  const ctx: IngestContext = { store: options.store, queue, maxBodyBytes: options.maxBodyBytes };
+  const ctx: IngestContext = { store: options.store, queue, maxBodyBytes: options.maxBodyBytes, ...(options.onRules ? { onRules: options.onRules } : {}) };
   await app.register(async (scope) => {
     await otlpRoutes(scope, ctx);
     await auditRoute(scope, ctx);
     await rulesRoute(scope, ctx);
+    if (options.checks) await checksRoute(scope, ctx, options.checks);
+    if (options.ops) await opsRoute(scope, ctx, options.ops);
     await healthRoutes(scope, ctx);
   });
   return app;

@@ -6,6 +6,11 @@ import { splitHostPort } from '../common/config/schema-parts.js';
 import type { Logger } from '../common/log.js';
 import { startDashboard, type RunningDashboard } from '../dashboard/dashboard.js';
 import { buildApp } from './app.js';
+import { collectorAdminTrail } from './admin-trail.js';
+import { collectorCheckIngest } from './diagnostics/state-changes.js';
+import { collectorOpsIngest } from './diagnostics/ops-findings.js';
+import { startStuckAlerts } from './export/stuck-alerts.js';
+import { recordRuleChange } from './rule-changes.js';
 import { liveOptionsFromConfig } from './detect/config-schema.js';
 import { createLiveDetector, type LiveDetector } from './detect/live.js';
 import type { CollectorConfig } from './config-schema.js';
@@ -59,6 +64,9 @@ export async function startCollector(config: CollectorConfig, configFile: string
     }
   }
   const ingest = ingestStoreOf(store);
+  const adminTrail = collectorAdminTrail(store, log);
+  // Operational alerts (docs/alerts.md): from relays and connectors (POST /v1/ops), and stuck exporters.
+  const opsIngest = collectorOpsIngest(store, log);
   const queue = new IngestQueue(
     { maxRows: config.queue.max_rows, maxBytes: config.queue.max_bytes, retryAfterS: config.queue.retry_after_s, storeRetryAfterS: config.queue.store_retry_after_s },
     ingest,
@@ -71,6 +79,12 @@ export async function startCollector(config: CollectorConfig, configFile: string
     maxBodyBytes: config.collector.max_body_bytes,
     log: log.child({ component: 'collector.http' }),
     ...(https ? { https } : {}),
+    checks: collectorCheckIngest(store, log.child({ component: 'collector.checks' })),
+    ops: opsIngest,
+    onRules: async (snapshot) => {
+      const diff = await recordRuleChange(store, adminTrail, snapshot);
+      if (diff) log.info({ connector_id: snapshot.connector_id, added: diff.added, removed: diff.removed, changed: diff.changed }, 'connector rules changed: recorded as an admin event');
+    },
   });
   await app.register(async (scope) => metricsRoute(scope, metrics));
   const { host, port } = splitHostPort(config.collector.listen);
@@ -99,6 +113,7 @@ export async function startCollector(config: CollectorConfig, configFile: string
   const { enabled, ...live } = liveOptionsFromConfig(config.detection);
   const detection = enabled ? createLiveDetector({ store, ...live, log: log.child({ component: 'collector.detect' }) }) : undefined;
   detection?.start();
+  const stuck = exporters ? startStuckAlerts({ health: exporters.health, ingest: opsIngest, stuckAfterS: config.export.stuck_after_s, log }) : undefined;
 
   return {
     port: bound,
@@ -110,6 +125,7 @@ export async function startCollector(config: CollectorConfig, configFile: string
     exporters,
     metrics,
     async close() {
+      await stuck?.stop();
       await detection?.stop();
       await dashboard?.close();
       // Before the store closes: each runner saves the cursor of what it delivered.

@@ -27,6 +27,7 @@ export const StoreSection = Type.Object(
         otel_traces: RetentionDays('otel_traces (and otel_traces_trace_id_ts)', 30),
         otel_logs: RetentionDays('otel_logs', 30),
         rollups: RetentionDays('the per-minute rollups', 400),
+        backend_checks: RetentionDays('backend_checks (backend diagnostics history)', 90),
       },
       { additionalProperties: false, default: {}, description: 'retention per table; rows already older than it at insert are archived (audit events) or refused as expired (spans, logs), never silently dropped' },
     ),

@@ -28,6 +28,7 @@ export async function openConfiguredStore(config: { readonly store: StoreConfig;
       tracesDays: s.retention_days.otel_traces,
       logsDays: s.retention_days.otel_logs,
       rollupDays: s.retention_days.rollups,
+      checksDays: s.retention_days.backend_checks,
     },
     log,
     // The ingest queue admits at most queue.max_rows rows until their commit, so the store's own bound

@@ -40,6 +40,29 @@ export const ERRORS = {
   // Tunnel session.
   TW_ERR_TUNNEL_NOT_AUTHORISED: { status: 0, message: 'the relay does not authorise this connector certificate for the subaccount' },
   TW_ERR_TUNNEL_HANDSHAKE: { status: 0, message: 'the tunnel handshake with the relay failed' },
+  // Relay admin API (connector/relay/admin-server.ts, docs/diagnostics.md), answered as {"code","message"}.
+  TW_ERR_RELAY_ADMIN_UNAUTHENTICATED: { status: 401, message: 'missing or unknown admin token: send "Authorization: Bearer <token>" with a token whose SHA-256 is in admin.tokens of relay.yaml' },
+  TW_ERR_RELAY_ADMIN_BAD_REQUEST: { status: 400, message: 'the admin request body is not JSON or does not match the route\'s schema' },
+  TW_ERR_RELAY_ADMIN_TOO_LARGE: { status: 413, message: 'the admin request body exceeds admin.max_body_bytes' },
+  TW_ERR_RELAY_ADMIN_NOT_FOUND: { status: 404, message: 'no such admin route' },
+  TW_ERR_RELAY_ADMIN_METHOD_NOT_ALLOWED: { status: 405, message: 'the admin route does not take this method (see the Allow header)' },
+  TW_ERR_RELAY_ADMIN_NO_CONNECTOR: { status: 404, message: 'no connector session serves this subaccount and location id' },
+  TW_ERR_RELAY_ADMIN_NO_MAPPING: { status: 404, message: 'the connector has no mapping with this virtual host:port for the subaccount' },
+  TW_ERR_RELAY_ADMIN_CHECK_BUSY: { status: 429, message: 'the connector is running as many on-demand checks as it allows: retry shortly' },
+  TW_ERR_RELAY_ADMIN_CHECK_TIMEOUT: { status: 504, message: 'the connector did not answer the check within admin.check_timeout_ms' },
+  TW_ERR_RELAY_ADMIN_TUNNEL_BROKEN: { status: 502, message: 'the tunnel stream to the connector broke, or the connector did not answer with a check report' },
+  TW_ERR_RELAY_ADMIN_INTERNAL: { status: 500, message: 'the relay failed while handling the admin request: see its log' },
+  // Connector high availability (connector/ha/, docs/ha.md): the HA listener answers {"code","message"}.
+  TW_ERR_HA_CERTIFICATE: { status: 0, message: 'the HA certificate (ha.tls.cert) does not fit: its CN must be connector.id and it needs extended key usages serverAuth and clientAuth (`tunnelwatch connector ha-cert`)' },
+  TW_ERR_HA_NOT_CONFIGURED: { status: 0, message: 'connector.yaml has no ha section: this connector runs standalone' },
+  TW_ERR_HA_RULES_REFUSED: { status: 0, message: 'the rules pulled from the master are invalid; the shadow keeps enforcing its current rules' },
+  TW_ERR_HA_FORBIDDEN: { status: 403, message: 'the HA listener accepts only the peer\'s certificate (CN = ha.peer_id) and this connector\'s own (CN = connector.id)' },
+  TW_ERR_HA_NOT_FOUND: { status: 404, message: 'no such HA route' },
+  TW_ERR_HA_BAD_REQUEST: { status: 400, message: 'the HA request is not valid' },
+  TW_ERR_HA_SWITCH_REFUSED: { status: 409, message: 'a switch-over needs one active and one standby connector, both answering, and no other switch-over in progress' },
+  TW_ERR_HA_PEER_UNREACHABLE: { status: 502, message: 'the peer connector\'s HA listener did not answer (ha.peer): a switch-over needs both connectors running' },
+  TW_ERR_HA_INTERNAL: { status: 500, message: 'the connector failed while handling the HA request: see its log' },
+  TW_ERR_HA_NO_ACK: { status: 504, message: 'the relay did not confirm in time that it routes to the newly active connector: see both connectors\' logs and the relay\'s' },
   // Audit.
   TW_ERR_AUDIT_WRITE: { status: 0, message: 'an audit event could not be written' },
   TW_ERR_AUDIT_UNAVAILABLE: { status: 503, message: 'audit events cannot be kept right now (disk error, or the delivery spool is full), so calls are refused (never an unaudited call); see the log of the emitter' },
@@ -58,6 +81,8 @@ export const ERRORS = {
   TW_ERR_SHIPPER_UNAVAILABLE: { status: 0, message: 'audit events cannot be delivered to the collector right now; they stay in the spool and are retried with backoff' },
   TW_ERR_SHIPPER_REJECTED: { status: 0, message: 'the collector rejected an audit line as malformed; it was moved to the dead-letter file in audit.dir' },
   TW_ERR_SHIPPER_SPOOL_FULL: { status: 0, message: 'the audit spool reached audit.spool_max_bytes; audit.spool_full decides: refuse new calls, or drop the oldest unshipped events' },
+  TW_ERR_OPS_ALERT: { status: 0, message: 'an operational alert fired (tunnel down, failover, spool filling, certificate expiring, exporter stuck): the log line says which and docs/alerts.md what to do' },
+  TW_ERR_OPS_UNDELIVERED: { status: 0, message: 'operational alerts cannot be delivered to the collector (POST /v1/ops) right now: they wait in a bounded queue and are retried; each is in the log' },
   // Collector ingest (OTLP/HTTP and audit NDJSON), answered to the sender.
   TW_ERR_INGEST_UNAUTHENTICATED: { status: 401, message: 'missing or unknown ingest token: send "Authorization: Bearer <token>" with a token whose SHA-256 is in collector.ingest_tokens' },
   TW_ERR_INGEST_MALFORMED: { status: 400, message: 'the request body is not valid OTLP, audit-event-v1 NDJSON or a rules snapshot; nothing of it was stored (the reason names the line or field)' },
@@ -78,6 +103,9 @@ export const ERRORS = {
   TW_ERR_DASH_NOT_FOUND: { status: 404, message: 'no such page, route or object' },
   TW_ERR_DASH_STORE_UNAVAILABLE: { status: 503, message: 'the store did not answer: retry shortly; see the collector log' },
   TW_ERR_DASH_INTERNAL: { status: 500, message: 'the dashboard failed while handling the request: see its log' },
+  TW_ERR_DASH_RELAY_ADMIN_UNCONFIGURED: { status: 503, message: 'the relay\'s admin API is not configured: set dashboard.relay_admin (url, token_file) to see the tunnel and run checks' },
+  TW_ERR_DASH_RELAY_ADMIN_UNAVAILABLE: { status: 503, message: 'the relay\'s admin API cannot be reached or refused the dashboard: check dashboard.relay_admin and the relay\'s admin listener' },
+  TW_ERR_DASH_CHECK_TIMEOUT: { status: 504, message: 'the connector did not finish the check in time: retry, or run `tunnelwatch check` on the connector host' },
   // SIEM exporters: the framework (collector/export/, docs/siem.md).
   TW_ERR_EXPORT_CONFIG: { status: 0, message: 'an entry of exporters: in collector.yaml cannot be set up: fix the key named in the detail' },
   TW_ERR_EXPORT_SECRET: { status: 0, message: 'an exporter secret cannot be read: put it in the file named by secret_file, or in the environment variable named by secret_env' },

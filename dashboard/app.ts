@@ -15,6 +15,7 @@ import { ruleRoutes } from './api/rules.js';
 import { integrityRoutes } from './api/integrity.js';
 import { findingRoutes } from './api/findings.js';
 import { exporterRoutes } from './api/exporters.js';
+import { backendRoutes } from './api/backends.js';
 import { authRoutes } from './auth/routes.js';
 import { assetRoutes } from './assets.js';
 import type { AuthService, DashboardContext } from './context.js';
@@ -162,6 +163,7 @@ export async function buildDashboardApp(ctx: DashboardContext, options: Dashboar
     await integrityRoutes(scope, ctx);
     await findingRoutes(scope, ctx);
     await exporterRoutes(scope, ctx);
+    await backendRoutes(scope, ctx);
     await pageRoutes(scope, ctx);
     await assetRoutes(scope);
     scope.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

@@ -88,6 +88,15 @@ export const DashboardSection = Type.Object(
       ),
       { default: [], description: 'API tokens for automation (Authorization: Bearer <token>); admins can also create tokens in the dashboard' },
     ),
+    relay_admin: Type.Optional(Type.Object(
+      {
+        url: Type.String({ pattern: '^https?://[^\\s/?#]+/?$', expected: 'http(s)://host:port', description: 'the relay\'s admin listener (relay.yaml admin.listen), e.g. https://relay.internal:9443' }),
+        token_file: Type.String({ minLength: 1, description: 'file holding the admin bearer token whose SHA-256 is in the relay\'s admin.tokens (relative to the config file); never logged' }),
+        ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA that signed the admin listener\'s certificate, for https:// (relative to the config file); absent = the system CAs' })),
+        timeout_ms: Type.Integer({ minimum: 1000, maximum: 300_000, default: 60_000, description: 'how long to wait for the relay (ms); a check waits for the connector\'s whole check, so keep this above the relay\'s admin.check_timeout_ms, which answers 504 first' }),
+      },
+      { additionalProperties: false, description: 'the relay\'s admin API, for the Backends page\'s tunnel view and "Run check now" (absent = both answer 503)' },
+    )),
   },
   { additionalProperties: false, description: 'the dashboard (absent = not served)' },
 );

@@ -22,6 +22,7 @@ export const PAGES: readonly PageSpec[] = [
   { path: '/subaccounts/:name', title: 'Subaccount', script: 'subaccount', role: 'viewer', nav: false },
   { path: '/calls', title: 'Calls', script: 'calls', role: 'analyst', nav: true },
   { path: '/traces/:traceId', title: 'Trace', script: 'trace', role: 'analyst', nav: false },
+  { path: '/backends', title: 'Backends', script: 'backends', role: 'viewer', nav: true },
   { path: '/rules', title: 'Access rules', script: 'rules', role: 'viewer', nav: true },
   { path: '/integrity', title: 'Audit integrity', script: 'integrity', role: 'viewer', nav: true },
   { path: '/exporters', title: 'Exporters', script: 'exporters', role: 'analyst', nav: true },

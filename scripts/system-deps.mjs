@@ -24,6 +24,8 @@ export const SYSTEM_PACKAGES = [
   // SIEM exporter tests: a real rsyslog receiving RFC 5424 over TCP and TLS (imtcp with the openssl driver).
   'rsyslog',
   'rsyslog-openssl',
+  // deploy/ checks: `systemd-analyze verify` and `security --offline` on the unit files (nothing is started).
+  'systemd',
 ];
 
 // Preseeded so that slapd's postinst creates no database or default instance of its own.

@@ -2,6 +2,8 @@
 import type { Command } from '../command.js';
 import { relayCommand } from './relay.js';
 import { connectorCommand } from './connector.js';
+import { checkCommand } from './check.js';
+import { doctorCommand } from './doctor.js';
 import { collectorCommand } from './collector.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
@@ -18,6 +20,8 @@ import { siemCommand } from './siem.js';
 export const COMMANDS: Command[] = [
   relayCommand,
   connectorCommand,
+  checkCommand,
+  doctorCommand,
   collectorCommand,
   dashboardCommand,
   demoCommand,

@@ -61,6 +61,7 @@ export const ExportSection = Type.Object(
     retry_initial_delay_ms: Type.Integer({ minimum: 1, default: DEFAULT_RETRY.initialDelayMs, description: 'first wait after a retryable answer (ms), doubling per attempt, with jitter' }),
     retry_max_delay_ms: Type.Integer({ minimum: 1, default: DEFAULT_RETRY.maxDelayMs, description: 'longest wait between attempts (ms); also the wait after a failure (receiver refuses the configuration)' }),
     attempt_timeout_ms: Type.Integer({ minimum: 100, default: DEFAULT_RETRY.attemptTimeoutMs, description: 'a send taking longer is aborted and retried (ms); exporters have their own, shorter, timeouts' }),
+    stuck_after_s: Type.Integer({ minimum: 10, default: 300, description: 'an exporter whose oldest waiting record is this old and that has delivered nothing for this long raises the ops_exporter_stuck alert (s; docs/alerts.md)' }),
   },
   { additionalProperties: false, default: {}, description: 'how every exporter reads the store and retries (docs/siem.md)' },
 );

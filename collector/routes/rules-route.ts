@@ -47,7 +47,10 @@ export async function rulesRoute(app: FastifyInstance, ctx: IngestContext): Prom
     const { snapshot } = parsed;
     // Through the queue like any ingest, so a full queue or a store outage is answered the same way
     // (429/503 with Retry-After) and the sender retries.
-    const done = await ctx.queue.submit(1, body.length, () => ctx.store.insertRuleSnapshot(snapshot));
+    const done = await ctx.queue.submit(1, body.length, async () => {
+      await ctx.onRules?.(snapshot);
+      return ctx.store.insertRuleSnapshot(snapshot);
+    });
     if (!done.ok) throw refusalError(done.refusal);
     return reply.code(200).type('application/json').send(JSON.stringify({
       connector_id: snapshot.connector_id,

@@ -24,6 +24,8 @@ const SHARDING_KEYS: Record<string, string> = {
   // Every version of an exporter's cursor, and of one dead letter, on one shard, so FINAL keeps the newest.
   export_cursors: 'cityHash64(exporter)',
   export_dead_letters: 'cityHash64(exporter, record_id)',
+  // A re-sent check lands on the shard of its original, so the writer's lookup and FINAL both see it.
+  backend_checks: 'cityHash64(check_id)',
 };
 
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+)/;

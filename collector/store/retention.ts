@@ -15,11 +15,13 @@ export interface RetentionConfig {
   readonly logsDays?: number;
   /** The per-minute rollups (default 400 days; 0 = for ever). */
   readonly rollupDays?: number;
+  /** backend_checks, the history of backend checks (default 90 days; 0 = for ever). */
+  readonly checksDays?: number;
 }
 
 export type ResolvedRetention = Required<RetentionConfig>;
 
-export const DEFAULT_RETENTION: ResolvedRetention = { auditDays: 365, tracesDays: 30, logsDays: 30, rollupDays: 400 };
+export const DEFAULT_RETENTION: ResolvedRetention = { auditDays: 365, tracesDays: 30, logsDays: 30, rollupDays: 400, checksDays: 90 };
 
 /**
  * A row whose time is older than now - retention + this margin is treated as expired at insert: a row
@@ -58,6 +60,7 @@ export const TTL_TABLES: readonly { table: string; expression: string; retention
   { table: 'audit_latency', expression: 't', retention: 'rollupDays' },
   { table: 'audit_backends', expression: 't', retention: 'rollupDays' },
   { table: 'audit_denied_resources', expression: 't', retention: 'rollupDays' },
+  { table: 'backend_checks', expression: 'toDateTime(started_at)', retention: 'checksDays' },
 ];
 
 /** The days of the TTL a table has now (0 when it has none), read from its definition. */

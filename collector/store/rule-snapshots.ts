@@ -53,6 +53,11 @@ export const RuleSnapshotSchema = Type.Object({
   taken_at: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$' }),
   snapshot_hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   rules: RuleSetSchema,
+  /** Why the connector reports (optional, newer connectors): what changed its rules, and who. */
+  change: Type.Optional(Type.Object({
+    via: Type.Union([Type.Literal('start'), Type.Literal('reload'), Type.Literal('ha_sync'), Type.Literal('refresh')]),
+    actor: Text(256),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 export type RuleSet = Static<typeof RuleSetSchema>;

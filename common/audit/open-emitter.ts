@@ -20,6 +20,8 @@ export interface AuditPipelineOptions {
   audit: AuditConfig;
   configFile: string;
   log: Logger;
+  /** Sinks that observe every kept event after the durable one (e.g. metrics); their failures are logged. */
+  extraSinks?: AuditSink[];
 }
 
 export interface AuditPipeline {
@@ -99,6 +101,7 @@ export function openAuditPipeline(options: AuditPipelineOptions): AuditPipeline 
   }
   const sinks: AuditSink[] = [shipper ? gatedSink(files, shipper) : files];
   if (audit.stdout) sinks.push(createStdoutSink());
+  sinks.push(...(options.extraSinks ?? []));
   log.info({ dir, seq: files.recovered.seq, fsync: audit.fsync, collector: shipper?.endpoint ?? null }, 'audit chain opened');
   const emitter = new AuditEmitter({
     emitter: options.emitter,

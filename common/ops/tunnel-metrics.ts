@@ -30,11 +30,30 @@ function word(value: string): string {
   return /^[a-z0-9_]{0,40}$/.test(value) ? value : 'invalid';
 }
 
-/**
- * An audit sink that counts calls (it never fails and never keeps anything). Put it after the durable
- * sink: an event reaches it only once the file sink has kept it.
- */
-export function callMetricsSink(registry: Registry, role: 'relay' | 'connector'): AuditSink {
+/** One finished call, as the metrics see it. */
+export interface CallObservation {
+  readonly subaccount: string;
+  readonly decision: string;
+  /** HTTP status (0 for TCP or none sent). */
+  readonly status: number;
+  readonly error_type: string;
+  readonly deny_reason: string;
+  readonly duration_us: number;
+  /** Connector only: backend phases, 0 when the call had none. */
+  readonly backend_connect_us?: number;
+  readonly backend_ttfb_us?: number;
+}
+
+export interface CallMetrics {
+  observe(call: CallObservation): void;
+  /**
+   * The same as an audit sink (it never fails and keeps nothing), for the connector, which writes an event
+   * for every call: put it after the durable sink, so a call is counted once its event is kept.
+   */
+  sink(): AuditSink;
+}
+
+export function createCallMetrics(registry: Registry, role: 'relay' | 'connector'): CallMetrics {
   const subaccount = boundedLabel(MAX_SUBACCOUNTS);
   const calls = new Counter({
     name: 'tunnelwatch_calls_total',
@@ -55,18 +74,27 @@ export function callMetricsSink(registry: Registry, role: 'relay' | 'connector')
         ttfb: new Histogram({ name: 'tunnelwatch_backend_first_byte_seconds', help: 'Time from sending the request to the backend until its first response byte, by subaccount', labelNames: ['subaccount'] as const, buckets: LATENCY_BUCKETS, registers: [registry] }),
       }
     : undefined;
-  return {
-    write(event: AuditEvent) {
-      const s = subaccount(event.subaccount);
-      const decision = word(event.decision);
-      calls.inc({ subaccount: s, decision, status_class: event.status > 0 ? `${Math.floor(event.status / 100)}xx` : 'none', error_type: word(event.error_type), deny_reason: word(event.deny_reason) });
-      duration.observe({ subaccount: s, decision }, event.duration_us / 1e6);
-      if (phases && event.backend_connect_us > 0) phases.connect.observe({ subaccount: s }, event.backend_connect_us / 1e6);
-      if (phases && event.backend_ttfb_us > 0) phases.ttfb.observe({ subaccount: s }, event.backend_ttfb_us / 1e6);
-    },
-    flush: async () => {},
-    close: async () => {},
+  const observe = (c: CallObservation): void => {
+    const s = subaccount(c.subaccount);
+    const decision = word(c.decision);
+    calls.inc({ subaccount: s, decision, status_class: c.status > 0 ? `${Math.floor(c.status / 100)}xx` : 'none', error_type: word(c.error_type), deny_reason: word(c.deny_reason) });
+    duration.observe({ subaccount: s, decision }, c.duration_us / 1e6);
+    if (phases && (c.backend_connect_us ?? 0) > 0) phases.connect.observe({ subaccount: s }, (c.backend_connect_us ?? 0) / 1e6);
+    if (phases && (c.backend_ttfb_us ?? 0) > 0) phases.ttfb.observe({ subaccount: s }, (c.backend_ttfb_us ?? 0) / 1e6);
   };
+  return {
+    observe,
+    sink: () => ({
+      write: (event: AuditEvent) => observe(event),
+      flush: async () => {},
+      close: async () => {},
+    }),
+  };
+}
+
+/** An audit sink that counts calls (createCallMetrics(...).sink()). */
+export function callMetricsSink(registry: Registry, role: 'relay' | 'connector'): AuditSink {
+  return createCallMetrics(registry, role).sink();
 }
 
 /** The audit spool and delivery, read from the shipper at scrape time (absent without audit.collector). */

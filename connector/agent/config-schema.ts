@@ -2,6 +2,7 @@
 // configuration reference: docs/configuration.md is generated from them (scripts/config-doc.mjs).
 import { Type, type Static } from '@sinclair/typebox';
 import { TracingSection } from '../../common/config/tracing-section.js';
+import { ConnectorAlertsSection } from '../../common/ops/ops-events.js';
 import { AuditSection, HostPort, Identifier, LogSection, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
 
 const Method = Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,31}$', description: 'an HTTP method in upper case, e.g. GET' });
@@ -18,6 +19,25 @@ export const ResourceSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** How backend diagnostics (`tunnelwatch check`, the prober) test a mapping beyond TCP and TLS. */
+export const ProbeSchema = Type.Object(
+  {
+    path: Type.String({ pattern: '^/', default: '/', expected: 'an absolute path starting with /', description: 'http/https: the path the check requests, e.g. a health endpoint; a 404 on a path set here makes the backend degraded' }),
+    method: Type.Union([Type.Literal('HEAD'), Type.Literal('GET')], { default: 'HEAD', description: 'http/https: HEAD, or GET for backends that do not answer HEAD (only the response head is read)' }),
+    expect_banner: Type.Optional(Type.String({ minLength: 1, description: 'tcp/tcps: a regular expression the first bytes the backend sends must match (e.g. "^SSH-" or "^220 "); unset = no banner is read' })),
+    ldap: Type.Optional(
+      Type.Object(
+        {
+          bind_dn: Type.String({ minLength: 1, description: 'DN of the account the check binds as (a simple bind), e.g. cn=monitor,dc=example,dc=com' }),
+          password_file: Type.String({ minLength: 1, description: 'file holding that account\'s password (relative to the config file); never logged or reported' }),
+        },
+        { additionalProperties: false, description: 'tcp/tcps LDAP backends: check with an LDAP simple bind; a refused bind fails the check with ldap_bind_failed' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'backend diagnostics probe of this mapping; absent = HEAD / for http/https, TCP connect and TLS only for tcp/tcps' },
+);
+
 export const MappingSchema = Type.Object(
   {
     virtual: Type.String({ ...HostPort, description: 'what cloud apps ask for, virtual host:port (host matched case-insensitively)' }),
@@ -27,6 +47,7 @@ export const MappingSchema = Type.Object(
     id: Type.Optional(Type.String({ ...Identifier, description: 'rule id of a tcp/tcps mapping (which has no resources); default the virtual host:port' })),
     resources: Type.Array(ResourceSchema, { default: [], description: 'HTTP resources; a mapping without resources allows nothing' }),
     ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA file trusted for https/tcps backends; without it, the system trust store' })),
+    probe: Type.Optional(ProbeSchema),
   },
   { additionalProperties: false },
 );
@@ -37,6 +58,29 @@ export const SubaccountRulesSchema = Type.Object(
     mappings: Type.Array(MappingSchema, { default: [], description: 'virtual host:port to internal host:port mappings' }),
   },
   { additionalProperties: false },
+);
+
+/** Master/shadow high availability (docs/ha.md). */
+export const HaSchema = Type.Object(
+  {
+    role: Type.Union([Type.Literal('master'), Type.Literal('shadow')], { default: 'master', description: 'master: its rules (subaccounts) are authoritative and it starts active; shadow: pulls the master\'s rules, stands by, and takes over when the master fails' }),
+    listen: Type.String({ ...HostPort, description: 'host:port of this connector\'s HA listener (HTTPS with client certificates), called by the peer and by `tunnelwatch connector switch-roles`' }),
+    peer: Type.String({ ...HostPort, description: 'host:port of the other connector\'s HA listener' }),
+    peer_id: Type.String({ ...Identifier, description: 'the other connector\'s connector.id, the CN of its HA certificate; only the peer and this connector\'s own certificate (the CLI) may call the HA listener' }),
+    tls: Type.Object(
+      {
+        cert: Type.String({ minLength: 1, description: 'PEM certificate for the HA link, CN = connector.id, extended key usage serverAuth and clientAuth (`tunnelwatch connector ha-cert`)' }),
+        key: Type.String({ minLength: 1, description: 'PEM private key of that certificate' }),
+        ca: Type.String({ minLength: 1, description: 'PEM CA bundle that signs the peer\'s HA certificate (the tunnel CA of `tunnelwatch pki`)' }),
+      },
+      { additionalProperties: false },
+    ),
+    check_interval_ms: Type.Integer({ minimum: 100, default: 1_000, description: 'how often each connector asks the peer for its state (ms); the shadow pulls the master\'s rules with the same request' }),
+    takeover_delay_ms: Type.Integer({ minimum: 100, default: 3_000, description: 'a standby that has had no answer from the active peer for this long (ms) claims the routes at the relay; at least check_interval_ms' }),
+    drain_timeout_ms: Type.Integer({ minimum: 0, default: 30_000, description: 'planned switch-over: how long the old active connector waits for its calls in flight to finish (ms)' }),
+    rules_cache: Type.Optional(Type.String({ minLength: 1, description: 'shadow: file (relative to the config file) that keeps the rules last pulled from the master, so a shadow restarted while the master is down still has them; absent = not kept' })),
+  },
+  { additionalProperties: false, description: 'master/shadow high availability: see docs/ha.md; absent = a standalone connector (always active)' },
 );
 
 export const ConnectorConfigSchema = Type.Object(
@@ -73,12 +117,33 @@ export const ConnectorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    diagnostics: Type.Object(
+      {
+        interval_ms: Type.Integer({ minimum: 0, default: 60_000, description: 'check every mapping of every subaccount this often (ms), with jitter; 0 turns the prober off (on-demand checks still work)' }),
+        timeout_ms: Type.Integer({ minimum: 1, default: 5_000, description: 'time allowed for each step of a check (DNS, TCP, TLS, probe), in ms' }),
+        latency_warn_ms: Type.Integer({ minimum: 1, default: 2_000, description: 'a probe answer slower than this (ms) makes the backend degraded (latency_high)' }),
+        cert_warn_days: Type.Integer({ minimum: 0, default: 30, description: 'a backend certificate that expires within this many days makes the backend degraded (tls_expiring_soon)' }),
+        concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'most checks run at once by the prober, and separately by on-demand checks from the relay' }),
+        queue_max_reports: Type.Integer({ minimum: 1, default: 1_000, description: 'most check reports held for the collector; when full the oldest are dropped (counted and logged)' }),
+      },
+      { additionalProperties: false, default: {}, description: 'backend diagnostics: scheduled checks of every mapping, shipped to `POST <audit.collector.url>/v1/checks`; see docs/diagnostics.md' },
+    ),
+    ops: Type.Optional(
+      Type.Object(
+        {
+          listen: Type.String({ ...HostPort, description: 'host:port of the ops listener: GET /metrics (Prometheus), /healthz (serving, with role and tunnel state) and /readyz (200 when registered with the relay and able to audit); no token, so keep it on loopback or a management network' }),
+        },
+        { additionalProperties: false, description: 'the connector\'s ops listener (absent = none); docs/operations.md' },
+      ),
+    ),
+    ha: Type.Optional(HaSchema),
     subaccounts: Type.Record(Type.String({ pattern: SUBACCOUNT_PATTERN }), SubaccountRulesSchema, {
       default: {},
       propertyNames: { pattern: SUBACCOUNT_PATTERN, description: 'a subaccount id: lower-case letters, digits and -, 1-64 chars' },
       description: 'access rules per subaccount; a subaccount not listed here reaches nothing',
     }),
     audit: AuditSection,
+    alerts: ConnectorAlertsSection,
     tracing: TracingSection,
     log: LogSection,
   },
@@ -87,6 +152,9 @@ export const ConnectorConfigSchema = Type.Object(
 
 export type ConnectorConfig = Static<typeof ConnectorConfigSchema>;
 export type MappingConfig = Static<typeof MappingSchema>;
+export type ProbeConfig = Static<typeof ProbeSchema>;
 export type ResourceConfig = Static<typeof ResourceSchema>;
+export type DiagnosticsConfig = ConnectorConfig['diagnostics'];
 export type SubaccountRules = Static<typeof SubaccountRulesSchema>;
+export type HaConfig = Static<typeof HaSchema>;
 export { Subaccount };

@@ -2,7 +2,11 @@
 // forwarded and audited call.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AuditEmitter } from '../../common/audit/emitter.js';
-import { openAuditEmitter } from '../../common/audit/open-emitter.js';
+import { Registry } from 'prom-client';
+import { openAuditPipeline } from '../../common/audit/open-emitter.js';
+import { healthRoute, metricsRoute, readyRoute } from '../../common/ops/ops-routes.js';
+import { callMetricsSink, registerShipperMetrics, registerTunnelMetrics } from '../../common/ops/tunnel-metrics.js';
+import { startAdminServer, type RunningAdminServer } from '../relay/admin-server.js';
 import { resolveFrom } from '../../common/config/load-config.js';
 import { splitHostPort } from '../../common/config/schema-parts.js';
 import type { Logger } from '../../common/log.js';
@@ -18,6 +22,17 @@ import { ruleReporterOf } from './rule-report.js';
 import { TunnelClient } from './tunnel-client.js';
 import { createCallTracer } from '../../common/tracing/create-tracer.js';
 import type { CallTracer } from '../../common/tracing/call-span.js';
+import { checkShipperOf } from '../diagnostics/check-shipper.js';
+import { createControlHandler, indexMappings } from '../diagnostics/control.js';
+import { probeTargets, startProber } from '../diagnostics/prober.js';
+import { runCheck } from '../diagnostics/run-check.js';
+import type { CheckReport } from '../diagnostics/types.js';
+import { startHa } from '../ha/ha-runtime.js';
+import { startEmitterAlerts } from '../../common/ops/ops-reporter.js';
+import { hostname } from 'node:os';
+import type { ReloadResult, ReloadSource } from '../../cli/run-service.js';
+import { reloadConnector, type ReloadTarget } from './reload.js';
+import type { RuleChangeSource } from './rule-report.js';
 
 export interface RunningConnector {
   readonly tunnel: TunnelClient;
@@ -26,24 +41,78 @@ export interface RunningConnector {
    * whatever swaps the policy at run time must call it with the new one.
    */
   reportRules(policy: CompiledPolicy): void;
+  /** Reloads connector.yaml's rules (SIGHUP): applied atomically, or refused whole (connector/agent/reload.ts). */
+  reload(load: () => ConnectorConfig, source: ReloadSource): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
 export async function startConnector(config: ConnectorConfig, configFile: string, log: Logger): Promise<RunningConnector> {
-  const policy: CompiledPolicy = compilePolicy(config.subaccounts);
+  // The rules in force; an HA shadow swaps in the rules it pulls from its master (docs/ha.md).
+  const current = { policy: compilePolicy(config.subaccounts), subaccounts: config.subaccounts };
   const tlsMaterial = readTlsFiles(configFile, 'relay.tls', config.relay.tls);
-  const audit = openAuditEmitter({ emitter: 'connector', emitterId: config.connector.id, audit: config.audit, configFile, log: log.child({ component: 'connector.audit' }) });
+  const metrics = new Registry();
+  const pipeline = openAuditPipeline({ emitter: 'connector', emitterId: config.connector.id, audit: config.audit, configFile, log: log.child({ component: 'connector.audit' }), extraSinks: [callMetricsSink(metrics, 'connector')] });
+  const audit = pipeline.emitter;
+  registerShipperMetrics(metrics, () => pipeline.shipper?.metrics);
+  // Operational alerts (docs/alerts.md): the spool and the certificates this connector presents and trusts.
+  const alerts = startEmitterAlerts({
+    emitter: 'connector', emitterId: config.connector.id, audit: config.audit, alerts: config.alerts, configFile, shipper: () => pipeline.shipper?.metrics, log,
+    certs: [{ name: 'relay.tls.cert', file: config.relay.tls.cert, loaded: tlsMaterial.cert }, { name: 'relay.tls.ca', file: config.relay.tls.ca, loaded: tlsMaterial.ca },
+      ...(config.ha ? [{ name: 'ha.tls.cert', file: config.ha.tls.cert }] : [])],
+  });
+  const openCalls = { n: 0 };
   const pool = new BackendPool({ maxIdleSockets: config.backend.max_idle_sockets, resolvePath: (p) => resolveFrom(configFile, p) });
   const timeouts: BackendTimeouts = { connectTimeoutMs: config.backend.connect_timeout_ms, responseTimeoutMs: config.backend.response_timeout_ms };
   const callLog = log.child({ component: 'connector.call' });
   const tracer = createCallTracer({ serviceName: 'tunnelwatch-connector', instanceId: config.connector.id, config: config.tracing, configFile, log });
   const secretQueryParams = config.audit.secret_query_params;
   const rules = ruleReporterOf(config, configFile, log);
-  const reportRules = (p: CompiledPolicy): void => rules?.report(p);
-  reportRules(policy);
+  const reportRules = (p: CompiledPolicy, change?: RuleChangeSource): void => rules?.report(p, change);
+  reportRules(current.policy, { via: 'start', actor: `connector ${config.connector.id} starting on ${hostname()}` });
+
+  // Backend diagnostics: checks the relay asks for (control channel) and scheduled ones (prober), all
+  // shipped to the collector when there is one.
+  const resolvePath = (p: string): string => resolveFrom(configFile, p);
+  const checks = checkShipperOf(config, configFile, log);
+  const diagnostics = {
+    connectorId: config.connector.id,
+    locationId: config.connector.location_id,
+    diagnostics: config.diagnostics,
+    resolvePath,
+    run: runCheck,
+    log,
+    ...(checks ? { onReport: (r: CheckReport) => checks.enqueue(r) } : {}),
+  };
+  let control = createControlHandler({ ...diagnostics, mappings: indexMappings(current.subaccounts) });
+  const prober = startProber({ ...diagnostics, targets: () => probeTargets(current.subaccounts) });
+
+  // Master/shadow high availability (docs/ha.md): the HA listener, the check of the peer, the role channel.
+  const haConfig = config.ha;
+  const ha = haConfig
+    ? await startHa({
+        config: { ...config, ha: haConfig },
+        configFile,
+        rules: () => current.subaccounts,
+        log,
+        onRules: (subaccounts, policy) => {
+          current.subaccounts = subaccounts;
+          current.policy = policy;
+          control = createControlHandler({ ...diagnostics, mappings: indexMappings(subaccounts) });
+          reportRules(policy, { via: 'ha_sync', actor: `HA shadow ${config.connector.id}, rules of its master ${haConfig.peer_id}` });
+        },
+      }).catch(async (err: unknown) => {
+        rules?.close();
+        await prober?.stop();
+        checks?.close();
+        throw err;
+      })
+    : undefined;
 
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    handleCall(stream, headers, { policy, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
+    openCalls.n++;
+    stream.once('close', () => openCalls.n--);
+    ha?.trackCall(stream);
+    handleCall(stream, headers, { policy: current.policy, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
   };
   const relay = splitHostPort(config.relay.address);
   const tunnel = new TunnelClient({
@@ -60,26 +129,94 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     hello: () => ({
       connector_id: config.connector.id,
       location_id: config.connector.location_id,
-      subaccounts: Object.keys(config.subaccounts),
+      subaccounts: Object.keys(current.subaccounts),
       protocol: 1,
       version: '0.1.0',
+      ...(ha ? { ha: ha.hello() } : {}),
     }),
     onStream,
+    onCheck: (stream, headers) => control.handle(stream, headers),
+    ...(ha ? { onRole: (stream, headers) => ha.onRoleStream(stream, headers), onState: (state) => ha.onTunnelState(state) } : {}),
     log,
   });
-  tunnel.start();
-  log.info({ relay: config.relay.address, connector_id: config.connector.id, location_id: config.connector.location_id, subaccounts: Object.keys(config.subaccounts) }, 'connector started');
+  // An HA shadow that has no rules yet dials once its master's rules arrive.
+  if (ha) ha.attachTunnel(tunnel);
+  else tunnel.start();
+  registerTunnelMetrics(metrics, 'connector', {
+    sessions: () => [{ labels: { state: tunnel.status.state }, value: 1 }],
+    streams: () => openCalls.n,
+    connects: () => tunnel.status.connects,
+  });
+  const ops = await startOps(config, metrics, () => ({
+    role: 'connector',
+    connector_id: config.connector.id,
+    tunnel: tunnel.status.state,
+    since: tunnel.status.since.toISOString(),
+    subaccounts: tunnel.status.accepted,
+    last_error: tunnel.status.lastError,
+    audit_healthy: audit.healthy,
+    // Master/shadow (docs/ha.md): the configured role, and whether the relay routes to this connector now.
+    ha: ha ? { role: haConfig?.role ?? 'master', active: ha.node.active, routed: ha.node.routed, ready: ha.node.ready, peer_answering: ha.node.misses === 0 } : { role: 'standalone', active: true },
+  }), log).catch(async (err: unknown) => {
+    await ha?.close();
+    await tunnel.stop();
+    throw err;
+  });
+  log.info({ relay: config.relay.address, connector_id: config.connector.id, location_id: config.connector.location_id, subaccounts: Object.keys(current.subaccounts), ha_role: config.ha?.role ?? 'standalone' }, 'connector started');
+  const reloadTarget: ReloadTarget = {
+    started: config,
+    current: () => current.subaccounts,
+    refusal: () => (haConfig?.role === 'shadow' ? `this connector is an HA shadow: it enforces the rules of its master ${haConfig.peer_id}; reload the master` : undefined),
+    apply: (subaccounts, policy, source) => {
+      const announced = Object.keys(current.subaccounts).sort().join(',');
+      current.subaccounts = subaccounts;
+      current.policy = policy;
+      control = createControlHandler({ ...diagnostics, mappings: indexMappings(subaccounts) });
+      reportRules(policy, { via: 'reload', actor: source.actor });
+      // A changed set of subaccounts must be announced to the relay: a new tunnel session, no call lost.
+      if (Object.keys(subaccounts).sort().join(',') !== announced) tunnel.renew();
+    },
+  };
   return {
     tunnel,
     reportRules,
+    reload: async (load, source) => reloadConnector(reloadTarget, load, source),
     async close() {
+      alerts.stop();
+      await ha?.close();
+      await ops?.close();
       rules?.close();
+      await prober?.stop();
+      checks?.close();
       await tunnel.stop();
       pool.close();
       await audit.close();
       await tracer.shutdown();
     },
   };
+}
+
+/** The ops listener (ops.listen): /metrics, /healthz, /readyz; none without ops. */
+async function startOps(config: ConnectorConfig, metrics: Registry, view: () => { role: string; tunnel: string; audit_healthy: boolean; [k: string]: unknown }, log: Logger): Promise<RunningAdminServer | undefined> {
+  if (!config.ops) return undefined;
+  const addr = splitHostPort(config.ops.listen);
+  return startAdminServer({
+    host: addr.host,
+    port: addr.port,
+    tokens: [],
+    maxBodyBytes: 1024,
+    routes: [
+      healthRoute(view),
+      readyRoute(() => {
+        const v = view();
+        if (v.tunnel !== 'registered') return { ready: false, reason: `the tunnel to the relay is ${v.tunnel}`, ...v };
+        if (!v.audit_healthy) return { ready: false, reason: 'the connector cannot keep audit events: calls are refused', ...v };
+        return { ready: true, reason: '', ...v };
+      }),
+      metricsRoute(metrics),
+    ],
+    log: log.child({ component: 'connector.ops' }),
+  });
 }
 
 interface CallContext {

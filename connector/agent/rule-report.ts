@@ -37,9 +37,17 @@ export interface RuleSnapshotBody {
   readonly snapshot_hash: string;
   /** describePolicy() */
   readonly rules: unknown;
+  readonly change?: RuleChangeSource;
 }
 
-export function ruleSnapshotOf(policy: CompiledPolicy, connectorId: string, locationId: string, now = new Date()): RuleSnapshotBody {
+/** What made the connector report (collector/rule-changes.ts records it with the change). */
+export interface RuleChangeSource {
+  readonly via: 'start' | 'reload' | 'ha_sync' | 'refresh';
+  /** Who, as far as the connector knows: e.g. "SIGHUP to pid 123 on host-a". */
+  readonly actor: string;
+}
+
+export function ruleSnapshotOf(policy: CompiledPolicy, connectorId: string, locationId: string, now = new Date(), change?: RuleChangeSource): RuleSnapshotBody {
   const rules = describePolicy(policy);
   return {
     schema: RULES_SCHEMA,
@@ -48,6 +56,7 @@ export function ruleSnapshotOf(policy: CompiledPolicy, connectorId: string, loca
     taken_at: now.toISOString(),
     snapshot_hash: createHash('sha256').update(canonicalJson(rules)).digest('hex'),
     rules,
+    ...(change ? { change } : {}),
   };
 }
 
@@ -68,7 +77,7 @@ export interface RuleReporterOptions {
 
 export interface RuleReporter {
   /** Makes this policy the one to report; returns at once. */
-  report(policy: CompiledPolicy): void;
+  report(policy: CompiledPolicy, change?: RuleChangeSource): void;
   /** snapshot_hash of the last snapshot the collector accepted. */
   readonly acceptedHash: string | undefined;
   close(): void;
@@ -117,10 +126,10 @@ class CollectorRuleReporter implements RuleReporter {
     this.backoff = new Backoff({ initialDelayMs: 500, maxDelayMs: 60_000, jitter: 0.5, ...o.backoff });
   }
 
-  report(policy: CompiledPolicy): void {
+  report(policy: CompiledPolicy, change?: RuleChangeSource): void {
     if (this.closed) return;
     this.policy = policy;
-    this.current = ruleSnapshotOf(policy, this.o.connectorId, this.o.locationId);
+    this.current = ruleSnapshotOf(policy, this.o.connectorId, this.o.locationId, new Date(), change);
     this.backoff.reset();
     this.schedule(0);
   }
@@ -190,7 +199,7 @@ class CollectorRuleReporter implements RuleReporter {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.closed || this.current !== sent) return;
-      this.current = ruleSnapshotOf(policy, this.o.connectorId, this.o.locationId);
+      this.current = ruleSnapshotOf(policy, this.o.connectorId, this.o.locationId, new Date(), { via: 'refresh', actor: 'connector' });
       void this.attempt();
     }, refreshMs);
     this.timer.unref();

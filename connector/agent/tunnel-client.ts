@@ -5,7 +5,7 @@ import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from '../../common/log.js';
 import { Backoff, type BackoffOptions } from '../../common/backoff.js';
 import {
-  H2_CONNECTION_WINDOW, H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, HELLO_PATH, PROTOCOL_VERSION, REGISTERED_PATH, TUNNEL_ALPN,
+  CHECK_PATH, CONTROL_PREFIX, H, H2_CONNECTION_WINDOW, H2_MAX_SESSION_MEMORY_MB, H2_SETTINGS, HELLO_PATH, PROTOCOL_VERSION, REGISTERED_PATH, ROLE_PATH, TUNNEL_ALPN,
   type Hello, type Registration,
 } from '../tunnel/protocol.js';
 import type { TlsMaterial } from '../tunnel/tls-files.js';
@@ -21,6 +21,12 @@ export interface TunnelClientOptions {
   backoff: BackoffOptions;
   hello: () => Hello;
   onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
+  /** The relay's on-demand check requests (CHECK_PATH); absent = answered 404. */
+  onCheck?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
+  /** The relay's HA role channel (ROLE_PATH, docs/ha.md); absent = answered 404. */
+  onRole?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
+  /** Told each change of status.state (HA: a dropped tunnel, a registration). */
+  onState?: (state: TunnelState) => void;
   log: Logger;
 }
 
@@ -48,6 +54,8 @@ export class TunnelClient {
   readonly status: TunnelStatus = { state: 'waiting', accepted: [], rejected: [], connects: 0, lastError: '', since: new Date() };
   /** Resolves whenever a registration arrives; tests and the demo wait on it. */
   private registeredWaiters: (() => void)[] = [];
+  /** Connections replaced by renew() that still finish their calls; destroyed by stop(). */
+  private readonly retired = new Set<TLSSocket>();
 
   constructor(private readonly options: TunnelClientOptions) {
     this.log = options.log.child({ component: 'connector.tunnel' });
@@ -73,12 +81,27 @@ export class TunnelClient {
     if (this.timer) clearTimeout(this.timer);
     this.session?.destroy();
     this.socket?.destroy();
+    for (const s of this.retired) s.destroy();
   }
 
-  private dial(): void {
+  /**
+   * Registers again on a new connection while the current one keeps serving, so that the relay hears a
+   * new hello (an HA shadow whose subaccounts changed, docs/ha.md). The relay replaces the old session with
+   * the new one and closes the old one gracefully: calls on it finish. Not registered: nothing to do, the
+   * next dial's hello carries the change anyway.
+   */
+  renew(): void {
+    const old = this.socket;
+    if (this.stopped || this.status.state !== 'registered' || !old) return;
+    this.retired.add(old);
+    old.once('close', () => this.retired.delete(old));
+    this.dial(true);
+  }
+
+  private dial(renewing = false): void {
     if (this.stopped) return;
     const { host, port } = this.options;
-    this.setState('connecting');
+    if (!renewing) this.setState('connecting');
     const servername = this.options.serverName ?? (isIp(host) ? undefined : host);
     const socket = tls.connect({
       host,
@@ -97,7 +120,8 @@ export class TunnelClient {
       if (failed) return;
       failed = true;
       socket.destroy();
-      this.retry(reason);
+      // A connection that renew() replaced may end as it likes: the newer one is what counts.
+      if (this.socket === socket) this.retry(reason);
     };
     socket.once('timeout', () => fail(`no TLS connection to ${host}:${port} within ${DIAL_TIMEOUT_MS} ms`));
     socket.once('error', (err: NodeJS.ErrnoException) => fail(`${err.code ?? 'error'}: ${err.message}`));
@@ -112,7 +136,7 @@ export class TunnelClient {
       socket.once('close', () => {
         if (!failed) {
           failed = true;
-          this.retry(this.status.state === 'registered' ? 'tunnel closed' : 'relay closed the tunnel before registration');
+          if (this.socket === socket) this.retry(this.status.state === 'registered' ? 'tunnel closed' : 'relay closed the tunnel before registration');
         }
       });
       this.server.emit('connection', socket);
@@ -132,18 +156,29 @@ export class TunnelClient {
 
   private onSession(session: ServerHttp2Session): void {
     this.session = session;
+    // This session's own connection (emitted just now by dial()): after a renew() this.socket is another one.
+    const socket = this.socket;
     session.on('connect', () => session.setLocalWindowSize(H2_CONNECTION_WINDOW));
     session.on('error', (err) => this.log.warn({ err: err.message }, 'tunnel session error'));
     const stop = keepalive(session, this.options.pingIntervalMs, () => {}, () => {
       this.log.warn('relay missed two keepalive pings; dropping the tunnel');
       session.destroy();
-      this.socket?.destroy();
+      socket?.destroy();
     });
     session.once('close', stop);
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const path = headers[':path'];
+    // A cloud app's call can carry any path, /_tunnelwatch/... included (the relay passes the target as
+    // received), but every call stream carries the relay's tw-kind header, which the relay strips from
+    // what cloud apps send. So a stream with it is a call whatever its path, and only the relay's own
+    // streams reach the control handlers.
+    if (headers[H.kind] === undefined && typeof path === 'string' && path.startsWith(CONTROL_PREFIX)) this.onControl(stream, headers, path);
+    else this.options.onStream(stream, headers);
+  }
+
+  private onControl(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, path: string): void {
     if (path === HELLO_PATH) {
       stream.resume();
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
@@ -158,7 +193,17 @@ export class TunnelClient {
       });
       return;
     }
-    this.options.onStream(stream, headers);
+    if (path === CHECK_PATH && this.options.onCheck) {
+      this.options.onCheck(stream, headers);
+      return;
+    }
+    if (path === ROLE_PATH && this.options.onRole) {
+      this.options.onRole(stream, headers);
+      return;
+    }
+    stream.resume();
+    stream.respond({ ':status': 404, 'content-type': 'application/json' });
+    stream.end(JSON.stringify({ error: `this connector does not serve ${path}` }));
   }
 
   private onRegistered(reg: Registration): void {
@@ -182,6 +227,7 @@ export class TunnelClient {
   private setState(state: TunnelState): void {
     this.status.state = state;
     this.status.since = new Date();
+    this.options.onState?.(state);
   }
 }
 

@@ -2,6 +2,7 @@
 // is generated from them (scripts/config-doc.mjs) and a test keeps the two in step.
 import { Type, type Static } from '@sinclair/typebox';
 import { TracingSection } from '../../common/config/tracing-section.js';
+import { RelayAlertsSection } from '../../common/ops/ops-events.js';
 import { AuditSection, HostPort, Identifier, LogSection, Subaccount, TlsFiles } from '../../common/config/schema-parts.js';
 
 export const RelayConfigSchema = Type.Object(
@@ -50,7 +51,37 @@ export const RelayConfigSchema = Type.Object(
       ),
       { default: [], description: 'cloud app tokens; only their SHA-256 is stored' },
     ),
+    admin: Type.Optional(
+      Type.Object(
+        {
+          listen: Type.String({ ...HostPort, description: 'host:port of the admin API (GET /admin/v1/connectors, POST /admin/v1/check, GET /healthz); keep it on loopback or a management network, and use tls off loopback' }),
+          tokens: Type.Array(
+            Type.Object(
+              {
+                name: Type.String({ ...Identifier, description: 'who holds the token (e.g. dashboard); logged with each admin request, the token never is' }),
+                sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the SHA-256 of the bearer token, 64 lower-case hex digits (`tunnelwatch token hash` prints it for a token on stdin)' }),
+              },
+              { additionalProperties: false },
+            ),
+            { minItems: 1, description: 'bearer tokens accepted by the admin API; only their SHA-256 is stored' },
+          ),
+          tls: Type.Optional(
+            Type.Object(
+              {
+                cert: Type.String({ minLength: 1, description: 'PEM certificate file of the admin API' }),
+                key: Type.String({ minLength: 1, description: 'PEM private key file of the admin API' }),
+              },
+              { additionalProperties: false, description: 'serve the admin API over HTTPS; absent = plain HTTP' },
+            ),
+          ),
+          check_timeout_ms: Type.Integer({ minimum: 100, default: 30_000, description: 'how long POST /admin/v1/check waits for the connector\'s report (ms) before answering 504; keep it above 4 x the connector\'s diagnostics.timeout_ms' }),
+          max_body_bytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384, description: 'largest admin request body accepted (bytes); a larger one gets 413' }),
+        },
+        { additionalProperties: false, description: 'the relay admin API (see docs/diagnostics.md); absent = off' },
+      ),
+    ),
     audit: AuditSection,
+    alerts: RelayAlertsSection,
     tracing: TracingSection,
     log: LogSection,
   },
@@ -58,3 +89,4 @@ export const RelayConfigSchema = Type.Object(
 );
 
 export type RelayConfig = Static<typeof RelayConfigSchema>;
+export type RelayAdminConfig = NonNullable<RelayConfig['admin']>;

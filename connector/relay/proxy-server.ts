@@ -3,6 +3,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AuditEmitter } from '../../common/audit/emitter.js';
+import type { CallObservation } from '../../common/ops/tunnel-metrics.js';
 import type { Logger } from '../../common/log.js';
 import { forwardConnect, forwardHttp, forwardUpgrade } from './forward.js';
 import { listen } from '../tunnel/listen.js';
@@ -32,6 +33,8 @@ export interface ProxyContext {
   log: Logger;
   callTimeoutMs: number;
   secretQueryParams: readonly string[];
+  /** Told of every finished call (metrics). */
+  observe?: (call: CallObservation) => void;
 }
 
 export interface ProxyServerOptions {
@@ -58,7 +61,7 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => onClientError(ctx, err, socket));
 
   function handle(kind: CallKind, req: IncomingMessage, res: ServerResponse | undefined, raw: { socket: Socket; head: Buffer } | undefined): void {
-    const call = new RelayCall(kind, req, ctx.secretQueryParams, ctx.tracer);
+    const call = new RelayCall(kind, req, ctx.secretQueryParams, ctx.tracer, ctx.observe);
     const refuse = (r: Refusal): void => {
       // The event first: a refusal is never sent without its audit event having been handed over.
       try {

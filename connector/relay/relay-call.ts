@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AuditEmitter } from '../../common/audit/emitter.js';
+import type { CallObservation } from '../../common/ops/tunnel-metrics.js';
 import { emptyCallRecord, type CallRecord, type DenyReason, type ErrorType } from '../../common/audit/event.js';
 import { redactQuery } from '../../common/audit/redact-query.js';
 import type { ErrorCode } from '../../common/errors.js';
@@ -39,7 +40,7 @@ export class RelayCall {
   locationId = '';
   principal = '';
 
-  constructor(readonly kind: CallKind, readonly req: IncomingMessage, secretQueryParams: readonly string[], private readonly tracer: CallTracer) {
+  constructor(readonly kind: CallKind, readonly req: IncomingMessage, secretQueryParams: readonly string[], private readonly tracer: CallTracer, private readonly onDone?: (call: CallObservation) => void) {
     const r = this.record;
     r.client_ip = clientIpOf(req.socket);
     r.method = kind === 'connect' ? '' : (req.method ?? '');
@@ -147,6 +148,9 @@ export class RelayCall {
     if (failure?.denyReason) span.setAttribute('tunnelwatch.deny_reason', failure.denyReason);
     if (failure?.errorType) span.setAttribute('error.type', failure.errorType);
     span.end(status >= 500 || failure?.errorType ? { error: true, message: failure?.detail } : undefined);
+    // Every call ends here once, whether it crossed the tunnel (the connector writes its event) or the
+    // relay refused it (the relay writes one): the one place to count them all.
+    this.onDone?.({ subaccount: this.record.subaccount, decision: failure?.denyReason ? 'deny' : 'allow', status, error_type: failure?.errorType ?? '', deny_reason: failure?.denyReason ?? '', duration_us: Math.max(0, nowUs() - this.startedUs) });
   }
 
   /** The traceparent the connector receives: this call's trace, with the relay's span as parent. */

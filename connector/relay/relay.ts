@@ -1,7 +1,10 @@
 // The relay process: proxy port for cloud apps, tunnel port for connectors.
 import type { Server as HttpServer } from 'node:http';
 import type { Server as TlsServer } from 'node:tls';
-import { openAuditEmitter } from '../../common/audit/open-emitter.js';
+import { Registry } from 'prom-client';
+import { openAuditPipeline } from '../../common/audit/open-emitter.js';
+import { healthRoute, metricsRoute, readyRoute } from '../../common/ops/ops-routes.js';
+import { createCallMetrics, registerShipperMetrics, registerTunnelMetrics } from '../../common/ops/tunnel-metrics.js';
 import { splitHostPort } from '../../common/config/schema-parts.js';
 import type { Logger } from '../../common/log.js';
 import { readTlsFiles } from '../tunnel/tls-files.js';
@@ -11,18 +14,45 @@ import { startProxyServer } from './proxy-server.js';
 import { SessionRegistry } from './session-registry.js';
 import { startTunnelListener } from './tunnel-listener.js';
 import { TokenStore } from './token-store.js';
+import { readConfiguredFile } from '../../common/config/load-config.js';
+import { startAdminServer, type RunningAdminServer } from './admin-server.js';
+import { checkRoute } from './admin-check.js';
+import { connectorsRoute, openStreams, SessionStats } from './session-stats.js';
+import { startEmitterAlerts } from '../../common/ops/ops-reporter.js';
+import { startTunnelAlerts } from './tunnel-alerts.js';
 
 export interface RunningRelay {
   readonly registry: SessionRegistry;
   readonly proxyPort: number;
   readonly tunnelPort: number;
+  /** The admin listener's port, when admin is configured. */
+  readonly adminPort: number | undefined;
   close(): Promise<void>;
 }
 
 export async function startRelay(config: RelayConfig, configFile: string, log: Logger): Promise<RunningRelay> {
   const tlsMaterial = readTlsFiles(configFile, 'tunnel.tls', config.tunnel.tls);
-  const audit = openAuditEmitter({ emitter: 'relay', emitterId: config.relay.id, audit: config.audit, configFile, log: log.child({ component: 'relay.audit' }) });
+  const metrics = new Registry();
+  const pipeline = openAuditPipeline({ emitter: 'relay', emitterId: config.relay.id, audit: config.audit, configFile, log: log.child({ component: 'relay.audit' }) });
+  const callMetrics = createCallMetrics(metrics, 'relay');
+  const audit = pipeline.emitter;
+  registerShipperMetrics(metrics, () => pipeline.shipper?.metrics);
+  // Read before anything listens, so a missing file stops the relay before it serves.
+  const adminTls = config.admin?.tls ? { cert: readConfiguredFile(configFile, 'admin.tls.cert', config.admin.tls.cert), key: readConfiguredFile(configFile, 'admin.tls.key', config.admin.tls.key) } : undefined;
   const registry = new SessionRegistry();
+  const stats = new SessionStats();
+  // Operational alerts (docs/alerts.md): tunnel down and failover from the registry, the spool, the certificates.
+  const alerts = startEmitterAlerts({
+    emitter: 'relay', emitterId: config.relay.id, audit: config.audit, alerts: config.alerts, configFile, shipper: () => pipeline.shipper?.metrics, log,
+    certs: [{ name: 'tunnel.tls.cert', file: config.tunnel.tls.cert, loaded: tlsMaterial.cert }, { name: 'tunnel.tls.ca', file: config.tunnel.tls.ca, loaded: tlsMaterial.ca },
+      ...(config.admin?.tls && adminTls ? [{ name: 'admin.tls.cert', file: config.admin.tls.cert, loaded: adminTls.cert }] : [])],
+  });
+  const tunnelAlerts = startTunnelAlerts({ relayId: config.relay.id, registry, graceMs: config.alerts.tunnel_down_grace_ms, report: alerts.report, lastError: (s) => stats.view(s).last_error, log });
+  registerTunnelMetrics(metrics, 'relay', {
+    sessions: () => sessionCounts(registry),
+    streams: () => registry.list().reduce((n, s) => n + openStreams(s.h2), 0),
+    connects: () => stats.opened,
+  });
   const tracer = createCallTracer({ serviceName: 'tunnelwatch-relay', instanceId: config.relay.id, config: config.tracing, configFile, log });
   const authorised = new Map<string, ReadonlySet<string>>();
   for (const c of config.tunnel.connectors) authorised.set(c.cn, new Set([...(authorised.get(c.cn) ?? []), ...c.subaccounts]));
@@ -36,6 +66,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     pingIntervalMs: config.tunnel.ping_interval_ms,
     authorised,
     registry,
+    stats,
     log,
   });
   const proxyAddr = splitHostPort(config.proxy.listen);
@@ -50,21 +81,74 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
       log: log.child({ component: 'relay.proxy' }),
       callTimeoutMs: config.proxy.call_timeout_ms,
       secretQueryParams: config.audit.secret_query_params,
+      observe: callMetrics.observe,
     },
     { host: proxyAddr.host, port: proxyAddr.port, maxHeaderBytes: config.proxy.max_header_bytes, keepAliveTimeoutMs: config.proxy.keep_alive_timeout_ms },
   );
-  log.info({ proxy: config.proxy.listen, tunnel: config.tunnel.listen, relay_id: config.relay.id }, 'relay listening');
+  let admin: RunningAdminServer | undefined;
+  if (config.admin) {
+    const a = config.admin;
+    const adminAddr = splitHostPort(a.listen);
+    const adminLog = log.child({ component: 'relay.admin' });
+    try {
+      admin = await startAdminServer({
+        host: adminAddr.host,
+        port: adminAddr.port,
+        tokens: a.tokens,
+        maxBodyBytes: a.max_body_bytes,
+        ...(adminTls ? { tls: adminTls } : {}),
+        // One entry per endpoint; /metrics and /readyz join this list.
+        routes: [
+          healthRoute(() => ({ role: 'relay', relay_id: config.relay.id, sessions: registry.list().length })),
+          readyRoute(() => (audit.healthy
+            ? { ready: true, reason: '', role: 'relay' }
+            : { ready: false, reason: 'the relay cannot keep audit events (disk error, or the delivery spool is full): calls are refused', role: 'relay' })),
+          metricsRoute(metrics),
+          connectorsRoute(registry, stats),
+          checkRoute({ registry, checkTimeoutMs: a.check_timeout_ms, log: adminLog }),
+        ],
+        log,
+      });
+    } catch (err) {
+      proxy.close();
+      tunnel.close();
+      throw err;
+    }
+    if (!a.tls && !isLoopback(adminAddr.host)) adminLog.warn({ listen: a.listen }, 'the admin API listens off loopback without tls: its bearer tokens cross the network in clear text');
+  }
+  log.info({ proxy: config.proxy.listen, tunnel: config.tunnel.listen, admin: config.admin?.listen ?? '', relay_id: config.relay.id }, 'relay listening');
 
   return {
     registry,
     proxyPort: (proxy.address() as { port: number }).port,
     tunnelPort: (tunnel.address() as { port: number }).port,
+    adminPort: admin?.port,
     async close() {
+      // Before the sessions close: a relay shutting down is no tunnel outage.
+      tunnelAlerts.stop();
+      alerts.stop();
       for (const s of registry.list()) s.h2.destroy();
       proxy.closeAllConnections();
-      await Promise.all([new Promise((r) => proxy.close(r)), new Promise((r) => tunnel.close(r))]);
+      await Promise.all([new Promise((r) => proxy.close(r)), new Promise((r) => tunnel.close(r)), admin?.close()]);
       await audit.close();
       await tracer.shutdown();
     },
   };
+}
+
+/** Sessions by HA role (standalone without HA) and whether the relay routes calls to them. */
+function sessionCounts(registry: SessionRegistry): { labels: Record<string, string>; value: number }[] {
+  const counts = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const s of registry.list()) {
+    const labels = { ha_role: s.ha?.role ?? 'standalone', active: String(s.ha?.active ?? true) };
+    const key = `${labels.ha_role}/${labels.active}`;
+    const entry = counts.get(key) ?? { labels, value: 0 };
+    entry.value++;
+    counts.set(key, entry);
+  }
+  return [...counts.values()];
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }

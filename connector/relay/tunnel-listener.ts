@@ -9,8 +9,10 @@ import {
   type Hello, type Registration,
 } from '../tunnel/protocol.js';
 import type { SessionRegistry, TunnelSession } from './session-registry.js';
+import { countStreams, type SessionStats } from './session-stats.js';
 import { keepalive } from '../tunnel/keepalive.js';
 import { listen } from '../tunnel/listen.js';
+import { openRoleChannel, sessionHaOf } from '../ha/relay-role-channel.js';
 
 export interface TunnelListenerOptions {
   relayId: string;
@@ -21,6 +23,8 @@ export interface TunnelListenerOptions {
   /** Certificate CN -> subaccounts it may serve. */
   authorised: ReadonlyMap<string, ReadonlySet<string>>;
   registry: SessionRegistry;
+  /** Reconnects and last errors per connector id, for the admin API. */
+  stats?: SessionStats;
   log: Logger;
 }
 
@@ -61,10 +65,30 @@ async function acceptConnector(socket: TLSSocket, options: TunnelListenerOptions
     settings: H2_SETTINGS,
     maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
   });
-  h2.on('error', (err) => log.warn({ connector: cn, err: err.message }, 'tunnel session error'));
+  countStreams(h2);
+  const stats = options.stats;
+  let errorNoted = false;
+  const noteError = (message: string): void => {
+    errorNoted = true;
+    if (cn) stats?.error(cn, message);
+  };
+  h2.on('error', (err) => {
+    noteError(`tunnel session error: ${err.message}`);
+    log.warn({ connector: cn, err: err.message }, 'tunnel session error');
+  });
+  h2.on('goaway', (errorCode) => {
+    if (errorCode !== http2.constants.NGHTTP2_NO_ERROR) noteError(`the connector ended the session with HTTP/2 error code ${errorCode}`);
+  });
+  socket.on('error', (err: NodeJS.ErrnoException) => noteError(`tunnel socket error: ${err.code ?? ''} ${err.message}`.replace(/ {2}/g, ' ')));
   h2.setLocalWindowSize(H2_CONNECTION_WINDOW);
 
-  const hello = JSON.parse(await control(h2, HELLO_PATH, { relay_id: options.relayId, protocol: PROTOCOL_VERSION })) as Hello;
+  let hello: Hello;
+  try {
+    hello = JSON.parse(await control(h2, HELLO_PATH, { relay_id: options.relayId, protocol: PROTOCOL_VERSION })) as Hello;
+  } catch (err) {
+    noteError(`hello failed: ${(err as Error).message}`);
+    throw err;
+  }
   const allowed = options.authorised.get(cn);
   const registration: Registration = { accepted: [], rejected: [], relay_id: options.relayId };
   if (hello.connector_id !== cn) {
@@ -78,6 +102,7 @@ async function acceptConnector(socket: TLSSocket, options: TunnelListenerOptions
     }
   }
   if (registration.rejected.length > 0) log.warn({ connector: cn, rejected: registration.rejected }, 'connector asked for subaccounts it is not authorised for');
+  if (registration.rejected.length > 0) noteError(`registration refused subaccounts: ${registration.rejected.map((r) => `${r.subaccount} (${r.reason})`).join('; ')}`);
   if (registration.accepted.length === 0) {
     await control(h2, REGISTERED_PATH, registration);
     h2.close();
@@ -92,10 +117,18 @@ async function acceptConnector(socket: TLSSocket, options: TunnelListenerOptions
     h2,
     rttMs: -1,
   };
+  // A master/shadow connector (docs/ha.md): active or standby as its hello claims, then the role channel.
+  const ha = sessionHaOf(hello);
+  if (ha) session.ha = ha;
   // Routable before the connector hears it is registered, so its first call never meets a 503.
   const previous = options.registry.add(session);
+  stats?.sessionOpened(cn);
   previous?.h2.close();
+  if (session.ha) openRoleChannel({ h2, session, registry: options.registry, log, ...(stats ? { stats } : {}) });
   h2.once('close', () => {
+    // A session that ends while still the connector's newest, with no error seen, was dropped without a
+    // word (connector killed, network cut): worth showing. One replaced by a reconnect is not.
+    if (!errorNoted && options.registry.current(cn) === session) noteError('the tunnel connection closed (connector stopped, or the network dropped it)');
     options.registry.remove(session);
     log.info({ connector: cn, location_id: session.locationId }, 'connector session closed');
   });
@@ -103,6 +136,7 @@ async function acceptConnector(socket: TLSSocket, options: TunnelListenerOptions
   log.info({ connector: cn, location_id: session.locationId, subaccounts: session.subaccounts, remote }, 'connector registered');
   const stopPing = keepalive(h2, options.pingIntervalMs, (rtt) => (session.rttMs = rtt), () => {
     log.warn({ connector: cn }, 'connector missed two keepalive pings; closing its session');
+    noteError('missed two keepalive pings; the relay closed the session');
     h2.destroy();
   });
   h2.once('close', stopPing);

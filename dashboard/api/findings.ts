@@ -64,6 +64,11 @@ function callsFilter(f: StoredFinding): Record<string, string> {
   if (f.subaccount) filter.subaccount = f.subaccount;
   const param = ENTITY_FILTER[f.entity_type];
   if (param && f.entity) filter[param] = f.entity;
+  // backend_health: the entity is "<subaccount>/<virtual host>:<port>"; the explorer filters by host.
+  if (f.entity_type === 'backend') {
+    const host = f.entity.slice(f.entity.indexOf('/') + 1).replace(/:\d+$/, '');
+    if (host) filter.virtual_host = host;
+  }
   if (f.detector === 'deny_burst' || f.detector === 'path_enumeration' || f.detector === 'auth_failure_burst') filter.decision = 'deny';
   return filter;
 }

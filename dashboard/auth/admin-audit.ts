@@ -14,6 +14,8 @@ import { ADMIN_SCHEMA, adminEventHash, type AdminEvent } from './admin-events.js
 export interface AdminAuditOptions {
   /** Default `dashboard@<hostname>`: one chain per dashboard host. */
   readonly emitterId?: string;
+  /** The process kind that writes the chain (the `emitter` field): 'dashboard' (default) or 'collector'. */
+  readonly emitter?: string;
   readonly now?: () => number;
 }
 
@@ -65,7 +67,7 @@ export async function createAdminAudit(store: Store, log: Logger, options: Admin
       schema: ADMIN_SCHEMA,
       event_id: uuidv7(),
       ts: new Date(now()).toISOString(),
-      emitter: 'dashboard',
+      emitter: options.emitter ?? 'dashboard',
       emitter_id: emitterId,
       seq: head.seq + 1,
       prev_hash: head.hash,

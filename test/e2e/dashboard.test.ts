@@ -360,7 +360,7 @@ describe('dashboard in Chromium against the running demo', { timeout: 170_000 },
   it('refuses a viewer what only an analyst or admin may do, and shows acme-viewer only acme', async () => {
     const page = await as(DEMO_USERS.viewer);
     const nav = await texts(page, 'header nav a');
-    assert.deepEqual(nav, ['Overview', 'Subaccounts', 'Access rules', 'Audit integrity']);
+    assert.deepEqual(nav, ['Overview', 'Subaccounts', 'Backends', 'Access rules', 'Audit integrity']);
     tb.allowHttpError(page, 403, /^\/(admin|calls)$|^\/api\/v1\/tokens$/);
     for (const [path, title] of [['/admin', 'Administration'], ['/calls', 'Calls']]) {
       const response = await page.goto(`${demo.url}${path}`);

@@ -34,12 +34,18 @@ export interface StackOptions {
   /** Which connector CN may serve which subaccounts; default: each connector for the subaccounts it lists. */
   authorised?: { cn: string; subaccounts: string[] }[];
   relayExtra?: Record<string, unknown>;
+  /** Turns on the relay's admin listener on a free loopback port, with these bearer tokens. */
+  relayAdmin?: { tokens: { name: string; token: string }[]; checkTimeoutMs?: number };
+  /** Runs once the PKI and the configs are written, before any process starts (e.g. to issue more certificates). */
+  beforeStart?: (dir: string) => Promise<void>;
 }
 
 export interface TunnelStack {
   readonly dir: string;
   readonly proxyPort: number;
   readonly tunnelPort: number;
+  /** The relay admin listener's port (options.relayAdmin), else 0. */
+  readonly adminPort: number;
   readonly relay: () => StartedProcess | undefined;
   startRelay(): Promise<StartedProcess>;
   startConnector(id: string): Promise<StartedProcess>;
@@ -80,6 +86,7 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
   await initPki(join(dir, 'pki'), { connectors: options.connectors.map((c) => c.id) });
   const proxyPort = await freePort();
   const tunnelPort = await freePort();
+  const adminPort = options.relayAdmin ? await freePort() : 0;
   const authorised = options.authorised ?? options.connectors.map((c) => ({ cn: c.id, subaccounts: Object.keys(c.subaccounts) }));
   const relayConfig = {
     relay: { id: 'relay-1' },
@@ -93,6 +100,15 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
     tokens: options.tokens.map((t) => ({ subaccount: t.subaccount, cloud_app: t.cloudApp, sha256: sha256(t.token) })),
     audit: { dir: 'audit/relay-1' },
     log: { level: 'info' },
+    ...(options.relayAdmin
+      ? {
+          admin: {
+            listen: `127.0.0.1:${adminPort}`,
+            tokens: options.relayAdmin.tokens.map((t) => ({ name: t.name, sha256: sha256(t.token) })),
+            ...(options.relayAdmin.checkTimeoutMs ? { check_timeout_ms: options.relayAdmin.checkTimeoutMs } : {}),
+          },
+        }
+      : {}),
     ...(options.relayExtra ?? {}),
   };
   await writeFile(join(dir, 'relay.yaml'), stringify(relayConfig));
@@ -109,6 +125,9 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
       subaccounts: c.subaccounts,
       audit: { dir: `audit/${c.id}` },
       log: { level: 'info' },
+      // No scheduled backend checks unless a test asks (extra.diagnostics): their HEAD requests would be
+      // traffic that tests of calls do not expect at their backends.
+      diagnostics: { interval_ms: 0 },
       ...(c.extra ?? {}),
     };
     await writeFile(join(dir, `${c.id}.yaml`), stringify(config));
@@ -136,6 +155,7 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
     dir,
     proxyPort,
     tunnelPort,
+    adminPort,
     relay: () => relay,
     async startRelay() {
       relay = await startProcess(process.execPath, [CLI, 'relay', '--config', join(dir, 'relay.yaml')], { cwd: dir, readyWhen: READY_RELAY, timeoutMs: 15_000 });
@@ -168,6 +188,7 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
     },
   };
   try {
+    await options.beforeStart?.(dir);
     await stack.startRelay();
     for (const c of options.connectors) await stack.startConnector(c.id);
   } catch (err) {

@@ -4,6 +4,7 @@
 // from it, or a role changed without editing it, fails here. Also CSRF on every state-changing route,
 // subaccount scope on every route that takes a subaccount, and every HTML page.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -16,6 +17,7 @@ import { createDashboardContext } from '../../dashboard/dashboard.js';
 import { PAGES } from '../../dashboard/pages.js';
 import { roleAllows, ROLES, type Access, type Role } from '../../dashboard/roles.js';
 import { trafficEvents } from '../helpers/audit-traffic.js';
+import { startRelayAdminStandin, type RelayAdminStandin } from '../helpers/backend-checks.js';
 import { craftedFindings, storeFindings } from '../helpers/findings.js';
 import { openTestStore, TEST_SETTINGS, type TestStore } from '../helpers/dashboard.js';
 
@@ -39,6 +41,11 @@ const LEAST_ROLE: Readonly<Record<string, Access>> = {
   'GET /api/v1/findings': 'analyst',
   'GET /api/v1/findings/{finding_id}': 'analyst',
   'GET /api/v1/exporters': 'analyst',
+  'GET /api/v1/backends': 'viewer',
+  'GET /api/v1/backends/history': 'viewer',
+  'GET /api/v1/backends/last': 'viewer',
+  'GET /api/v1/backends/tunnel': 'viewer',
+  'POST /api/v1/backends/check': 'admin',
   'GET /api/v1/tokens': 'admin',
   'POST /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/{id}': 'admin',
@@ -54,6 +61,9 @@ const SUBACCOUNT_ROUTES: Readonly<Record<string, 'query' | 'path' | 'body'>> = {
   'GET /api/v1/calls/export': 'query',
   'GET /api/v1/rules': 'query',
   'GET /api/v1/findings': 'query',
+  'GET /api/v1/backends': 'query',
+  'GET /api/v1/backends/history': 'query',
+  'GET /api/v1/backends/last': 'query',
   'POST /api/v1/tokens': 'body',
 };
 
@@ -73,6 +83,8 @@ interface Operation { readonly 'x-required-role'?: string; readonly parameters?:
 
 let ts: TestStore;
 let app: FastifyInstance;
+/** The relay's admin API behind the Backends routes (tunnel view, "Run check now"). */
+let relay: RelayAdminStandin;
 let operations: Map<string, Operation>;
 let sample: { eventId: string; traceId: string };
 let tokenId = '';
@@ -100,10 +112,15 @@ function requestFor(op: string, subaccount = 'acme'): InjectOptions {
     .replace('{finding_id}', 'f-acme-deny-burst')
     .replace('{id}', tokenId);
   const where = SUBACCOUNT_ROUTES[op];
-  const query = [op === 'GET /api/v1/calls/export' ? 'format=csv' : '', where === 'query' ? `subaccount=${subaccount}` : ''].filter(Boolean).join('&');
+  const query = [
+    op === 'GET /api/v1/calls/export' ? 'format=csv' : '',
+    where === 'query' ? `subaccount=${subaccount}` : '',
+    op.startsWith('GET /api/v1/backends/') && where === 'query' ? 'virtual_host=erp.virtual:8000' : '',
+  ].filter(Boolean).join('&');
   const request: InjectOptions = { method, url: query ? `${url}?${query}` : url };
   if (op === 'POST /api/v1/session') request.payload = { username: USER.viewer, password: PASSWORDS.viewer };
   if (op === 'POST /api/v1/tokens') request.payload = { name: `authz-${++tokenNames}`, role: 'viewer', subaccounts: [subaccount] };
+  if (op === 'POST /api/v1/backends/check') request.payload = { subaccount, virtual_host: 'erp.virtual:8000' };
   return request;
 }
 
@@ -167,8 +184,11 @@ before(async () => {
   sample = { eventId: acme.event_id, traceId: acme.trace_id };
   await storeFindings(ts.store, craftedFindings(now));
   const cheap = { N: 1024, r: 8, p: 1 };
+  relay = await startRelayAdminStandin('authz-relay-admin-token');
+  writeFileSync(join(ts.dir, 'relay-admin.token'), 'authz-relay-admin-token');
   const settings = {
     ...TEST_SETTINGS,
+    relay_admin: { url: relay.url, token_file: 'relay-admin.token', timeout_ms: 5000 },
     login_rate_limit: { max_attempts: 1000, window_s: 60 },
     users: await Promise.all(ROLES.map(async (role) => ({ name: USER[role], role, password_hash: await hashPassword(PASSWORDS[role], cheap) }))),
     api_tokens: [
@@ -188,6 +208,7 @@ before(async () => {
 
 after(async () => {
   await app?.close();
+  await relay?.close();
   await ts?.close();
 });
 
@@ -232,7 +253,7 @@ describe('dashboard authorisation matrix', () => {
 
   it('refuses state-changing requests of a session without its CSRF token, and does nothing', async () => {
     const changing = [...operations.entries()].filter(([op, o]) => !op.startsWith('GET ') && o['x-required-role'] !== 'public').map(([op]) => op);
-    assert.deepEqual(changing.sort(), ['DELETE /api/v1/session', 'DELETE /api/v1/tokens/{id}', 'POST /api/v1/tokens']);
+    assert.deepEqual(changing.sort(), ['DELETE /api/v1/session', 'DELETE /api/v1/tokens/{id}', 'POST /api/v1/backends/check', 'POST /api/v1/tokens']);
     for (const op of changing) {
       const session = await sessionFor('admin', op);
       const tokensBefore = (await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: { authorization: `Bearer ${TOKENS.admin}` } })).body;

@@ -3,6 +3,7 @@ import { ApiError, del, get, post, type Session } from '../lib/api.js';
 import { card, clear, errorBox, h, table, type Column } from '../lib/dom.js';
 import { time } from '../lib/format.js';
 import { startPage } from '../lib/shell.js';
+import { changesCard } from './admin-changes.js';
 import { currentRange, rangePicker, type TimeRange } from '../lib/time-range.js';
 
 interface TokenInfo {
@@ -25,6 +26,7 @@ const ACTIONS: Record<string, { label: string; actions: string[] }> = {
   logout: { label: 'Sign-outs', actions: ['logout'] },
   tokens: { label: 'Token changes', actions: ['token.create', 'token.revoke'] },
   exports: { label: 'Call exports', actions: ['calls.export'] },
+  config: { label: 'Configuration changes', actions: ['rules.change', 'token.create', 'token.revoke', 'config.reload'] },
 };
 
 const ACTION_LABEL: Record<string, string> = {
@@ -196,5 +198,6 @@ function signInLogCard(): HTMLElement {
 void startPage((session, root) => {
   root.appendChild(h('div', { class: 'grid' },
     h('div', { class: 'span-12' }, tokensCard(session)),
+    h('div', { class: 'span-12' }, changesCard()),
     h('div', { class: 'span-12' }, signInLogCard())));
 });
