@@ -11,6 +11,7 @@ import { collectorCheckIngest } from './diagnostics/state-changes.js';
 import { collectorOpsIngest } from './diagnostics/ops-findings.js';
 import { startStuckAlerts } from './export/stuck-alerts.js';
 import { recordRuleChange } from './rule-changes.js';
+import { recordConfigAtStart } from './config-audit.js';
 import { liveOptionsFromConfig } from './detect/config-schema.js';
 import { createLiveDetector, type LiveDetector } from './detect/live.js';
 import type { CollectorConfig } from './config-schema.js';
@@ -65,6 +66,13 @@ export async function startCollector(config: CollectorConfig, configFile: string
   }
   const ingest = ingestStoreOf(store);
   const adminTrail = collectorAdminTrail(store, log);
+  try {
+    const changed = await recordConfigAtStart(store, adminTrail, config, configFile);
+    if (changed.length > 0) log.info({ sections: changed }, 'configuration changes since the last start recorded as admin events');
+  } catch (err) {
+    // Not a reason to stay down (the store answered the migrations a moment ago); said loudly.
+    log.error({ err: (err as Error).message }, 'could not record the configuration changes since the last start');
+  }
   // Operational alerts (docs/alerts.md): from relays and connectors (POST /v1/ops), and stuck exporters.
   const opsIngest = collectorOpsIngest(store, log);
   const queue = new IngestQueue(

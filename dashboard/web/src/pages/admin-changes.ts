@@ -12,11 +12,11 @@ export interface ChangeEvent {
 }
 
 /** Actions that change configuration (the others on the page are sign-ins and exports). */
-export const CHANGE_ACTIONS = ['rules.change', 'token.create', 'token.revoke', 'user.create', 'user.update', 'user.delete', 'config.reload', 'exporter.change'];
+export const CHANGE_ACTIONS = ['rules.change', 'token.create', 'token.revoke', 'user.create', 'user.update', 'user.delete', 'config.reload', 'config.change', 'exporter.change'];
 
 const LABEL: Record<string, string> = {
   'rules.change': 'Access rules changed', 'token.create': 'Token created', 'token.revoke': 'Token revoked', 'user.create': 'User created',
-  'user.update': 'User changed', 'user.delete': 'User removed', 'config.reload': 'Configuration reloaded', 'exporter.change': 'Exporter settings changed',
+  'user.update': 'User changed', 'user.delete': 'User removed', 'config.reload': 'Configuration reloaded', 'config.change': 'Configuration changed', 'exporter.change': 'Exporter settings changed',
 };
 
 function diffView(e: ChangeEvent): HTMLElement {

@@ -26,7 +26,7 @@ const ACTIONS: Record<string, { label: string; actions: string[] }> = {
   logout: { label: 'Sign-outs', actions: ['logout'] },
   tokens: { label: 'Token changes', actions: ['token.create', 'token.revoke'] },
   exports: { label: 'Call exports', actions: ['calls.export'] },
-  config: { label: 'Configuration changes', actions: ['rules.change', 'token.create', 'token.revoke', 'config.reload'] },
+  config: { label: 'Configuration changes', actions: ['rules.change', 'config.change', 'token.create', 'token.revoke', 'config.reload'] },
 };
 
 const ACTION_LABEL: Record<string, string> = {
