@@ -3,11 +3,8 @@
 // never throws: alerts wait in a bounded in-memory queue (the oldest dropped when full, counted) and are
 // sent in batches, retried with backoff or the collector's Retry-After; 400/413/415 are final. Every alert
 // is also logged, so without a collector (or while it is away) the log still has it.
-import { readFileSync } from 'node:fs';
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { parseRetryAfter, readBody, readTokenFile } from '../audit/collector-client.js';
-import { Backoff, type BackoffOptions } from '../backoff.js';
+import type { BackoffOptions } from '../backoff.js';
+import { collectorEndpoint, collectorTargetOf, createBatchPoster } from '../collector-post.js';
 import { resolveFrom } from '../config/load-config.js';
 import type { AuditConfig } from '../config/schema-parts.js';
 import type { Logger } from '../log.js';
@@ -49,17 +46,10 @@ export interface OpsReporter {
   close(): void;
 }
 
-type Outcome = { kind: 'ok' } | { kind: 'rejected'; reason: string } | { kind: 'retry'; reason: string; retryAfterMs: number | undefined };
-
 /** The reporter of a relay or connector, to the collector of its audit section (if any). */
 export function opsReporterOf(audit: AuditConfig, configFile: string, o: Omit<OpsReporterOptions, 'collector'>): OpsReporter {
-  const c = audit.collector;
-  return createOpsReporter({
-    ...o,
-    ...(c
-      ? { collector: { url: c.url, tokenFile: resolveFrom(configFile, c.token_file), requestTimeoutMs: c.request_timeout_ms, ...(c.ca_file ? { ca: readFileSync(resolveFrom(configFile, c.ca_file)) } : {}) } }
-      : {}),
-  });
+  const collector = collectorTargetOf(audit, configFile);
+  return createOpsReporter({ ...o, ...(collector ? { collector } : {}) });
 }
 
 export interface EmitterAlerts {
@@ -116,9 +106,9 @@ function logAlert(log: Logger, e: OpsEvent): void {
 
 export function createOpsReporter(o: OpsReporterOptions): OpsReporter {
   const log = o.log.child({ component: 'ops.alerts' });
-  const stats: OpsReporterStats = { reported: 0, sent: 0, dropped: 0, rejected: 0, queued: 0 };
   const c = o.collector;
   if (!c) {
+    const stats: OpsReporterStats = { reported: 0, sent: 0, dropped: 0, rejected: 0, queued: 0 };
     return {
       report(event) {
         stats.reported++;
@@ -128,132 +118,51 @@ export function createOpsReporter(o: OpsReporterOptions): OpsReporter {
       close() {},
     };
   }
-  const base = new URL(c.url);
-  const endpoint = new URL(`${base.pathname.replace(/\/+$/, '')}/v1/ops`, base);
-  const backoff = new Backoff({ initialDelayMs: 500, maxDelayMs: 60_000, jitter: 0.5, ...o.backoff });
-  const fields = { endpoint: endpoint.href };
-  let queue: OpsEvent[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let inflight: ClientRequest | undefined;
-  let sending = false;
-  let closed = false;
-  let failures = 0;
-
-  const trim = (): void => {
-    const over = queue.length - o.maxQueued;
-    if (over <= 0) return;
-    queue = queue.slice(over);
-    stats.dropped += over;
-    log.warn({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', dropped: over, dropped_total: stats.dropped, max_events: o.maxQueued }, 'alert queue full: the oldest alerts were dropped (they are in this log)');
-  };
-
-  const schedule = (delayMs: number): void => {
-    if (closed || sending || timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void attempt();
-    }, delayMs);
-    timer.unref();
-  };
-
-  const attempt = async (): Promise<void> => {
-    if (closed || queue.length === 0) return;
-    sending = true;
-    const batch = queue.splice(0, MAX_BATCH);
-    stats.queued = queue.length;
-    const outcome = await send(batch).catch((err: unknown): Outcome => ({ kind: 'retry', reason: (err as Error).message, retryAfterMs: undefined }));
-    sending = false;
-    if (closed) return;
-    if (outcome.kind === 'ok') {
-      stats.sent += batch.length;
-      if (failures > 0) log.info({ ...fields, failures }, 'alerts delivered to the collector again');
-      failures = 0;
-      backoff.reset();
-    } else if (outcome.kind === 'rejected') {
-      stats.rejected += batch.length;
-      log.error({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', reason: outcome.reason, events: batch.length }, 'the collector refused a batch of alerts');
-    } else {
-      queue = [...batch, ...queue];
-      trim();
-      const delay = outcome.retryAfterMs ?? backoff.next();
-      if (failures === 0) log.warn({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', reason: outcome.reason, retry_in_ms: delay }, 'alerts not delivered to the collector; retrying with backoff');
-      else log.debug({ ...fields, reason: outcome.reason, retry_in_ms: delay, failures }, 'alerts still not delivered');
-      failures++;
-      stats.queued = queue.length;
-      schedule(delay);
-      return;
-    }
-    stats.queued = queue.length;
-    if (queue.length > 0) schedule(0);
-  };
-
-  const send = async (events: OpsEvent[]): Promise<Outcome> => {
-    let token: string;
-    try {
-      token = readTokenFile(c.tokenFile);
-    } catch (err) {
-      return { kind: 'retry', reason: (err as Error).message, retryAfterMs: undefined };
-    }
-    const batch: OpsBatch = { schema: OPS_SCHEMA, emitter: o.emitter, emitter_id: o.emitterId, events };
-    const body = Buffer.from(JSON.stringify(batch));
-    const request = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<Outcome>((resolve) => {
-      const req = request(endpoint, {
-        method: 'POST',
-        ...(c.ca ? { ca: c.ca } : {}),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': body.length },
-      });
-      inflight = req;
-      let settled = false;
-      const settle = (outcome: Outcome): void => {
-        if (settled) return;
-        settled = true;
-        if (inflight === req) inflight = undefined;
-        resolve(outcome);
-      };
-      req.setTimeout(c.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${c.requestTimeoutMs} ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) => settle({ kind: 'retry', reason: err.code ? `${err.code}: ${err.message}` : err.message, retryAfterMs: undefined }));
-      req.on('response', (res) => void readBody(res, 16 * 1024).then((text) => settle(interpret(res, text))));
-      req.end(body);
-    });
-  };
-
+  let reported = 0;
+  const fields = { endpoint: collectorEndpoint(c.url, 'ops').href };
+  const poster = createBatchPoster<OpsEvent>({
+    target: c,
+    path: 'ops',
+    body: (events): OpsBatch => ({ schema: OPS_SCHEMA, emitter: o.emitter, emitter_id: o.emitterId, events }),
+    maxQueued: o.maxQueued,
+    maxBatch: MAX_BATCH,
+    flushDelayMs: o.flushDelayMs ?? FLUSH_DELAY_MS,
+    ...(o.backoff ? { backoff: o.backoff } : {}),
+    closeReason: 'stopping',
+    onEvent(e) {
+      switch (e.kind) {
+        case 'dropped':
+          log.warn({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', dropped: e.count, dropped_total: e.total, max_events: o.maxQueued }, 'alert queue full: the oldest alerts were dropped (they are in this log)');
+          return;
+        case 'delivered':
+          if (e.failures > 0) log.info({ ...fields, failures: e.failures }, 'alerts delivered to the collector again');
+          return;
+        case 'rejected':
+          log.error({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', reason: e.reason, events: e.items }, 'the collector refused a batch of alerts');
+          return;
+        case 'retrying':
+          if (e.failures === 0) log.warn({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', reason: e.reason, retry_in_ms: e.retryInMs }, 'alerts not delivered to the collector; retrying with backoff');
+          else log.debug({ ...fields, reason: e.reason, retry_in_ms: e.retryInMs, failures: e.failures }, 'alerts still not delivered');
+          return;
+        case 'unsent':
+          // In memory only: what is still true at the next start is reported again then (a clear or a firing).
+          log.warn({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', events: e.items }, 'alerts not delivered before stop (they are in this log)');
+      }
+    },
+  });
   return {
     report(event) {
-      stats.reported++;
+      reported++;
       logAlert(log, event);
-      if (closed) return;
-      queue.push(event);
-      trim();
-      stats.queued = queue.length;
-      schedule(o.flushDelayMs ?? FLUSH_DELAY_MS);
+      poster.enqueue(event);
     },
-    stats,
-    close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      inflight?.destroy(new Error('stopping'));
-      // In memory only: what is still true at the next start is reported again then (a clear or a firing).
-      if (queue.length > 0) log.warn({ ...fields, code: 'TW_ERR_OPS_UNDELIVERED', events: queue.length }, 'alerts not delivered before stop (they are in this log)');
+    stats: {
+      get reported() { return reported; },
+      get sent() { return poster.delivered; },
+      get dropped() { return poster.dropped; },
+      get rejected() { return poster.rejected; },
+      get queued() { return poster.queued; },
     },
+    close: () => poster.close(),
   };
-}
-
-function interpret(res: IncomingMessage, text: string): Outcome {
-  const status = res.statusCode ?? 0;
-  if (status === 200) return { kind: 'ok' };
-  let said = text.slice(0, 300);
-  try {
-    const error = ((JSON.parse(text) as { error?: { reason?: unknown; message?: unknown } }).error ?? {});
-    if (typeof error.reason === 'string') said = error.reason;
-    else if (typeof error.message === 'string') said = error.message;
-  } catch {
-    // Not JSON (a proxy's error page): the status says enough.
-  }
-  const reason = `HTTP ${status}${said ? `: ${said}` : ''}`;
-  // 404 (a collector older than /v1/ops) is retried, ever more slowly, until it is upgraded.
-  if (status === 400 || status === 413 || status === 415) return { kind: 'rejected', reason };
-  const retryAfter = res.headers['retry-after'];
-  return { kind: 'retry', reason, retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) : undefined };
 }

@@ -5,27 +5,18 @@
 // It runs beside the calls and never holds one up: report() returns at once; failures are retried with
 // backoff until the collector accepts (or refuses the body for good).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { canonicalJson } from '../../common/audit/canonical-json.js';
-import { parseRetryAfter, readBody, readTokenFile } from '../../common/audit/collector-client.js';
 import { Backoff, type BackoffOptions } from '../../common/backoff.js';
-import { resolveFrom } from '../../common/config/load-config.js';
+import { collectorTargetOf, createCollectorPoster, type CollectorPoster } from '../../common/collector-post.js';
 import type { Logger } from '../../common/log.js';
 import { describePolicy, type CompiledPolicy } from '../acl/policy.js';
 import type { ConnectorConfig } from './config-schema.js';
-
-const gzipAsync = promisify(gzip);
 
 export const RULES_SCHEMA = 'tunnelwatch.rules/1';
 /** Re-sent this often while the rules stay the same (the dashboard flags a snapshot older than a day). */
 export const DEFAULT_REFRESH_MS = 6 * 3_600_000;
 /** Bodies above this size go gzip-compressed. */
 const GZIP_ABOVE_BYTES = 16 * 1024;
-const MAX_RESPONSE_BYTES = 16 * 1024;
 
 export interface RuleSnapshotBody {
   readonly schema: typeof RULES_SCHEMA;
@@ -83,46 +74,35 @@ export interface RuleReporter {
   close(): void;
 }
 
-type Outcome =
-  | { kind: 'ok'; known: boolean; rules: number }
-  | { kind: 'rejected'; reason: string }
-  | { kind: 'retry'; reason: string; retryAfterMs: number | undefined };
-
 export function createRuleReporter(options: RuleReporterOptions): RuleReporter {
   return new CollectorRuleReporter(options);
 }
 
 /** With audit.collector: a reporter to the same collector, with the same token and CA. Else undefined. */
 export function ruleReporterOf(config: ConnectorConfig, configFile: string, log: Logger): RuleReporter | undefined {
-  const collector = config.audit.collector;
-  if (!collector) return undefined;
+  const target = collectorTargetOf(config.audit, configFile);
+  if (!target) return undefined;
   return createRuleReporter({
-    url: collector.url,
-    tokenFile: resolveFrom(configFile, collector.token_file),
-    // The audit pipeline has read the same file a moment before and refuses to start when it cannot.
-    ...(collector.ca_file ? { ca: readFileSync(resolveFrom(configFile, collector.ca_file)) } : {}),
+    ...target,
     connectorId: config.connector.id,
     locationId: config.connector.location_id,
-    requestTimeoutMs: collector.request_timeout_ms,
     log: log.child({ component: 'connector.rules' }),
   });
 }
 
 class CollectorRuleReporter implements RuleReporter {
-  private readonly endpoint: URL;
+  private readonly poster: CollectorPoster;
   private readonly backoff: Backoff;
   private current: RuleSnapshotBody | undefined;
   private policy: CompiledPolicy | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private inflight: ClientRequest | undefined;
   private sending = false;
   private closed = false;
   private failures = 0;
   acceptedHash: string | undefined;
 
   constructor(private readonly o: RuleReporterOptions) {
-    const base = new URL(o.url);
-    this.endpoint = new URL(`${base.pathname.replace(/\/+$/, '')}/v1/rules`, base);
+    this.poster = createCollectorPoster(o, 'rules', { gzipAboveBytes: GZIP_ABOVE_BYTES });
     this.backoff = new Backoff({ initialDelayMs: 500, maxDelayMs: 60_000, jitter: 0.5, ...o.backoff });
   }
 
@@ -138,7 +118,7 @@ class CollectorRuleReporter implements RuleReporter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.inflight?.destroy(new Error('connector stopping'));
+    this.poster.abort('connector stopping');
   }
 
   /** The next attempt after delayMs; an attempt in flight picks up a newer snapshot when it ends. */
@@ -154,24 +134,19 @@ class CollectorRuleReporter implements RuleReporter {
     const body = this.current;
     if (!body || this.closed) return;
     this.sending = true;
-    let outcome: Outcome;
-    try {
-      outcome = await this.send(body);
-    } catch (err) {
-      outcome = { kind: 'retry', reason: (err as Error).message, retryAfterMs: undefined };
-    } finally {
-      this.sending = false;
-    }
+    const outcome = await this.poster.post(body);
+    this.sending = false;
     if (this.closed) return;
     const log = this.o.log;
-    const fields = { snapshot_hash: body.snapshot_hash, endpoint: this.endpoint.href };
+    const fields = { snapshot_hash: body.snapshot_hash, endpoint: this.poster.endpoint.href };
     if (this.current !== body) {
       // The policy changed while this one was on its way: send the newer one now.
       this.schedule(0);
       return;
     }
     if (outcome.kind === 'ok') {
-      log.info({ ...fields, rules: outcome.rules, known: outcome.known, attempts: this.failures + 1 }, 'rule snapshot accepted by the collector');
+      const rules = Number(outcome.body.rules ?? 0) || 0;
+      log.info({ ...fields, rules, known: outcome.body.known === true, attempts: this.failures + 1 }, 'rule snapshot accepted by the collector');
       this.failures = 0;
       this.acceptedHash = body.snapshot_hash;
       this.backoff.reset();
@@ -204,60 +179,4 @@ class CollectorRuleReporter implements RuleReporter {
     }, refreshMs);
     this.timer.unref();
   }
-
-  private async send(snapshot: RuleSnapshotBody): Promise<Outcome> {
-    let token: string;
-    try {
-      token = readTokenFile(this.o.tokenFile);
-    } catch (err) {
-      return { kind: 'retry', reason: (err as Error).message, retryAfterMs: undefined };
-    }
-    const json = Buffer.from(JSON.stringify(snapshot));
-    const compress = json.length > GZIP_ABOVE_BYTES;
-    const body = compress ? await gzipAsync(json) : json;
-    const request = this.endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<Outcome>((resolve) => {
-      const req = request(this.endpoint, {
-        method: 'POST',
-        ...(this.o.ca ? { ca: this.o.ca } : {}),
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': body.length,
-          ...(compress ? { 'content-encoding': 'gzip' } : {}),
-        },
-      });
-      this.inflight = req;
-      let settled = false;
-      const settle = (outcome: Outcome): void => {
-        if (settled) return;
-        settled = true;
-        if (this.inflight === req) this.inflight = undefined;
-        resolve(outcome);
-      };
-      req.setTimeout(this.o.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${this.o.requestTimeoutMs} ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) => settle({ kind: 'retry', reason: err.code ? `${err.code}: ${err.message}` : err.message, retryAfterMs: undefined }));
-      req.on('response', (res) => void readBody(res, MAX_RESPONSE_BYTES).then((text) => settle(interpret(res, text))));
-      req.end(body);
-    });
-  }
-}
-
-function interpret(res: IncomingMessage, text: string): Outcome {
-  const status = res.statusCode ?? 0;
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed !== null && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-  } catch {
-    // Not JSON (a proxy's error page): the status says enough.
-  }
-  if (status === 200) return { kind: 'ok', known: body.known === true, rules: Number(body.rules ?? 0) || 0 };
-  const error = (body.error ?? {}) as Record<string, unknown>;
-  const said = typeof error.reason === 'string' ? error.reason : typeof error.message === 'string' ? error.message : text.slice(0, 300);
-  const reason = `HTTP ${status}${said ? `: ${said}` : ''}`;
-  // 404: a collector older than /v1/rules. Keep trying (slowly, as the backoff grows) until it is upgraded.
-  if (status === 400 || status === 413 || status === 415) return { kind: 'rejected', reason };
-  const retryAfter = res.headers['retry-after'];
-  return { kind: 'retry', reason, retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) : undefined };
 }
