@@ -370,6 +370,7 @@ export function createFileSink(options: FileSinkOptions): FileSink {
       }
     },
     flush: async () => flushNow(),
+    writeNow: () => flushNow(),
     close: async () => {
       flushNow();
       if (retryTimer) clearTimeout(retryTimer);

@@ -44,6 +44,7 @@ function gatedSink(files: FileSink, shipper: Shipper): AuditSink {
     },
     write: (event, line) => files.write(event, line),
     flush: () => files.flush(),
+    writeNow: () => files.writeNow?.(),
     close: async () => {
       try {
         await files.close();

@@ -10,6 +10,8 @@ export interface AuditSink {
   readonly dropped?: number;
   /** Resolves once everything written so far is handed to the OS (or the next hop). */
   flush(): Promise<void>;
+  /** Hands everything written so far to the OS before it returns (a file sink's queued writes), if it queues. */
+  writeNow?(): void;
   close(): Promise<void>;
 }
 

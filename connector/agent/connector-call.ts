@@ -138,9 +138,11 @@ export class ConnectorCall {
     }
     this.record.status = r.status;
     const body = refusalBody(r);
+    this.record.bytes_out += Buffer.byteLength(body);
+    // Its event into the audit file first, then the answer in one go (headers, body, end in the same turn).
+    this.finish({ writeNow: true });
     this.stream.respond({ ':status': r.status, ...refusalHeaders(r, body) });
     this.stream.end(body);
-    this.record.bytes_out += Buffer.byteLength(body);
   }
 
   deny(d: AccessDecision): void {
@@ -192,14 +194,19 @@ export class ConnectorCall {
     span.end(failed ? { error: true, message: r.error_type } : undefined);
   }
 
-  /** Emits the audit event; called once, when the stream has closed. */
-  finish(): void {
+  /**
+   * Emits the audit event, once: when the call's answer is complete (writeNow: the event is handed to the
+   * OS before the stream's last frame is, so a connector killed in between leaves an event for a call
+   * whose answer was cut short, never a completed call without its event), or when the stream closes.
+   */
+  finish(options: { writeNow?: boolean } = {}): void {
     if (this.done) return;
     this.done = true;
     this.record.duration_us = Math.max(0, nowUs() - this.startedUs);
     this.endSpans();
     try {
       this.audit.emit(this.record);
+      if (options.writeNow) this.audit.writeNow();
     } catch (err) {
       this.log.error({ err: (err as Error).message, trace_id: this.record.trace_id }, 'audit event could not be written');
     }

@@ -97,7 +97,11 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
     }
     stream.respond({ ':status': rec.status, ...responseHeaders(res), ...call.traceHeader() });
     res.on('data', (chunk: Buffer) => (rec.bytes_out += chunk.length));
-    res.on('end', () => (backendDone = true));
+    // Before pipe's own 'end' listener ends the stream: the event reaches the audit file first.
+    res.on('end', () => {
+      backendDone = true;
+      call.finish({ writeNow: true });
+    });
     res.pipe(stream);
     res.on('error', (err: NodeJS.ErrnoException) => {
       rec.error_type = classifyBackendError(err, target).errorType;

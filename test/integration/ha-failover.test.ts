@@ -52,7 +52,6 @@ describe('HA: unplanned failover (kill -9 of the master)', { timeout: 120_000 },
     await sleep(2_000);
     const killedAt = Date.now();
     await pair.stack.connector(MASTER)?.kill9();
-    const deadAt = Date.now();
     const calls = await load;
     const events = await settledEvents(pair.stack);
 
@@ -74,31 +73,32 @@ describe('HA: unplanned failover (kill -9 of the master)', { timeout: 120_000 },
     assert.ok(denied.length > 0);
     assert.deepEqual(pair.backend.requests.filter((r) => !r.url.startsWith('/api/') && !r.url.startsWith('/master-only')).map((r) => r.url), []);
 
-    // Exactly one audit event per call, from whoever answered it: the connector for what it decided, the
-    // relay for what it refused (no_connector) or could not complete (tunnel_down). One known exception
-    // (docs/audit-delivery.md, "lost on kill -9"): a connector writes a call's event when the call's stream
-    // closes, in the event-loop turn after its answer went out, so a call the master answered in its very
-    // last moment has no event. Those are counted, bounded and printed; every other call must have one.
+    // Every call has the audit event of whoever gave the client its answer: the connector for what it
+    // decided, the relay for what it refused (no_connector) or could not complete (tunnel_down); exactly
+    // one such event. The connector writes a call's event before the stream's last frame, so no caller
+    // sees a completed call whose event is missing (not even one answered in the master's last moment).
+    // The other side of that order: a call the master answered whose end never reached the relay has the
+    // relay's tunnel_down event (what the client got) and the master's event (what it answered): both
+    // are true, and the relay's is the one that says what the client saw.
     const problems: string[] = [];
-    const lostAtKill: string[] = [];
+    let answeredButCut = 0;
     for (const c of calls) {
       const list = events.get(c.traceId) ?? [];
-      if (list.length === 0 && (c.status === 200 || c.status === 403) && c.endedMs >= killedAt - 100 && c.endedMs <= deadAt + 50) {
-        lostAtKill.push(`${c.path} ${c.status}`);
-        continue;
-      }
-      if (list.length !== 1) {
+      const failed = c.status >= 500;
+      const answering = failed ? list.filter((e) => e.emitter === 'relay') : list;
+      const others = list.filter((e) => !answering.includes(e));
+      if (answering.length !== 1 || others.length > 1 || others.some((e) => e.emitter_id !== 'conn-a')) {
         problems.push(`${c.path} ${c.status}: ${list.length} events (${list.map((e) => e.emitter_id).join(',')})`);
         continue;
       }
-      const e = list[0]!;
+      if (others.length === 1) answeredButCut++;
+      const e = answering[0]!;
       if (e.status !== c.status) problems.push(`${c.path}: the event says ${e.status}, the client got ${c.status}`);
-      if (c.status >= 500 && !(e.emitter === 'relay' && (e.error_type === 'tunnel_down' || e.deny_reason === 'no_connector'))) problems.push(`${c.path} ${c.status}: event ${e.emitter} ${e.error_type}${e.deny_reason}`);
+      if (failed && !(e.error_type === 'tunnel_down' || e.deny_reason === 'no_connector')) problems.push(`${c.path} ${c.status}: event ${e.emitter} ${e.error_type}${e.deny_reason}`);
       if (c.status === 403 && e.deny_reason !== 'path_not_allowed') problems.push(`${c.path}: denied with ${e.deny_reason}`);
     }
     assert.deepEqual(problems, []);
-    console.log(`# calls the master answered in the turn it was killed, whose event it never wrote: ${lostAtKill.length}${lostAtKill.length ? ` (${lostAtKill.join(', ')})` : ''}`);
-    assert.ok(lostAtKill.length <= 8, 'at most the calls in flight at the kill (8 clients)');
+    console.log(`# calls the master answered whose end the kill cut off (relay and master events): ${answeredButCut}`);
     const failed = calls.filter((c) => c.status >= 500);
     console.log(`# failed cleanly: ${failed.map((c) => `${c.status} ${c.error}`).join(', ') || 'none'}`);
     // Once the shadow served, nothing fails any more.
