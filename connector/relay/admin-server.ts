@@ -67,11 +67,6 @@ export function adminError(code: ErrorCode, detail?: string): TunnelwatchError {
   return new TunnelwatchError(code, detail);
 }
 
-/** GET /healthz: no token, for load balancers and probes; answers while the relay process serves. */
-export function healthzRoute(): AdminRoute {
-  return { method: 'GET', path: '/healthz', auth: 'public', handle: () => ({ status: 200, body: { status: 'ok' } }) };
-}
-
 export async function startAdminServer(options: AdminServerOptions): Promise<RunningAdminServer> {
   const log = options.log.child({ component: 'relay.admin' });
   const table = new Map<string, Map<string, { route: AdminRoute; validate?: ValidateFunction }>>();

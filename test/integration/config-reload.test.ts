@@ -16,6 +16,7 @@ import { startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
 const TOKEN = 'tw_cloud_app_token_reload_0123456789';
 const RELOADED = 'configuration reloaded';
 const REFUSED = 'configuration reload refused';
+const ACCEPTED = 'rule snapshot accepted by the collector';
 
 function logCount(p: StartedProcess | undefined, prefix: string): number {
   return `${p?.stderr() ?? ''}\n${p?.stdout() ?? ''}`.split('\n').filter((line) => {
@@ -94,12 +95,8 @@ describe('configuration reload (SIGHUP)', () => {
   });
 
   test('the applied change is an admin event with who, before and after; the refused ones are not', async () => {
-    await waitFor(async () => {
-      const r = await fetch(`${collector.url}/healthz`);
-      return r.ok ? true : undefined;
-    }, { timeoutMs: 5000 });
-    // Let the reporter deliver the reloaded rules before the collector stops.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The rules of the start and of the one applied reload, both accepted by the collector.
+    await waitFor(() => (logCount(stack.connector('connector-1'), ACCEPTED) >= 2 ? true : undefined), { timeoutMs: 15_000, message: 'two rule snapshots accepted' });
     await stack.stop();
     await collector.stop();
     const [events] = await queryStore<{ action: string; actor: string; via: string; target: string; reason: string; before: string; after: string; emitter: string }>(collector.dataDir, [

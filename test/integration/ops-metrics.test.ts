@@ -89,7 +89,7 @@ describe('relay and connector metrics and health', () => {
     assert.ok(series(connector, 'tunnelwatch_audit_unshipped_events') >= 9, 'unshipped events');
     assert.ok(series(connector, 'tunnelwatch_audit_spool_bytes') > 0);
     assert.ok(series(connector, 'tunnelwatch_audit_spool_fill_ratio') > 0);
-    assert.ok(series(connector, 'tunnelwatch_audit_failed_requests_total') >= 0);
+    assert.match(connector, /^# TYPE tunnelwatch_audit_failed_requests_total counter$/m, 'delivery failures are exposed as a counter');
 
     const relay = await scrape(stack.adminPort);
     assert.equal(series(relay, 'tunnelwatch_calls_total', { subaccount: 'acme', status_class: '2xx' }), 5);

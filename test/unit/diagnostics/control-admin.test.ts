@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../../common/log.js';
 import { initPki } from '../../../connector/pki/pki.js';
 import { checkRoute } from '../../../connector/relay/admin-check.js';
-import { healthzRoute, startAdminServer, type RunningAdminServer } from '../../../connector/relay/admin-server.js';
+import { startAdminServer, type RunningAdminServer } from '../../../connector/relay/admin-server.js';
+import { healthRoute } from '../../../common/ops/ops-routes.js';
 import { SessionRegistry, type TunnelSession } from '../../../connector/relay/session-registry.js';
 import { connectorsRoute, countStreams, SessionStats } from '../../../connector/relay/session-stats.js';
 import { CHECK_PATH } from '../../../connector/tunnel/protocol.js';
@@ -66,7 +67,7 @@ before(async () => {
   admin = await startAdminServer({
     host: '127.0.0.1', port: 0, maxBodyBytes: 1024, log,
     tokens: [{ name: 'ops', sha256: sha(OTHER) }, { name: 'dashboard', sha256: sha(TOKEN) }],
-    routes: [healthzRoute(), connectorsRoute(registry, stats), checkRoute({ registry, checkTimeoutMs: 300, log })],
+    routes: [healthRoute(() => ({ role: 'relay' })), connectorsRoute(registry, stats), checkRoute({ registry, checkTimeoutMs: 300, log })],
   });
   base = `http://127.0.0.1:${admin.port}`;
 });
@@ -91,7 +92,7 @@ describe('relay admin listener', () => {
   test('answers /healthz without a token', async () => {
     const r = await call('GET', '/healthz', undefined, null);
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { status: 'ok' });
+    assert.deepEqual(r.body, { status: 'ok', role: 'relay' });
   });
 
   test('refuses a missing or wrong token with 401, WWW-Authenticate and a JSON code, and never logs the token', async () => {
@@ -189,7 +190,7 @@ describe('relay admin listener over TLS', () => {
       const [cert, key, ca] = await Promise.all(['relay.crt', 'relay.key', 'ca.crt'].map((f) => readFile(join(dir, f))));
       const server = await startAdminServer({
         host: '127.0.0.1', port: 0, maxBodyBytes: 1024, log, tls: { cert: cert as Buffer, key: key as Buffer },
-        tokens: [{ name: 'dashboard', sha256: sha(TOKEN) }], routes: [healthzRoute(), connectorsRoute(new SessionRegistry(), new SessionStats())],
+        tokens: [{ name: 'dashboard', sha256: sha(TOKEN) }], routes: [healthRoute(() => ({ role: 'relay' })), connectorsRoute(new SessionRegistry(), new SessionStats())],
       });
       const get = (path: string, token?: string): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
         const req = httpsRequest({ host: '127.0.0.1', servername: 'localhost', port: server.port, path, ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
