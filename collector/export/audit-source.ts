@@ -19,6 +19,12 @@ const AFTER = `ingested_at >= {t:${T}} AND (ingested_at, event_id) > ({t:${T}}, 
 // them for every row after the cursor, a whole backlog per page.
 const PAGE = `PREWHERE ingested_at >= {t:${T}} AND ingested_at <= {upto:${T}} WHERE (ingested_at, event_id) > ({t:${T}}, {id:String}) ORDER BY ingested_at, event_id LIMIT {limit:UInt32}`;
 
+/** One page after the cursor ({t}, {id}) up to {upto}; both tables' minmax index on ingested_at (migration 0019) skips the parts written before {t}. */
+export const AUDIT_PAGE_SQL = `SELECT ${COLUMNS} FROM (
+       SELECT ${COLUMNS} FROM audit_events ${PAGE}
+       UNION ALL SELECT ${COLUMNS} FROM audit_events_archive ${PAGE}
+     ) ORDER BY ingested_at, event_id LIMIT {limit:UInt32}`;
+
 type Column = readonly (string | number)[];
 /** A page as columns by name (JSONColumnsWithMetadata); a page without rows has none. */
 type Columns = Partial<Record<(typeof COLUMN_LIST)[number], Column>>;
@@ -88,10 +94,7 @@ export async function readAudit(store: Store, options: SourceOptions, position: 
   const [t, id] = decodePosition(position, START);
   const upto = await upTo(store, options.settleMs);
   const result = await store.client.query({
-    query: `SELECT ${COLUMNS} FROM (
-       SELECT ${COLUMNS} FROM audit_events ${PAGE}
-       UNION ALL SELECT ${COLUMNS} FROM audit_events_archive ${PAGE}
-     ) ORDER BY ingested_at, event_id LIMIT {limit:UInt32}`,
+    query: AUDIT_PAGE_SQL,
     query_params: { t, id, upto, limit },
     format: 'JSONColumnsWithMetadata',
   });

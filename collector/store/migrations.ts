@@ -1,6 +1,7 @@
 // Numbered schema migrations (collector/store/migrations/NNNN_name.sql), applied in order and recorded in
-// schema_migrations with a checksum. Every statement is CREATE ... IF NOT EXISTS, so a crash between a
-// statement and its ledger row only repeats harmless work; an applied file that changed is refused.
+// schema_migrations with a checksum. Every statement is a CREATE ... IF NOT EXISTS, so a crash between a
+// statement and its ledger row only repeats harmless work (the few ALTERs add an index IF NOT EXISTS or
+// materialize one, which is idempotent); an applied file that changed is refused.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
