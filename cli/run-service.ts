@@ -1,6 +1,7 @@
 // Shared start-up for long-running commands: load and validate config, log, run until a signal.
 import { hostname } from 'node:os';
 import type { Static, TSchema } from '@sinclair/typebox';
+import { canonicalJson } from '../common/audit/canonical-json.js';
 import { loadConfigFile } from '../common/config/load-config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { parseOptions, UsageError } from './command.js';
@@ -26,6 +27,10 @@ logged when invalid; what can only change with a restart is named in the log.`;
 export interface ReloadSource {
   readonly via: 'sighup' | 'api';
   readonly actor: string;
+  /** For an API reload: the caller's role (e.g. admin, or relay-admin-token), address and user agent. */
+  readonly actorRole?: string;
+  readonly clientIp?: string;
+  readonly userAgent?: string;
 }
 
 export interface ReloadResult {
@@ -34,6 +39,38 @@ export interface ReloadResult {
   readonly message: string;
   /** Settings that changed in the file but take effect only after a restart. */
   readonly restartNeeded?: readonly string[];
+  /** The audited sections the reload changed (each one an admin event `config.change`). */
+  readonly changed?: readonly string[];
+}
+
+/**
+ * The settings (as "section.key", two levels deep) whose values differ between the configuration a process
+ * started with and a reloaded one, except those `live` says a reload puts in force: what needs a restart.
+ */
+export function restartNeeded(started: object, next: object, live: (path: string, before: unknown, after: unknown) => boolean): string[] {
+  const a = started as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const differs = (x: unknown, y: unknown): boolean => canonicalJson(x ?? null) !== canonicalJson(y ?? null);
+  const out: string[] = [];
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key];
+    const y = b[key];
+    if (!isObject(x) || !isObject(y)) {
+      if (differs(x, y) && !live(key, x, y)) out.push(key);
+      continue;
+    }
+    for (const sub of new Set([...Object.keys(x), ...Object.keys(y)])) {
+      if (differs(x[sub], y[sub]) && !live(`${key}.${sub}`, x[sub], y[sub])) out.push(`${key}.${sub}`);
+    }
+  }
+  return out.sort();
+}
+
+/** What runService gives a service besides its config: how to read the file again (for an API reload). */
+export interface ServiceHooks<C> {
+  /** Reads and validates the file again, with the same --set and environment; throws when invalid. */
+  readonly load: () => C;
 }
 
 /** A running service; reload() is optional (a service without it logs that SIGHUP needs a restart). */
@@ -46,13 +83,14 @@ export async function runService<S extends TSchema>(
   name: string,
   schema: S,
   args: string[],
-  start: (config: Static<S>, configFile: string, log: Logger) => Promise<RunningService<Static<S>>>,
+  start: (config: Static<S>, configFile: string, log: Logger, hooks: ServiceHooks<Static<S>>) => Promise<RunningService<Static<S>>>,
 ): Promise<number> {
   const { values } = parseOptions(args, SERVICE_OPTIONS);
   if (!values.config) throw new UsageError('--config FILE is required');
   const config = loadConfigFile(schema, values.config, { set: values.set ?? [] }) as Static<S> & { log: { level: string } };
   const log = createLogger({ name, level: values['log-level'] ?? config.log.level });
-  const running = await start(config, values.config, log);
+  const load = (): Static<S> => loadConfigFile(schema, values.config as string, { set: values.set ?? [] }) as Static<S>;
+  const running = await start(config, values.config, log, { load });
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, `${name} stopping`);
@@ -72,7 +110,6 @@ export async function runService<S extends TSchema>(
         log.warn(`${name} does not reload its configuration: restart it to apply changes`);
         return;
       }
-      const load = (): Static<S> => loadConfigFile(schema, values.config as string, { set: values.set ?? [] }) as Static<S>;
       // A signal does not say who sent it; the host and pid at least say where (the system log may say who).
       const actor = `SIGHUP to pid ${process.pid} on ${hostname()}`;
       running.reload(load, { via: 'sighup', actor }).then(

@@ -18,6 +18,8 @@ import { checksRoute } from './routes/checks-route.js';
 import type { CheckIngest } from './diagnostics/state-changes.js';
 import type { OpsIngest } from './diagnostics/ops-findings.js';
 import { opsRoute } from './routes/ops-route.js';
+import { configRoute } from './routes/config-route.js';
+import type { ConfigReport } from './config-audit.js';
 import type { RuleSnapshot } from './store/rule-snapshots.js';
 
 declare module 'fastify' {
@@ -40,6 +42,8 @@ export interface CollectorAppOptions {
   readonly ops?: OpsIngest;
   /** Told of each valid rule snapshot before it is stored (the collector records rule changes). */
   readonly onRules?: (snapshot: RuleSnapshot) => Promise<void>;
+  /** Records a relay's reported configuration as admin events (POST /v1/config); the route exists only with it. */
+  readonly onConfig?: (report: ConfigReport) => Promise<string[]>;
 }
 
 const REJECTION_KIND: Partial<Record<ErrorCode, RejectionKind>> = {
@@ -111,6 +115,7 @@ export async function buildApp(options: CollectorAppOptions): Promise<FastifyIns
     await rulesRoute(scope, ctx);
     if (options.checks) await checksRoute(scope, ctx, options.checks);
     if (options.ops) await opsRoute(scope, ctx, options.ops);
+    if (options.onConfig) await configRoute(scope, ctx, options.onConfig);
     await healthRoutes(scope, ctx);
   });
   return app;

@@ -3,10 +3,15 @@
 import { hashToken } from '../connector/relay/token-store.js';
 
 export class IngestTokens {
-  private readonly byDigest = new Map<string, string>();
+  private byDigest: ReadonlyMap<string, string>;
 
   constructor(tokens: readonly { name: string; sha256: string }[]) {
-    for (const t of tokens) this.byDigest.set(t.sha256, t.name);
+    this.byDigest = new Map(tokens.map((t) => [t.sha256, t.name]));
+  }
+
+  /** Puts a new list in force (a config reload): one assignment, so a request sees the old or the new list. */
+  replace(tokens: readonly { name: string; sha256: string }[]): void {
+    this.byDigest = new Map(tokens.map((t) => [t.sha256, t.name]));
   }
 
   /** The name of the token's holder, or undefined when the header carries no known bearer token. */

@@ -52,6 +52,7 @@ export const ERRORS = {
   TW_ERR_RELAY_ADMIN_CHECK_TIMEOUT: { status: 504, message: 'the connector did not answer the check within admin.check_timeout_ms' },
   TW_ERR_RELAY_ADMIN_TUNNEL_BROKEN: { status: 502, message: 'the tunnel stream to the connector broke, or the connector did not answer with a check report' },
   TW_ERR_RELAY_ADMIN_INTERNAL: { status: 500, message: 'the relay failed while handling the admin request: see its log' },
+  TW_ERR_RELAY_ADMIN_RELOAD_REFUSED: { status: 422, message: 'the reload was refused whole: relay.yaml (or a file it names) is not valid; the settings in force stay' },
   // Connector high availability (connector/ha/, docs/ha.md): the HA listener answers {"code","message"}.
   TW_ERR_HA_CERTIFICATE: { status: 0, message: 'the HA certificate (ha.tls.cert) does not fit: its CN must be connector.id and it needs extended key usages serverAuth and clientAuth (`tunnelwatch connector ha-cert`)' },
   TW_ERR_HA_NOT_CONFIGURED: { status: 0, message: 'connector.yaml has no ha section: this connector runs standalone' },
@@ -106,6 +107,8 @@ export const ERRORS = {
   TW_ERR_DASH_RELAY_ADMIN_UNCONFIGURED: { status: 503, message: 'the relay\'s admin API is not configured: set dashboard.relay_admin (url, token_file) to see the tunnel and run checks' },
   TW_ERR_DASH_RELAY_ADMIN_UNAVAILABLE: { status: 503, message: 'the relay\'s admin API cannot be reached or refused the dashboard: check dashboard.relay_admin and the relay\'s admin listener' },
   TW_ERR_DASH_CHECK_TIMEOUT: { status: 504, message: 'the connector did not finish the check in time: retry, or run `tunnelwatch check` on the connector host' },
+  TW_ERR_DASH_RELOAD_REFUSED: { status: 422, message: 'the reload was refused whole: collector.yaml (or a file it names) is not valid; the settings in force stay' },
+  TW_ERR_DASH_RELOAD_UNAVAILABLE: { status: 409, message: 'this dashboard runs on its own, not inside the collector: restart it to apply configuration changes' },
   // SIEM exporters: the framework (collector/export/, docs/siem.md).
   TW_ERR_EXPORT_CONFIG: { status: 0, message: 'an entry of exporters: in collector.yaml cannot be set up: fix the key named in the detail' },
   TW_ERR_EXPORT_SECRET: { status: 0, message: 'an exporter secret cannot be read: put it in the file named by secret_file, or in the environment variable named by secret_env' },

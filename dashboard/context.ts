@@ -1,6 +1,7 @@
 // What every dashboard module is given: the store to read, the auth service, the admin audit trail.
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from '../common/log.js';
+import type { ReloadResult, ReloadSource } from '../cli/run-service.js';
 import type { ExporterHealthSource } from '../collector/export/health.js';
 import type { Store } from '../collector/store/store.js';
 import type { DashboardAuth } from './auth/auth-service.js';
@@ -54,10 +55,15 @@ export interface DashboardContext {
    * a standalone dashboard, which reads their cursors and dead letters from the store instead.
    */
   readonly exporters?: ExporterHealthSource;
+  /**
+   * Reloads the configuration of the process the dashboard runs in (the collector: collector/reload.ts), for
+   * POST /api/v1/admin/reload; absent in a standalone dashboard.
+   */
+  readonly reload?: (source: ReloadSource) => Promise<ReloadResult>;
 }
 
 /** What the process that starts the dashboard may add to its context. */
-export type DashboardExtras = Pick<DashboardContext, 'exporters'>;
+export type DashboardExtras = Pick<DashboardContext, 'exporters' | 'reload'>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

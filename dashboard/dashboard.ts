@@ -7,7 +7,7 @@ import type { Logger } from '../common/log.js';
 import type { Store } from '../collector/store/store.js';
 import { buildDashboardApp } from './app.js';
 import { createAdminAudit } from './auth/admin-audit.js';
-import { createAuthService } from './auth/auth-service.js';
+import { createAuthService, type DashboardAuth } from './auth/auth-service.js';
 import type { DashboardSettings } from './config-schema.js';
 import type { DashboardContext, DashboardExtras } from './context.js';
 
@@ -15,6 +15,8 @@ export interface RunningDashboard {
   readonly port: number;
   readonly app: FastifyInstance;
   readonly url: string;
+  /** Its auth service, for a config reload of users, tokens and LDAP settings (collector/reload.ts). */
+  readonly auth: DashboardAuth;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startDashboard(settings: DashboardSettings, store: Store, 
     port: bound,
     app,
     url,
+    auth: ctx.auth,
     close: () => app.close(),
   };
 }

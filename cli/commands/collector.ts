@@ -14,6 +14,10 @@ protobuf or JSON, optionally gzip) from any OpenTelemetry SDK or Collector, and 
 store.data_dir, or a ClickHouse server at store.url. Ingest needs "Authorization: Bearer <token>".
 Every answer 200 comes after the commit. See docs/collector.md and docs/configuration.md.
 
+Reload (SIGHUP, or POST /api/v1/admin/reload on the dashboard as an admin): ingest tokens, dashboard
+users, API tokens and LDAP settings, exporters and detection settings change live, all or nothing;
+each changed section is recorded as an admin event config.change (docs/operations.md).
+
 ${SERVICE_HELP}`,
   run: (args) => runService('collector', CollectorConfigSchema, args, startCollector),
 };

@@ -10,7 +10,10 @@
 // (a "clear": the emitter found nothing wrong at start) closes whatever is open for the subject. Admin
 // events are written once per (finding, state, severity), so a re-sent batch adds none.
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolveFrom } from '../../common/config/load-config.js';
 import type { Logger } from '../../common/log.js';
+import { startCertAlerts } from '../../common/ops/cert-alerts.js';
 import type { OpsBatch, OpsEvent, OpsType } from '../../common/ops/ops-events.js';
 import type { AdminAudit, AdminEventInput } from '../../dashboard/context.js';
 import { collectorAdminTrail } from '../admin-trail.js';
@@ -225,4 +228,74 @@ export function createOpsIngest(store: Store, options: OpsIngestOptions): OpsIng
 /** The collector's ingest: admin events in its own chain (collector/admin-trail.ts). */
 export function collectorOpsIngest(store: Store, log: Logger): OpsIngest {
   return createOpsIngest(store, { audit: collectorAdminTrail(store, log), log: log.child({ component: 'collector.ops' }) });
+}
+
+/** The thresholds relays and connectors default to (alerts.cert_*), for the collector, which has no alerts section. */
+export const COLLECTOR_CERT_THRESHOLDS = { warnDays: 30, highDays: 7, intervalMs: 43_200_000 } as const;
+
+export interface CollectorCertAlertsOptions {
+  readonly ingest: OpsIngest;
+  /** collector.tls.cert as configured (relative to the config file) and what the listener loaded from it. */
+  readonly file: string;
+  readonly loaded: Buffer;
+  readonly configFile: string;
+  readonly log: Logger;
+  readonly warnDays?: number;
+  readonly highDays?: number;
+  readonly intervalMs?: number;
+  readonly retryMs?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * The collector's own certificate (collector.tls.cert) expiring: the same ops_cert_expiring alert as the
+ * certificates of relays and connectors (docs/alerts.md), subject `collector@<host>/collector.tls.cert`,
+ * fed straight to the collector's ops ingest. Events the ingest could not take (store down) are tried
+ * again every retryMs (30 s).
+ */
+export function startCollectorCertAlerts(o: CollectorCertAlertsOptions): { stop(): void; readonly pending: number } {
+  const emitterId = `collector@${hostname()}`;
+  const log = o.log.child({ component: 'collector.certs' });
+  let pending: OpsEvent[] = [];
+  let sending = false;
+  const flush = (): void => {
+    if (sending || pending.length === 0) return;
+    sending = true;
+    const events = pending;
+    pending = [];
+    o.ingest.ingest({ emitter: 'collector', emitter_id: emitterId, events }).then(
+      () => undefined,
+      (err: unknown) => {
+        pending = [...events, ...pending].slice(-100);
+        log.warn({ err: (err as Error).message }, 'certificate alert not stored; trying again shortly');
+      },
+    ).finally(() => {
+      sending = false;
+    });
+  };
+  const watch = startCertAlerts({
+    emitterId,
+    sources: [{ name: 'collector.tls.cert', path: resolveFrom(o.configFile, o.file), loaded: o.loaded }],
+    warnDays: o.warnDays ?? COLLECTOR_CERT_THRESHOLDS.warnDays,
+    highDays: o.highDays ?? COLLECTOR_CERT_THRESHOLDS.highDays,
+    intervalMs: o.intervalMs ?? COLLECTOR_CERT_THRESHOLDS.intervalMs,
+    report: (event) => {
+      pending.push(event);
+      // One flush per check: the events of one check go in one batch.
+      queueMicrotask(flush);
+    },
+    log,
+    ...(o.now ? { now: o.now } : {}),
+  });
+  const retry = setInterval(flush, o.retryMs ?? 30_000);
+  retry.unref();
+  return {
+    stop: () => {
+      watch.stop();
+      clearInterval(retry);
+    },
+    get pending() {
+      return pending.length;
+    },
+  };
 }

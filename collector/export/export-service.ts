@@ -9,7 +9,7 @@ import { checkExporterEntries, runnerSettings, type ExporterEntryConfig, type Ex
 import { storeCursors } from './cursor.js';
 import { storeDeadLetters } from './dead-letters.js';
 import { healthSource, HealthTracker, type ExporterHealthSource } from './health.js';
-import { exportMetrics } from './metrics.js';
+import { exportMetrics, type ExportMetrics } from './metrics.js';
 import { exporterFactory } from './registry.js';
 import { ExportRunner } from './runner.js';
 import { createExportSource } from './source.js';
@@ -36,6 +36,8 @@ export async function startExportService(options: {
   /** The process's logger; each part binds its own component. */
   log: Logger;
   registry?: Registry;
+  /** Counters shared by several services on one registry (a collector that restarts exporters on reload); else made from `registry`. */
+  metrics?: ExportMetrics;
 }): Promise<ExportService> {
   const { store, entries, log } = options;
   checkExporterEntries(entries);
@@ -45,7 +47,7 @@ export async function startExportService(options: {
   const deadLetters = storeDeadLetters(store);
   const trackers = entries.map((e) => new HealthTracker(e.name, e.type, e.streams, e.enabled));
   const health = healthSource(trackers, source, deadLetters);
-  const metrics = options.registry ? exportMetrics(options.registry, health) : undefined;
+  const metrics = options.metrics ?? (options.registry ? exportMetrics(options.registry, health) : undefined);
 
   // Build them all before starting any, so a bad entry stops the start-up with nothing half running.
   const exporters = entries.map((e) => (e.enabled ? buildExporter(e, options.configFile, log) : undefined));

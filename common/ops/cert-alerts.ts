@@ -2,8 +2,9 @@
 // server certificate, a connector's client certificate, their CA bundles) are checked at start and every
 // cert_check_interval_ms: medium within cert_warn_days, high within cert_high_days or once expired.
 //
-// What counts is what the process loaded at start, since it keeps using that until it restarts: a file
-// renewed on disk does not end the alert, but the alert says so ("restart to load it"). One episode per
+// What counts is what the process loaded (at start, or at its last config reload where it can swap its
+// certificate live), since it keeps using that: a file renewed on disk does not end the alert, but the alert
+// says so ("restart or reload to load it"). One episode per
 // certificate (its SHA-256 fingerprint), so the daily re-checks update one finding, and the restart that
 // loads a new certificate clears it.
 import { X509Certificate } from 'node:crypto';
@@ -19,8 +20,8 @@ export interface CertSource {
   readonly name: string;
   /** The file (resolved). */
   readonly path: string;
-  /** What the process loaded from it at start; default: the file as it is now. */
-  readonly loaded?: Buffer;
+  /** What the process presents now (loaded at start, or a function for one that a reload can swap); default: the file as it is now. */
+  readonly loaded?: Buffer | (() => Buffer);
 }
 
 export interface CertThresholds {
@@ -63,13 +64,14 @@ export class CertWatch {
     const subject = `${this.emitterId}/${s.name}`;
     let cert: X509Certificate | undefined;
     let onDisk: X509Certificate | undefined;
+    const loaded = typeof s.loaded === 'function' ? s.loaded() : s.loaded;
     try {
       const file = readFileSync(s.path);
       onDisk = soonest(pemCertificates(file));
-      cert = s.loaded ? soonest(pemCertificates(s.loaded)) : onDisk;
+      cert = loaded ? soonest(pemCertificates(loaded)) : onDisk;
     } catch (err) {
       // The process loaded it at start; a file gone or garbled now is worth a line, not an alert of its own.
-      if (s.loaded) cert = soonest(pemCertificates(s.loaded));
+      if (loaded) cert = soonest(pemCertificates(loaded));
       this.log?.warn({ file: s.path, key: s.name, err: (err as Error).message }, 'cannot read a certificate file for the expiry check');
     }
     if (!cert) return undefined;

@@ -4,7 +4,7 @@
 // compared in constant time; tokens never reach a log line. Errors are JSON {code, message}.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { TunnelwatchError, type ErrorCode } from '../../common/errors.js';
@@ -56,6 +56,10 @@ export interface AdminServerOptions {
 export interface RunningAdminServer {
   readonly server: Server;
   readonly port: number;
+  /** Puts a new token list in force (a config reload); requests already authenticated go on. */
+  setTokens(tokens: readonly { name: string; sha256: string }[]): void;
+  /** Presents a new certificate and key (a config reload) to connections made from now on; only when served over TLS. */
+  setTls(tls: { cert: Buffer; key: Buffer }): void;
   close(): Promise<void>;
 }
 
@@ -76,7 +80,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Run
     byMethod.set(route.method, { route, ...(route.body ? { validate: ajv.compile(route.body) } : {}) });
     table.set(route.path, byMethod);
   }
-  const digests = options.tokens.map((t) => ({ name: t.name, digest: Buffer.from(t.sha256, 'hex') }));
+  const digestsOf = (tokens: readonly { name: string; sha256: string }[]): { name: string; digest: Buffer }[] => tokens.map((t) => ({ name: t.name, digest: Buffer.from(t.sha256, 'hex') }));
+  let digests = digestsOf(options.tokens);
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     serve(req, res).catch((err: unknown) => {
@@ -141,6 +146,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Run
   return {
     server,
     port: (server.address() as { port: number }).port,
+    setTokens(tokens) {
+      digests = digestsOf(tokens);
+    },
+    setTls(tls) {
+      if (!options.tls) throw new Error('the admin API is served without TLS: adding it needs a restart');
+      (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -9,12 +9,14 @@ import { splitHostPort } from '../../common/config/schema-parts.js';
 import type { Logger } from '../../common/log.js';
 import { readTlsFiles } from '../tunnel/tls-files.js';
 import { createCallTracer } from '../../common/tracing/create-tracer.js';
-import type { RelayConfig } from './config-schema.js';
+import { RelayConfigSchema, type RelayConfig } from './config-schema.js';
 import { startProxyServer } from './proxy-server.js';
 import { SessionRegistry } from './session-registry.js';
 import { startTunnelListener } from './tunnel-listener.js';
 import { TokenStore } from './token-store.js';
-import { readConfiguredFile } from '../../common/config/load-config.js';
+import { loadConfigFile, readConfiguredFile } from '../../common/config/load-config.js';
+import type { ReloadResult, ReloadSource, ServiceHooks } from '../../cli/run-service.js';
+import { configReporterOf, configSnapshot, reloadRelay, reloadRoute, startActor, type RelayInForce } from './reload.js';
 import { startAdminServer, type RunningAdminServer } from './admin-server.js';
 import { checkRoute } from './admin-check.js';
 import { connectorsRoute, openStreams, SessionStats } from './session-stats.js';
@@ -27,10 +29,12 @@ export interface RunningRelay {
   readonly tunnelPort: number;
   /** The admin listener's port, when admin is configured. */
   readonly adminPort: number | undefined;
+  /** Reloads relay.yaml (SIGHUP; POST /admin/v1/reload): applied whole or refused whole (reload.ts). */
+  reload(load: () => RelayConfig, source: ReloadSource): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
-export async function startRelay(config: RelayConfig, configFile: string, log: Logger): Promise<RunningRelay> {
+export async function startRelay(config: RelayConfig, configFile: string, log: Logger, hooks?: ServiceHooks<RelayConfig>): Promise<RunningRelay> {
   const tlsMaterial = readTlsFiles(configFile, 'tunnel.tls', config.tunnel.tls);
   const metrics = new Registry();
   const pipeline = openAuditPipeline({ emitter: 'relay', emitterId: config.relay.id, audit: config.audit, configFile, log: log.child({ component: 'relay.audit' }) });
@@ -39,13 +43,15 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
   registerShipperMetrics(metrics, () => pipeline.shipper?.metrics);
   // Read before anything listens, so a missing file stops the relay before it serves.
   const adminTls = config.admin?.tls ? { cert: readConfiguredFile(configFile, 'admin.tls.cert', config.admin.tls.cert), key: readConfiguredFile(configFile, 'admin.tls.key', config.admin.tls.key) } : undefined;
+  // What a reload swaps; the certificate watch reads what is presented now through it.
+  let inForce: RelayInForce = { config, tunnelTls: tlsMaterial, adminTls };
   const registry = new SessionRegistry();
   const stats = new SessionStats();
   // Operational alerts (docs/alerts.md): tunnel down and failover from the registry, the spool, the certificates.
   const alerts = startEmitterAlerts({
     emitter: 'relay', emitterId: config.relay.id, audit: config.audit, alerts: config.alerts, configFile, shipper: () => pipeline.shipper?.metrics, log,
-    certs: [{ name: 'tunnel.tls.cert', file: config.tunnel.tls.cert, loaded: tlsMaterial.cert }, { name: 'tunnel.tls.ca', file: config.tunnel.tls.ca, loaded: tlsMaterial.ca },
-      ...(config.admin?.tls && adminTls ? [{ name: 'admin.tls.cert', file: config.admin.tls.cert, loaded: adminTls.cert }] : [])],
+    certs: [{ name: 'tunnel.tls.cert', file: config.tunnel.tls.cert, loaded: () => inForce.tunnelTls.cert }, { name: 'tunnel.tls.ca', file: config.tunnel.tls.ca, loaded: () => inForce.tunnelTls.ca },
+      ...(config.admin?.tls && adminTls ? [{ name: 'admin.tls.cert', file: config.admin.tls.cert, loaded: () => inForce.adminTls?.cert ?? adminTls.cert }] : [])],
   });
   const tunnelAlerts = startTunnelAlerts({ relayId: config.relay.id, registry, graceMs: config.alerts.tunnel_down_grace_ms, report: alerts.report, lastError: (s) => stats.view(s).last_error, log });
   registerTunnelMetrics(metrics, 'relay', {
@@ -69,13 +75,14 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     stats,
     log,
   });
+  const tokens = new TokenStore(config.tokens);
   const proxyAddr = splitHostPort(config.proxy.listen);
   const proxy: HttpServer = await startProxyServer(
     {
       inflight: new WeakMap(),
       relayId: config.relay.id,
       tracer,
-      tokens: new TokenStore(config.tokens),
+      tokens,
       registry,
       audit,
       log: log.child({ component: 'relay.proxy' }),
@@ -85,6 +92,28 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     },
     { host: proxyAddr.host, port: proxyAddr.port, maxHeaderBytes: config.proxy.max_header_bytes, keepAliveTimeoutMs: config.proxy.keep_alive_timeout_ms },
   );
+  const configReport = configReporterOf(config, configFile, log);
+  const reloadTarget = {
+    started: config,
+    configFile,
+    current: () => inForce,
+    apply(next: RelayInForce, what: { tokens: boolean; adminTokens: boolean; tunnelTls: boolean; adminTls: boolean }, source: ReloadSource) {
+      // All synchronous: no request is judged between two of these steps.
+      if (what.tokens) tokens.replace(next.config.tokens);
+      if (what.adminTokens && next.config.admin) admin?.setTokens(next.config.admin.tokens);
+      if (what.tunnelTls) tunnel.setSecureContext({ cert: next.tunnelTls.cert, key: next.tunnelTls.key, ca: next.tunnelTls.ca, minVersion: 'TLSv1.2' });
+      if (what.adminTls && next.adminTls) admin?.setTls(next.adminTls);
+      inForce = next;
+      configReport?.report(configSnapshot(next, source.via, { actor: source.actor, actorRole: source.actorRole ?? 'config-file', clientIp: source.clientIp ?? '' }));
+    },
+  };
+  const reload = async (load: () => RelayConfig, source: ReloadSource): Promise<ReloadResult> => {
+    const result = reloadRelay(reloadTarget, load, source);
+    if (result.applied && (result.changed?.length ?? 0) > 0) log.info({ changed: result.changed, via: source.via, actor: source.actor }, 'relay configuration changed');
+    return result;
+  };
+  const loadAgain = hooks?.load ?? ((): RelayConfig => loadConfigFile(RelayConfigSchema, configFile) as RelayConfig);
+  configReport?.report(configSnapshot(inForce, 'start', startActor()));
   let admin: RunningAdminServer | undefined;
   if (config.admin) {
     const a = config.admin;
@@ -106,6 +135,13 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
           metricsRoute(metrics),
           connectorsRoute(registry, stats),
           checkRoute({ registry, checkTimeoutMs: a.check_timeout_ms, log: adminLog }),
+          reloadRoute((source) => {
+            // Synchronous through and through (files read with readFileSync): two reloads cannot interleave.
+            const result = reloadRelay(reloadTarget, loadAgain, source);
+            if (result.applied) adminLog.info({ restart_needed: result.restartNeeded ?? [], changed: result.changed ?? [], actor: source.actor }, `configuration reloaded: ${result.message}`);
+            else adminLog.error({ actor: source.actor }, `configuration reload refused, nothing changed: ${result.message}`);
+            return result;
+          }),
         ],
         log,
       });
@@ -123,7 +159,9 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     proxyPort: (proxy.address() as { port: number }).port,
     tunnelPort: (tunnel.address() as { port: number }).port,
     adminPort: admin?.port,
+    reload,
     async close() {
+      configReport?.close();
       // Before the sessions close: a relay shutting down is no tunnel outage.
       tunnelAlerts.stop();
       alerts.stop();

@@ -17,11 +17,27 @@ export function newToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
-export class TokenStore {
-  private readonly byDigest = new Map<string, TokenIdentity>();
+type TokenEntry = { subaccount: string; cloud_app: string; sha256: string };
 
-  constructor(tokens: readonly { subaccount: string; cloud_app: string; sha256: string }[]) {
-    for (const t of tokens) this.byDigest.set(t.sha256, Object.freeze({ subaccount: t.subaccount, cloudApp: t.cloud_app }));
+export class TokenStore {
+  private byDigest: ReadonlyMap<string, TokenIdentity>;
+
+  constructor(tokens: readonly TokenEntry[]) {
+    this.byDigest = TokenStore.table(tokens);
+  }
+
+  /**
+   * Puts a new token list in force (a config reload). One assignment: a request is judged wholly by the old
+   * or wholly by the new list, and calls already admitted go on.
+   */
+  replace(tokens: readonly TokenEntry[]): void {
+    this.byDigest = TokenStore.table(tokens);
+  }
+
+  private static table(tokens: readonly TokenEntry[]): ReadonlyMap<string, TokenIdentity> {
+    const byDigest = new Map<string, TokenIdentity>();
+    for (const t of tokens) byDigest.set(t.sha256, Object.freeze({ subaccount: t.subaccount, cloudApp: t.cloud_app }));
+    return byDigest;
   }
 
   /** Reads `Bearer <token>`, or `Basic base64(<anything>:<token>)` for clients that only do basic proxy auth. */

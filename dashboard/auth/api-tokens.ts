@@ -55,6 +55,8 @@ export interface ApiTokens {
   /** Revokes a dashboard token; undefined when there is no such id. Revoking twice changes nothing. */
   revoke(id: string, revokedBy: string): Promise<{ before: TokenInfo; after: TokenInfo } | undefined>;
   get(id: string): Promise<TokenInfo | undefined>;
+  /** The swap that puts the config tokens of new settings in force (a config reload); tokens of the store stay. */
+  prepareConfigTokens(settings: DashboardSettings): () => void;
 }
 
 export function sha256Hex(token: string): string {
@@ -82,13 +84,17 @@ function isLive(record: TokenInfo, now: number): boolean {
   return record.revoked_at === '' && (record.expires_at === '' || Date.parse(record.expires_at) > now);
 }
 
-export async function createApiTokens(settings: DashboardSettings, store: Store, log: Logger): Promise<ApiTokens> {
-  const configTokens = new Map<string, TokenRecord>(
+function configTokensOf(settings: DashboardSettings): Map<string, TokenRecord> {
+  return new Map<string, TokenRecord>(
     settings.api_tokens.map((t) => [t.sha256, {
       id: `config:${t.name}`, name: t.name, role: t.role, subaccounts: t.subaccounts ?? '*', source: 'config' as const,
       created_at: '', created_by: 'config file', expires_at: '', revoked_at: '', revoked_by: '', sha256: t.sha256, version: 0,
     }]),
   );
+}
+
+export async function createApiTokens(settings: DashboardSettings, store: Store, log: Logger): Promise<ApiTokens> {
+  let configTokens = configTokensOf(settings);
   // Every dashboard token by id (revoked ones too, for the list) and the live ones by hash.
   let byId = new Map<string, TokenRecord>();
   let byHash = new Map<string, TokenRecord>();
@@ -156,6 +162,12 @@ export async function createApiTokens(settings: DashboardSettings, store: Store,
   await load();
 
   return {
+    prepareConfigTokens(next) {
+      const table = configTokensOf(next);
+      return () => {
+        configTokens = table;
+      };
+    },
     async identify(token) {
       const hash = sha256Hex(token);
       const fromConfig = configTokens.get(hash);

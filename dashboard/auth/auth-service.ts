@@ -57,6 +57,13 @@ export interface DashboardAuth extends AuthService {
   logout(principal: Principal, meta: { clientIp: string; userAgent: string }): Promise<boolean>;
   /** For GET /api/v1/session: the CSRF token ('' for API tokens) and when the session or token ends ('' = never). */
   sessionInfo(principal: Principal): { csrf_token: string; expires_at: string };
+  /**
+   * A config reload: checks new settings (password hashes, duplicate names, LDAP files) and returns the swap
+   * that puts their local users, LDAP settings and config API tokens in force; throws when they are not
+   * valid, changing nothing. A session of a local user the new settings remove, or give another role or
+   * scope, ends at its next request; so do LDAP sessions when LDAP is removed.
+   */
+  prepare(settings: DashboardSettings): () => void;
 }
 
 export function isDashboardAuth(auth: AuthService): auth is DashboardAuth {
@@ -99,8 +106,9 @@ function localUsers(settings: DashboardSettings): Map<string, LocalUser> {
 
 export async function createAuthService(options: AuthServiceOptions): Promise<DashboardAuth> {
   const { settings, store, adminAudit, log } = options;
-  const users = localUsers(settings);
-  const ldap: LdapAuthenticator | undefined = settings.ldap ? createLdapAuthenticator(settings.ldap, options.configFile, log.child({ component: 'dashboard.ldap' })) : undefined;
+  let users = localUsers(settings);
+  const ldapOf = (s: DashboardSettings): LdapAuthenticator | undefined => (s.ldap ? createLdapAuthenticator(s.ldap, options.configFile, log.child({ component: 'dashboard.ldap' })) : undefined);
+  let ldap = ldapOf(settings);
   const tokens = await createApiTokens(settings, store, log);
   const sessions = new SessionStore({ idleMs: settings.session.idle_minutes * 60_000, maxAgeMs: settings.session.max_hours * 3_600_000 });
   const limiter = new LoginLimiter({ maxAttempts: settings.login_rate_limit.max_attempts, windowMs: settings.login_rate_limit.window_s * 1000 });
@@ -128,6 +136,13 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Da
     return { name: identity.name, role: identity.role, via: identity.via, subaccounts: identity.subaccounts, sessionId };
   }
 
+  /** Whether a session's identity is still what the settings in force give (a reload may have changed them). */
+  function stillGranted(session: SessionIdentity): boolean {
+    if (session.via === 'ldap') return ldap !== undefined;
+    const user = users.get(session.name)?.identity;
+    return user !== undefined && user.role === session.role && JSON.stringify(user.subaccounts) === JSON.stringify(session.subaccounts);
+  }
+
   return {
     secureCookie: Boolean(settings.tls),
     tokens,
@@ -141,7 +156,22 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Da
       }
       const cookie = request.cookies?.[SESSION_COOKIE];
       const session = cookie ? sessions.use(cookie) : undefined;
+      if (session && !stillGranted(session)) {
+        sessions.end(session.key);
+        return undefined;
+      }
       return session && principalOf(session, session.key);
+    },
+
+    prepare(next) {
+      const nextUsers = localUsers(next);
+      const nextLdap = ldapOf(next);
+      const swapTokens = tokens.prepareConfigTokens(next);
+      return () => {
+        users = nextUsers;
+        ldap = nextLdap;
+        swapTokens();
+      };
     },
 
     checkCsrf(request, principal) {

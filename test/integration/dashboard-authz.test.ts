@@ -50,6 +50,7 @@ const LEAST_ROLE: Readonly<Record<string, Access>> = {
   'POST /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/{id}': 'admin',
   'GET /api/v1/admin/events': 'admin',
+  'POST /api/v1/admin/reload': 'admin',
 };
 
 /** Routes that name a subaccount, and where: a scoped identity naming another one gets 403. */
@@ -89,6 +90,8 @@ let operations: Map<string, Operation>;
 let sample: { eventId: string; traceId: string };
 let tokenId = '';
 let tokenNames = 0;
+/** Calls of the collector's reload that got through the access checks. */
+let reloads = 0;
 const sessions = new Map<Role, Session>();
 
 interface Session { readonly cookie: string; readonly csrf: string }
@@ -196,7 +199,12 @@ before(async () => {
       { name: 'acme-admin-token', role: 'admin' as const, sha256: sha256Hex(TOKENS.acmeAdmin), subaccounts: ['acme'] },
     ],
   };
-  const ctx = await createDashboardContext(settings, ts.store, join(ts.dir, 'collector.yaml'), pino({ level: 'silent' }));
+  // The collector's reload, as the collector gives it to its dashboard: counted, so a refused call shows.
+  const reload = async (): Promise<{ applied: boolean; message: string }> => {
+    reloads++;
+    return { applied: true, message: 'nothing that can change live differs from what is in force' };
+  };
+  const ctx = await createDashboardContext(settings, ts.store, join(ts.dir, 'collector.yaml'), pino({ level: 'silent' }), { reload });
   app = await buildDashboardApp(ctx);
   await app.ready();
   const doc = await openApiDocument();
@@ -253,14 +261,16 @@ describe('dashboard authorisation matrix', () => {
 
   it('refuses state-changing requests of a session without its CSRF token, and does nothing', async () => {
     const changing = [...operations.entries()].filter(([op, o]) => !op.startsWith('GET ') && o['x-required-role'] !== 'public').map(([op]) => op);
-    assert.deepEqual(changing.sort(), ['DELETE /api/v1/session', 'DELETE /api/v1/tokens/{id}', 'POST /api/v1/backends/check', 'POST /api/v1/tokens']);
+    assert.deepEqual(changing.sort(), ['DELETE /api/v1/session', 'DELETE /api/v1/tokens/{id}', 'POST /api/v1/admin/reload', 'POST /api/v1/backends/check', 'POST /api/v1/tokens']);
     for (const op of changing) {
       const session = await sessionFor('admin', op);
       const tokensBefore = (await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: { authorization: `Bearer ${TOKENS.admin}` } })).body;
+      const reloadsBefore = reloads;
       assertRefused(await call(op, { kind: 'session', session, csrf: false }), 403, 'TW_ERR_DASH_CSRF', `${op} without x-csrf-token`);
       assertRefused(await call(op, { kind: 'session', session: { ...session, csrf: 'x'.repeat(43) }, csrf: true }), 403, 'TW_ERR_DASH_CSRF', `${op} with a wrong x-csrf-token`);
       const tokensAfter = (await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: { authorization: `Bearer ${TOKENS.admin}` } })).body;
       assert.equal(tokensAfter, tokensBefore, `${op}: no token created or revoked`);
+      assert.equal(reloads, reloadsBefore, `${op}: no reload`);
       assert.equal((await app.inject({ method: 'GET', url: '/api/v1/session', cookies: { tw_session: session.cookie } })).statusCode, 200, `${op}: still signed in`);
       assertAllowed(await call(op, { kind: 'session', session, csrf: true }), `${op} with x-csrf-token`);
     }

@@ -1,7 +1,7 @@
 // The configuration change history on the Administration page: every change to rules, tokens, users and
 // exporter settings, from a connector's rules reload, the CLI or this dashboard, with who, when, via what,
 // and a line diff of before and after.
-import { ApiError, get } from '../lib/api.js';
+import { ApiError, get, post } from '../lib/api.js';
 import { diffLines, prettyJson } from '../lib/diff.js';
 import { card, errorBox, h, table, type Column } from '../lib/dom.js';
 import { time } from '../lib/format.js';
@@ -58,7 +58,27 @@ export function changesCard(): HTMLElement {
   };
   span.addEventListener('change', () => void load());
   void load();
+  const { button, outcome } = reloadButton(() => void load());
   return card('Configuration changes',
-    h('p', { class: 'muted' }, 'Every change to access rules (reported by each connector on start and reload), API tokens, users and exporter settings, with who made it and how. Open a diff to see before and after.'),
-    h('div', { class: 'toolbar' }, span), body);
+    h('p', { class: 'muted' }, 'Every change to access rules (reported by each connector on start and reload), relay and collector settings, API tokens, users and exporter settings, with who made it and how. Open a diff to see before and after.'),
+    h('div', { class: 'toolbar' }, span, button), outcome, body);
+}
+
+interface ReloadAnswer { applied: boolean; message: string; changed: string[]; restart_needed: string[] }
+
+/** Re-reads collector.yaml (as SIGHUP does): applied whole or refused whole; the answer says which. */
+function reloadButton(done: () => void): { button: HTMLButtonElement; outcome: HTMLElement } {
+  const outcome = h('div', { 'aria-live': 'polite' });
+  const button = h('button', { type: 'button', 'data-testid': 'reload-config', title: 'Read collector.yaml again and apply it: users, API tokens, LDAP, ingest tokens, exporters and detection settings' }, 'Reload collector.yaml') as HTMLButtonElement;
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    post<ReloadAnswer>('/api/v1/admin/reload', {}).then((r) => {
+      const restart = r.restart_needed.length > 0 ? ` Needs a restart to take effect: ${r.restart_needed.join(', ')}.` : '';
+      outcome.replaceChildren(h('p', { class: 'notice', role: 'status' }, `Reloaded. ${r.changed.length > 0 ? `Changed: ${r.changed.join(', ')}.` : 'Nothing that can change live was different.'}${restart}`));
+      done();
+    }, (err: unknown) => outcome.replaceChildren(err instanceof ApiError && err.status === 422
+      ? h('p', { class: 'notice', role: 'alert' }, `Refused, nothing changed: ${err.message}`)
+      : errorBox(err))).finally(() => { button.disabled = false; });
+  });
+  return { button, outcome };
 }
