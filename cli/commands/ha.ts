@@ -23,7 +23,7 @@ export const HA_HELP = `High availability (docs/ha.md):
       in flight (up to ha.drain_timeout_ms). No call fails. Exit 0 done, 1 refused or failed.
   tunnelwatch connector ha-status --config connector.yaml [--json]
       This connector's HA state (active or standby, routed, ready, tunnel, rules hash, calls in flight)
-      and what it last heard from its peer.
+      and what it last heard from its peer; with relay.addresses, each relay's tunnel and routing.
   tunnelwatch connector ha-cert --pki DIR --name CONNECTOR_ID [--force]
       Issues DIR/CONNECTOR_ID-ha.crt and .key from the tunnel CA in DIR (ca.crt, ca.key): the
       certificate of ha.tls (CN = connector id, serverAuth and clientAuth).`;
@@ -89,6 +89,7 @@ const haStatus: ConnectorSubcommand = {
       else {
         console.log(`${s.connector_id} (${s.role}): ${s.active ? 'active' : 'standby'}${s.routed ? ', routed by the relay' : ''}${s.switching ? ', switching' : ''} since ${s.since}`);
         console.log(`  tunnel ${s.tunnel}, ${s.ready ? 'ready' : 'not ready (no rules from the master yet)'}, rules ${s.rules_hash}, ${s.inflight} call(s) in flight`);
+        for (const r of s.relays ?? []) console.log(`  relay ${r.address}: tunnel ${r.tunnel}${r.routed ? ', routes to this connector' : ''}`);
         console.log(`  peer ${s.peer.id}: ${s.peer.answered ? `answering, ${s.peer.active ? 'active' : 'standby'}` : `not answering (${s.peer.misses} checks missed${s.peer.last_answer_at ? `, last answer ${s.peer.last_answer_at}` : ''})`}`);
       }
       return 0;

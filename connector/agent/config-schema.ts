@@ -3,7 +3,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TracingSection } from '../../common/config/tracing-section.js';
 import { ConnectorAlertsSection } from '../../common/ops/ops-events.js';
-import { AuditSection, HostPort, Identifier, LogSection, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
+import { TunnelwatchError } from '../../common/errors.js';
+import { AuditSection, HostPort, Identifier, LogSection, splitHostPort, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
 
 const Method = Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,31}$', description: 'an HTTP method in upper case, e.g. GET' });
 
@@ -77,7 +78,7 @@ export const HaSchema = Type.Object(
     ),
     check_interval_ms: Type.Integer({ minimum: 100, default: 1_000, description: 'how often each connector asks the peer for its state (ms); the shadow pulls the master\'s rules with the same request' }),
     takeover_delay_ms: Type.Integer({ minimum: 100, default: 3_000, description: 'a standby that has had no answer from the active peer for this long (ms) claims the routes at the relay; at least check_interval_ms' }),
-    drain_timeout_ms: Type.Integer({ minimum: 0, default: 30_000, description: 'planned switch-over: how long the old active connector waits for its calls in flight to finish (ms)' }),
+    drain_timeout_ms: Type.Integer({ minimum: 0, default: 30_000, description: 'planned switch-over, and a stop (SIGTERM) of the active connector: how long the old active connector waits for its calls in flight to finish (ms)' }),
     rules_cache: Type.Optional(Type.String({ minLength: 1, description: 'shadow: file (relative to the config file) that keeps the rules last pulled from the master, so a shadow restarted while the master is down still has them; absent = not kept' })),
   },
   { additionalProperties: false, description: 'master/shadow high availability: see docs/ha.md; absent = a standalone connector (always active)' },
@@ -94,8 +95,16 @@ export const ConnectorConfigSchema = Type.Object(
     ),
     relay: Type.Object(
       {
-        address: Type.String({ ...HostPort, description: 'the relay\'s tunnel endpoint, host:port' }),
-        server_name: Type.Optional(Type.String({ minLength: 1, description: 'name checked against the relay certificate; default the host of relay.address' })),
+        address: Type.Optional(Type.String({ ...HostPort, description: 'the relay\'s tunnel endpoint, host:port (one relay, or several behind one name in active/passive); set this or relay.addresses, not both' })),
+        addresses: Type.Optional(
+          Type.Array(Type.String({ ...HostPort, description: 'one relay\'s tunnel endpoint, host:port' }), {
+            minItems: 1,
+            maxItems: 16,
+            uniqueItems: true,
+            description: 'several active relays: the connector keeps one tunnel to each at the same time, and each relay routes the calls that reach it to its own tunnel (docs/ha.md, "Several relays"); set this or relay.address, not both',
+          }),
+        ),
+        server_name: Type.Optional(Type.String({ minLength: 1, description: 'name checked against the relay certificate (of every relay in relay.addresses); default the host of each address' })),
         tls: TlsFiles,
         ping_interval_ms: Type.Integer({ minimum: 100, default: 10_000, description: 'HTTP/2 PING interval (ms); two missed pings drop the tunnel and reconnect' }),
         reconnect: Type.Object(
@@ -157,4 +166,27 @@ export type ResourceConfig = Static<typeof ResourceSchema>;
 export type DiagnosticsConfig = ConnectorConfig['diagnostics'];
 export type SubaccountRules = Static<typeof SubaccountRulesSchema>;
 export type HaConfig = Static<typeof HaSchema>;
+
+/** One relay a connector keeps a tunnel to. */
+export interface RelayEndpoint {
+  /** As configured, host:port: the relay's name in logs, health and metrics. */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  readonly serverName?: string;
+}
+
+/**
+ * The relays of relay.address or relay.addresses. The schema cannot say "exactly one of the two" in a way
+ * its error messages render clearly, so that is checked here, by everything that dials (connector, doctor).
+ */
+export function relayEndpoints(config: Pick<ConnectorConfig, 'relay'>): RelayEndpoint[] {
+  const { address, addresses, server_name: serverName } = config.relay;
+  if (address !== undefined && addresses !== undefined) {
+    throw new TunnelwatchError('TW_ERR_CONFIG_INVALID', 'relay.address and relay.addresses are both set: use relay.address for one relay, or relay.addresses for a tunnel to each of several relays, not both');
+  }
+  const list = addresses ?? (address !== undefined ? [address] : []);
+  if (list.length === 0) throw new TunnelwatchError('TW_ERR_CONFIG_INVALID', 'relay.address (one relay) or relay.addresses (several relays) is required');
+  return list.map((a) => ({ address: a, ...splitHostPort(a), ...(serverName ? { serverName } : {}) }));
+}
 export { Subaccount };

@@ -14,12 +14,12 @@ import { decide } from '../acl/decide.js';
 import { compilePolicy, type CompiledPolicy } from '../acl/policy.js';
 import { readTlsFiles } from '../tunnel/tls-files.js';
 import { BackendPool } from './backend-pool.js';
-import type { ConnectorConfig } from './config-schema.js';
+import { relayEndpoints, type ConnectorConfig } from './config-schema.js';
 import { ConnectorCall } from './connector-call.js';
 import { forwardHttp, type BackendTimeouts } from './forward-http.js';
 import { forwardTcp } from './forward-tcp.js';
 import { ruleReporterOf } from './rule-report.js';
-import { TunnelClient } from './tunnel-client.js';
+import { registerRelayMetrics, relayReadiness, TunnelSet, type RelayTunnelView } from './tunnel-set.js';
 import { createCallTracer } from '../../common/tracing/create-tracer.js';
 import type { CallTracer } from '../../common/tracing/call-span.js';
 import { checkShipperOf } from '../diagnostics/check-shipper.js';
@@ -34,8 +34,12 @@ import type { ReloadResult, ReloadSource } from '../../cli/run-service.js';
 import { reloadConnector, type ReloadTarget } from './reload.js';
 import type { RuleChangeSource } from './rule-report.js';
 
+/** How long a standalone connector that stops lets its calls in flight finish (an HA one: ha.drain_timeout_ms). */
+export const STOP_GRACE_MS = 10_000;
+
 export interface RunningConnector {
-  readonly tunnel: TunnelClient;
+  /** The tunnel to each configured relay (one with relay.address). */
+  readonly tunnel: TunnelSet;
   /**
    * Reports a policy's rules to the collector (with audit.collector; otherwise nothing). Called at start;
    * whatever swaps the policy at run time must call it with the new one.
@@ -48,6 +52,7 @@ export interface RunningConnector {
 
 export async function startConnector(config: ConnectorConfig, configFile: string, log: Logger): Promise<RunningConnector> {
   // The rules in force; an HA shadow swaps in the rules it pulls from its master (docs/ha.md).
+  const relays = relayEndpoints(config);
   const current = { policy: compilePolicy(config.subaccounts), subaccounts: config.subaccounts };
   const tlsMaterial = readTlsFiles(configFile, 'relay.tls', config.relay.tls);
   const metrics = new Registry();
@@ -114,11 +119,9 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     ha?.trackCall(stream);
     handleCall(stream, headers, { policy: current.policy, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
   };
-  const relay = splitHostPort(config.relay.address);
-  const tunnel = new TunnelClient({
-    host: relay.host,
-    port: relay.port,
-    serverName: config.relay.server_name,
+  // One tunnel per relay; calls from every relay meet the same rules, audit emitter and backend pool.
+  const tunnel = new TunnelSet({
+    relays,
     tls: tlsMaterial,
     pingIntervalMs: config.relay.ping_interval_ms,
     backoff: {
@@ -136,21 +139,30 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     }),
     onStream,
     onCheck: (stream, headers) => control.handle(stream, headers),
-    ...(ha ? { onRole: (stream, headers) => ha.onRoleStream(stream, headers), onState: (state) => ha.onTunnelState(state) } : {}),
+    ...(ha ? { onRole: (stream, headers, relay) => ha.onRoleStream(stream, headers, relay), onState: (state, relay) => ha.onTunnelState(state, relay) } : {}),
     log,
   });
   // An HA shadow that has no rules yet dials once its master's rules arrive.
   if (ha) ha.attachTunnel(tunnel);
   else tunnel.start();
   registerTunnelMetrics(metrics, 'connector', {
-    sessions: () => [{ labels: { state: tunnel.status.state }, value: 1 }],
+    // One per relay, by state (with one relay: 1 in its state, as before).
+    sessions: () => {
+      const byState = new Map<string, number>();
+      for (const t of tunnel.tunnels.values()) byState.set(t.status.state, (byState.get(t.status.state) ?? 0) + 1);
+      return [...byState].map(([state, value]) => ({ labels: { state }, value }));
+    },
     streams: () => openCalls.n,
     connects: () => tunnel.status.connects,
   });
+  registerRelayMetrics(metrics, tunnel);
+  let stopping = false;
   const ops = await startOps(config, metrics, () => ({
     role: 'connector',
     connector_id: config.connector.id,
     tunnel: tunnel.status.state,
+    relays: tunnel.relays(),
+    stopping,
     since: tunnel.status.since.toISOString(),
     subaccounts: tunnel.status.accepted,
     last_error: tunnel.status.lastError,
@@ -162,7 +174,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     await tunnel.stop();
     throw err;
   });
-  log.info({ relay: config.relay.address, connector_id: config.connector.id, location_id: config.connector.location_id, subaccounts: Object.keys(current.subaccounts), ha_role: config.ha?.role ?? 'standalone' }, 'connector started');
+  log.info({ relay: relays.map((r) => r.address).join(','), connector_id: config.connector.id, location_id: config.connector.location_id, subaccounts: Object.keys(current.subaccounts), ha_role: config.ha?.role ?? 'standalone' }, 'connector started');
   const reloadTarget: ReloadTarget = {
     started: config,
     current: () => current.subaccounts,
@@ -182,13 +194,20 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     reportRules,
     reload: async (load, source) => reloadConnector(reloadTarget, load, source),
     async close() {
+      stopping = true;
       alerts.stop();
+      // An active HA connector hands its routes to a ready peer first; then every tunnel closes gracefully:
+      // the relays open no new stream on it, and the calls in flight finish (docs/ha.md).
+      const handover = await ha?.handOver();
+      // After a hand-over whose drain ran out, what is still in flight has had its drain_timeout_ms.
+      const grace = !haConfig ? STOP_GRACE_MS : handover?.handedOver && !handover.drained ? 0 : haConfig.drain_timeout_ms;
+      const closing = tunnel.close(grace);
       await ha?.close();
+      await closing;
       await ops?.close();
       rules?.close();
       await prober?.stop();
       checks?.close();
-      await tunnel.stop();
       pool.close();
       await audit.close();
       await tracer.shutdown();
@@ -209,9 +228,11 @@ async function startOps(config: ConnectorConfig, metrics: Registry, view: () => 
       healthRoute(view),
       readyRoute(() => {
         const v = view();
-        if (v.tunnel !== 'registered') return { ready: false, reason: `the tunnel to the relay is ${v.tunnel}`, ...v };
+        if (v.stopping === true) return { ready: false, reason: 'the connector is stopping', ...v };
+        const relays = relayReadiness(v.relays as RelayTunnelView[]);
+        if (v.tunnel !== 'registered') return { ready: false, reason: relays.reason, ...v };
         if (!v.audit_healthy) return { ready: false, reason: 'the connector cannot keep audit events: calls are refused', ...v };
-        return { ready: true, reason: '', ...v };
+        return { ready: true, reason: '', ...v, ...(relays.notRegistered.length > 0 ? { relays_not_registered: relays.notRegistered } : {}) };
       }),
       metricsRoute(metrics),
     ],

@@ -15,6 +15,8 @@ import { isIp } from './backend-pool.js';
 export interface TunnelClientOptions {
   host: string;
   port: number;
+  /** The relay as configured (host:port), named in this tunnel's log lines; default host:port. */
+  address?: string;
   serverName?: string;
   tls: TlsMaterial;
   pingIntervalMs: number;
@@ -56,9 +58,13 @@ export class TunnelClient {
   private registeredWaiters: (() => void)[] = [];
   /** Connections replaced by renew() that still finish their calls; destroyed by stop(). */
   private readonly retired = new Set<TLSSocket>();
+  /** Every HTTP/2 session not yet closed (the current one and those renew() retired): close() drains them. */
+  private readonly sessions = new Set<ServerHttp2Session>();
+  readonly address: string;
 
   constructor(private readonly options: TunnelClientOptions) {
-    this.log = options.log.child({ component: 'connector.tunnel' });
+    this.address = options.address ?? `${options.host}:${options.port}`;
+    this.log = options.log.child({ component: 'connector.tunnel', relay_address: this.address });
     this.backoff = new Backoff(options.backoff);
     this.server = http2.createServer({ settings: H2_SETTINGS, maxSessionMemory: H2_MAX_SESSION_MEMORY_MB });
     this.server.on('session', (session: ServerHttp2Session) => this.onSession(session));
@@ -82,6 +88,26 @@ export class TunnelClient {
     this.session?.destroy();
     this.socket?.destroy();
     for (const s of this.retired) s.destroy();
+  }
+
+  /**
+   * Stops, letting the calls in flight finish first (at most graceMs). A GOAWAY tells the relay to open no
+   * new stream on the session: it routes new calls elsewhere (a ready standby, another connector) or
+   * refuses them, and the connection closes once its streams have ended. Long-lived streams (the HA role
+   * channel) must be ended by their owners, or the grace runs out.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const open = [...this.sessions].filter((s) => !s.closed && !s.destroyed);
+    if (open.length > 0 && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const closed = open.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
+      for (const s of open) s.close();
+      await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    await this.stop();
   }
 
   /**
@@ -128,7 +154,7 @@ export class TunnelClient {
     socket.once('secureConnect', () => {
       socket.setTimeout(0);
       if (socket.alpnProtocol !== TUNNEL_ALPN) {
-        fail(`the relay at ${host}:${port} did not agree on the tunnel protocol (ALPN ${String(socket.alpnProtocol)}): is relay.address the relay's tunnel port?`);
+        fail(`the relay at ${host}:${port} did not agree on the tunnel protocol (ALPN ${String(socket.alpnProtocol)}): is ${this.address} the relay's tunnel port?`);
         return;
       }
       socket.setNoDelay(true);
@@ -156,6 +182,8 @@ export class TunnelClient {
 
   private onSession(session: ServerHttp2Session): void {
     this.session = session;
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
     // This session's own connection (emitted just now by dial()): after a renew() this.socket is another one.
     const socket = this.socket;
     session.on('connect', () => session.setLocalWindowSize(H2_CONNECTION_WINDOW));

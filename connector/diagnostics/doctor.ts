@@ -1,9 +1,8 @@
-// `tunnelwatch doctor`: can this connector reach its relay? DNS, TCP, the mTLS handshake with its own
+// `tunnelwatch doctor`: can this connector reach its relay (each of relay.addresses)? DNS, TCP, the mTLS handshake with its own
 // certificate, the relay's certificate, the tunnel hello, its own certificate's validity, and this host's
 // clock. Steps that need the network path stop at its first failure; the local ones always run.
-import { splitHostPort } from '../../common/config/schema-parts.js';
 import { resolveFrom } from '../../common/config/load-config.js';
-import type { ConnectorConfig } from '../agent/config-schema.js';
+import { relayEndpoints, type ConnectorConfig, type RelayEndpoint } from '../agent/config-schema.js';
 import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
@@ -31,9 +30,9 @@ export interface DoctorStep {
 
 export interface DoctorReport {
   readonly connector_id: string;
-  /** relay.address as configured. */
+  /** relay.address as configured, or the one of relay.addresses this report is about. */
   readonly relay_address: string;
-  /** The name the relay certificate must carry (relay.server_name, else the host of relay.address). */
+  /** The name the relay certificate must carry (relay.server_name, else the host of the address). */
   readonly server_name: string;
   readonly started_at: string;
   readonly duration_ms: number;
@@ -62,13 +61,23 @@ const NEEDS: Record<DoctorStepName, readonly DoctorStepName[]> = {
   clock: [],
 };
 
-/** Never throws: an unexpected error becomes a failed step. */
-export async function runDoctor(config: ConnectorConfig, configFile: string, options: DoctorOptions): Promise<DoctorReport> {
+/** One report per configured relay (relay.address, or each of relay.addresses), checked at the same time. */
+export async function runDoctorAll(config: ConnectorConfig, configFile: string, options: DoctorOptions): Promise<DoctorReport[]> {
+  return Promise.all(relayEndpoints(config).map((relay) => runDoctor(config, configFile, options, relay)));
+}
+
+/**
+ * Checks one relay (default: the first configured; relayEndpoints() throws on a config that sets both or
+ * neither of relay.address and relay.addresses). Never throws otherwise: an unexpected error becomes a
+ * failed step.
+ */
+export async function runDoctor(config: ConnectorConfig, configFile: string, options: DoctorOptions, relay?: RelayEndpoint): Promise<DoctorReport> {
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const t0 = performance.now();
-  const { host, port } = splitHostPort(config.relay.address);
-  const serverName = config.relay.server_name ?? host;
+  const endpoint = relay ?? (relayEndpoints(config)[0] as RelayEndpoint);
+  const { host, port } = endpoint;
+  const serverName = endpoint.serverName ?? host;
   const at = (address?: string): string => hostPort(address ?? host, port);
   const done = new Map<DoctorStepName, DoctorStep>();
   const sockets: net.Socket[] = [];
@@ -115,7 +124,7 @@ export async function runDoctor(config: ConnectorConfig, configFile: string, opt
     await run('tls', async () => {
       if (!material) return skipped('not run: the files in relay.tls cannot be read (see client_cert)');
       if (!socket) throw new Error('no connection from the tcp step');
-      const out = await relayTlsStep(socket, { at: at(address), servername: config.relay.server_name ?? (isIP(host) ? undefined : host), material, timeoutMs: options.timeoutMs });
+      const out = await relayTlsStep(socket, { at: at(address), servername: endpoint.serverName ?? (isIP(host) ? undefined : host), material, timeoutMs: options.timeoutMs });
       if (out.socket) sockets.push(out.socket);
       secure = out.socket;
       return out.result;
@@ -153,13 +162,13 @@ export async function runDoctor(config: ConnectorConfig, configFile: string, opt
   const durationMs = since(t0);
   return {
     connector_id: config.connector.id,
-    relay_address: config.relay.address,
+    relay_address: endpoint.address,
     server_name: serverName,
     started_at: startedAt.toISOString(),
     duration_ms: durationMs,
     state: failed ? 'down' : warned ? 'degraded' : 'up',
     classification: (failed ?? warned)?.classification ?? 'ok',
-    summary: (failed ?? warned)?.message ?? `the relay at ${config.relay.address} accepts this connector (checked in ${durationMs} ms)`,
+    summary: (failed ?? warned)?.message ?? `the relay at ${endpoint.address} accepts this connector (checked in ${durationMs} ms)`,
     steps,
   };
 }

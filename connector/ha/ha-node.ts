@@ -28,6 +28,15 @@ export interface HaState {
   /** When active last changed, RFC 3339. */
   since: string;
   peer: { id: string; answered: boolean; last_answer_at: string; misses: number; active: boolean | null };
+  /** With several relays: each relay's tunnel, and whether that relay routes to this connector. */
+  relays?: { address: string; tunnel: string; routed: boolean }[];
+}
+
+/** One relay this connector dials, as the HA node sees it. */
+export interface HaRelay {
+  address: string;
+  /** registered, connecting or waiting. */
+  tunnel: string;
 }
 
 export interface HaPeer {
@@ -54,9 +63,18 @@ export interface HaNodeOptions {
   applyRules(raw: unknown, masterHash: string): string | undefined;
   /** Holds rules it may enforce from the start: the master always, a shadow with a usable rules cache. */
   ready: boolean;
-  /** Sends a claim to the relay on every open role channel (none while the tunnel is down: the next hello carries it). */
-  sendClaim(claim: RoleClaim): void;
+  /**
+   * Sends a claim on every open role channel (none while the tunnel is down: the next hello carries it), or
+   * on all but the channel of relay `except`.
+   */
+  sendClaim(claim: RoleClaim, except?: string): void;
+  /** The whole tunnel's state: registered while at least one relay's tunnel is. */
   tunnelState(): string;
+  /**
+   * The relays this connector dials (relay.addresses), each with its tunnel's state. Absent: one relay, whose
+   * routing notices come without an address.
+   */
+  relays?(): HaRelay[];
   inflight(): number;
   now(): number;
   log: Logger;
@@ -64,7 +82,6 @@ export interface HaNodeOptions {
 
 export class HaNode {
   active = false;
-  routed = false;
   ready: boolean;
   switching = false;
   misses = 0;
@@ -82,12 +99,32 @@ export class HaNode {
   private watchdogHeld = false;
   private waiters = new Set<() => void>();
   private readonly log: Logger;
+  /** What each relay last said about routing to this connector (forgotten when its tunnel drops). */
+  private readonly routedBy = new Map<string, boolean>();
 
   constructor(private readonly o: HaNodeOptions) {
     this.ready = o.ready;
     this.lastAnswerAt = o.now();
     this.sinceMs = o.now();
     this.log = o.log;
+  }
+
+  /**
+   * The relays confirmed that they route to this connector: every relay with a registered tunnel (a relay
+   * that is down, or that this connector cannot reach, does not hold up a takeover through the others).
+   */
+  get routed(): boolean {
+    const relays = this.o.relays ? this.o.relays().filter((r) => r.tunnel === 'registered').map((r) => r.address) : [...this.routedBy.keys()];
+    return relays.length > 0 && relays.every((r) => this.routedBy.get(r) === true);
+  }
+
+  /** Some relay still routes calls to this connector (a drain waits until none does). */
+  private routedAnywhere(): boolean {
+    return [...this.routedBy.values()].some(Boolean);
+  }
+
+  private several(): boolean {
+    return (this.o.relays?.().length ?? 1) > 1;
   }
 
   /** What the hello tells the relay. */
@@ -136,27 +173,40 @@ export class HaNode {
     }
   }
 
-  /** The relay's word on routing (role channel). The relay decides; this connector follows. */
-  onRouting(notice: RoutingNotice): void {
+  /**
+   * A relay's word on routing (role channel of relay `relay`). The relay decides; this connector follows.
+   * With several relays only a relay's own decisions move it (a promotion, a supersession), and it tells the
+   * other relays at once, so that one connector of the pair serves on every relay; the echoes of its own
+   * claims (registered, claim, released) may lag behind a newer claim and change nothing.
+   */
+  onRouting(notice: RoutingNotice, relay = ''): void {
     const was = this.active;
-    this.routed = notice.routed;
+    this.routedBy.set(relay, notice.routed);
     if (!notice.routed && notice.reason === 'superseded' && !notice.planned && !this.peerAnswered()) {
       this.watchdogHeld = true;
       this.log.warn({ by: notice.by ?? '' }, 'superseded by the peer while the HA link does not reach it: no takeover from it until the link answers again (the relay still promotes this connector if the peer\'s tunnel drops)');
     }
-    if (notice.routed !== this.active) {
+    const several = this.several();
+    const decides = !several || notice.reason === 'promoted' || notice.reason === 'superseded';
+    if (decides && notice.routed !== this.active) {
       this.active = notice.routed;
       this.sinceMs = this.o.now();
+      if (several) this.o.sendClaim(this.claim(`relay ${relay}: ${notice.reason}${notice.by ? ` by ${notice.by}` : ''}`), relay);
     }
     if (was !== this.active || notice.reason !== 'registered') {
-      this.log.info({ routed: notice.routed, reason: notice.reason, by: notice.by ?? '', planned: notice.planned ?? false }, notice.routed ? 'the relay routes to this connector (active)' : 'the relay no longer routes to this connector (standby)');
+      this.log.info({ routed: notice.routed, reason: notice.reason, by: notice.by ?? '', planned: notice.planned ?? false, ...(relay ? { relay } : {}) }, notice.routed ? 'the relay routes to this connector (active)' : 'the relay no longer routes to this connector (standby)');
     }
     this.changed();
   }
 
   /** The tunnel dropped: the relay promotes the peer at once if it is ready, so come back as standby then. */
-  onTunnelDown(): void {
-    this.routed = false;
+  onTunnelDown(relay = ''): void {
+    this.routedBy.delete(relay);
+    // One tunnel of several: that relay (or the way to it) failed; the others still route here.
+    if (this.several() && this.o.tunnelState() === 'registered') {
+      this.changed();
+      return;
+    }
     const p = this.peerState;
     if (this.active && p && this.peerAnswered() && p.ready && p.tunnel === 'registered') {
       this.setActive(false, 'the tunnel dropped while the peer was ready: the relay hands the routes to it');
@@ -185,6 +235,7 @@ export class HaNode {
       switching: this.switching,
       since: new Date(this.sinceMs).toISOString(),
       peer: { id: this.o.peerId, answered: this.peerAnswered(), last_answer_at: p ? new Date(this.lastAnswerAt).toISOString() : '', misses: this.misses, active: p ? p.active : null },
+      ...(this.several() ? { relays: (this.o.relays?.() ?? []).map((r) => ({ ...r, routed: this.routedBy.get(r.address) === true })) } : {}),
     };
   }
 
@@ -197,7 +248,7 @@ export class HaNode {
 
   /** Waits until the relay no longer routes here and the calls in flight are done (or drain_timeout_ms). */
   async drain(): Promise<{ drained: boolean; inflight: number }> {
-    const drained = await this.waitUntil(() => !this.routed && this.o.inflight() === 0, this.o.drainTimeoutMs);
+    const drained = await this.waitUntil(() => !this.routedAnywhere() && this.o.inflight() === 0, this.o.drainTimeoutMs);
     return { drained, inflight: this.o.inflight() };
   }
 
@@ -237,6 +288,31 @@ export class HaNode {
       return { from: peer.connector_id, to: this.o.connectorId, drained: d.drained, inflight_left: d.inflight, ms: this.o.now() - started };
     } finally {
       this.switching = false;
+    }
+  }
+
+  /**
+   * Stopping (SIGTERM) while active: hands the routes to the peer as a switch-over does (the peer claims and
+   * the relays confirm, then this connector drains its calls in flight), if the peer is there to take them:
+   * answering, ready and registered. Otherwise says why not; the caller then drains what it can. Never throws.
+   */
+  async handOver(): Promise<{ to?: string; reason: string; drained: boolean; inflight: number; ms: number }> {
+    const started = this.o.now();
+    const without = (reason: string): { reason: string; drained: boolean; inflight: number; ms: number } => ({ reason, drained: false, inflight: this.o.inflight(), ms: this.o.now() - started });
+    if (!this.active) return { reason: 'this connector is standby', drained: true, inflight: this.o.inflight(), ms: 0 };
+    let peer: HaState;
+    try {
+      peer = await this.o.peer.state('-');
+    } catch (err) {
+      return without(`the peer ${this.o.peerId} does not answer (${(err as Error).message})`);
+    }
+    if (!peer.ready) return without(`the peer ${peer.connector_id} is not ready (it holds no rules of the master)`);
+    if (peer.tunnel !== 'registered') return without(`the peer ${peer.connector_id} has no registered tunnel (${peer.tunnel})`);
+    try {
+      const r = await this.switchRoles();
+      return { to: r.to, reason: '', drained: r.drained, inflight: r.inflight_left, ms: r.ms };
+    } catch (err) {
+      return without(`the switch-over failed: ${(err as Error).message}`);
     }
   }
 

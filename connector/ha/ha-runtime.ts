@@ -7,7 +7,8 @@ import { TunnelwatchError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { CompiledPolicy } from '../acl/policy.js';
 import type { ConnectorConfig, HaConfig } from '../agent/config-schema.js';
-import type { TunnelClient, TunnelState } from '../agent/tunnel-client.js';
+import type { TunnelState } from '../agent/tunnel-client.js';
+import type { TunnelSet } from '../agent/tunnel-set.js';
 import type { HelloHa, RoleClaim, RoutingNotice } from '../tunnel/protocol.js';
 import { HaClient, readHaTls } from './ha-link.js';
 import { HaNode, type HaPeer, type HaState } from './ha-node.js';
@@ -33,12 +34,19 @@ export interface HaRuntime {
   readonly node: HaNode;
   readonly port: number;
   hello(): HelloHa;
-  onRoleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
-  onTunnelState(state: TunnelState): void;
+  /** The role channel the relay at `relay` (its configured address) opened on its tunnel. */
+  onRoleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, relay?: string): void;
+  onTunnelState(state: TunnelState, relay?: string): void;
   /** Counts a call stream in flight until it closes (a switch-over drains them). */
   trackCall(stream: ServerHttp2Stream): void;
-  /** Starts the tunnel once there are rules to announce (a shadow that never reached its master has none). */
-  attachTunnel(tunnel: TunnelClient): void;
+  /** Starts the tunnels once there are rules to announce (a shadow that never reached its master has none). */
+  attachTunnel(tunnel: TunnelSet): void;
+  /**
+   * Stopping: an active connector hands the routes to a ready peer first (docs/ha.md, "Stopping the active
+   * connector"); says whether it did. Standby: nothing to do.
+   */
+  handOver(): Promise<{ handedOver: boolean; drained: boolean; reason: string }>;
+  /** Ends the check loop, the role channels and the HA listener. */
   close(): Promise<void>;
 }
 
@@ -80,16 +88,18 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
     }
   }
 
-  let tunnel: TunnelClient | undefined;
+  let tunnel: TunnelSet | undefined;
   let dial: (() => void) | undefined;
   // A registration takes a round trip or two; asking for another before it arrives would only dial twice.
   let renewedAt = 0;
-  const renew = (): void => {
+  const renew = (relays?: readonly string[]): void => {
     if (!tunnel || Date.now() - renewedAt < RENEW_SPACING_MS) return;
     renewedAt = Date.now();
-    tunnel.renew();
+    if (relays) for (const r of relays) tunnel.renew(r);
+    else tunnel.renew();
   };
-  const roleStreams = new Set<ServerHttp2Stream>();
+  /** Each open role channel, with the address of the relay that opened it. */
+  const roleStreams = new Map<ServerHttp2Stream, string>();
   let inflight = 0;
 
   const peer: HaPeer = {
@@ -112,8 +122,8 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
     },
   };
 
-  const sendClaim = (claim: RoleClaim): void => {
-    for (const s of roleStreams) if (!s.destroyed && !s.writableEnded) s.write(ndjsonLine(claim));
+  const sendClaim = (claim: RoleClaim, except?: string): void => {
+    for (const [s, relay] of roleStreams) if (relay !== except && !s.destroyed && !s.writableEnded) s.write(ndjsonLine(claim));
   };
 
   const applyRules = (raw: unknown, masterHash: string): string | undefined => {
@@ -150,6 +160,7 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
     ready,
     sendClaim,
     tunnelState: () => tunnel?.status.state ?? 'waiting',
+    relays: () => tunnel?.relays().map((r) => ({ address: r.address, tunnel: r.tunnel })) ?? [],
     inflight: () => inflight,
     now: () => Date.now(),
     log,
@@ -201,9 +212,12 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
   };
   // A registration that does not match the rules (a renew that failed, rules changed while connecting) is redone.
   const renewIfStale = (): void => {
-    if (!tunnel || tunnel.status.state !== 'registered') return;
-    const announced = [...tunnel.status.accepted, ...tunnel.status.rejected.map((r) => r.subaccount)].sort().join(',');
-    if (announced !== subaccountList()) renew();
+    if (!tunnel) return;
+    const stale = [...tunnel.tunnels.values()].filter((t) => {
+      if (t.status.state !== 'registered') return false;
+      return [...t.status.accepted, ...t.status.rejected.map((r) => r.subaccount)].sort().join(',') !== subaccountList();
+    });
+    if (stale.length > 0) renew(stale.map((t) => t.address));
   };
   void loop();
 
@@ -211,9 +225,9 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
     node,
     port: server.port,
     hello: () => node.hello(),
-    onRoleStream(stream) {
+    onRoleStream(stream, _headers, relay = '') {
       stream.respond({ ':status': 200, 'content-type': 'application/x-ndjson' });
-      roleStreams.add(stream);
+      roleStreams.set(stream, relay);
       stream.once('close', () => roleStreams.delete(stream));
       stream.on('error', () => {});
       // The first line: the current claim (it may have changed since the hello).
@@ -221,7 +235,7 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
       readNdjson(
         stream,
         (message) => {
-          if (message.type === 'routing' && typeof message.routed === 'boolean') node.onRouting(message as unknown as RoutingNotice);
+          if (message.type === 'routing' && typeof message.routed === 'boolean') node.onRouting(message as unknown as RoutingNotice, relay);
         },
         (reason) => {
           log.warn({ reason }, 'malformed message on the HA role channel; closing it');
@@ -229,8 +243,8 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
         },
       );
     },
-    onTunnelState(state) {
-      if (state === 'waiting') node.onTunnelDown();
+    onTunnelState(state, relay = '') {
+      if (state === 'waiting') node.onTunnelDown(relay);
     },
     trackCall(stream) {
       inflight++;
@@ -247,10 +261,23 @@ export async function startHa(options: HaRuntimeOptions): Promise<HaRuntime> {
         dial = () => t.start();
       }
     },
+    async handOver() {
+      if (!node.active) return { handedOver: false, drained: true, reason: 'standby' };
+      log.info({ peer: ha.peer_id }, 'stopping while active: handing the routes to the peer first');
+      const r = await node.handOver();
+      if (r.to) {
+        log.info({ to: r.to, ms: r.ms, drained: r.drained, inflight_left: r.inflight }, r.drained ? 'stopping: the peer serves now, and the calls in flight here finished' : 'stopping: the peer serves now; calls still in flight after ha.drain_timeout_ms are cut');
+        return { handedOver: true, drained: r.drained, reason: '' };
+      }
+      log.warn({ reason: r.reason, inflight: r.inflight }, 'stopping while active without a handover: the calls in flight finish (at most ha.drain_timeout_ms); new calls go to a ready standby if the relay has one, else get 503 no_connector');
+      return { handedOver: false, drained: false, reason: r.reason };
+    },
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
       wake?.();
+      // Long-lived streams hold a tunnel's graceful close open until its grace runs out.
+      for (const s of roleStreams.keys()) if (!s.destroyed) s.close();
       client.close();
       await server.close();
     },

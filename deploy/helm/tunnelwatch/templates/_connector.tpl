@@ -37,7 +37,9 @@ spec:
         {{- end }}
     spec:
       {{- include "tunnelwatch.podDefaults" .root | nindent 6 }}
-      terminationGracePeriodSeconds: 30
+      # SIGTERM on the active connector hands the routes to its shadow and drains the calls in flight
+      # (ha.drain_timeout_ms, default 30 s) before it exits: leave it more than that.
+      terminationGracePeriodSeconds: 60
       containers:
         - name: connector
           image: {{ include "tunnelwatch.image" .root }}
