@@ -19,6 +19,8 @@ export interface DetectRange {
 export interface DetectorTiming {
   readonly detector: string;
   readonly ms: number;
+  /** CPU this process used meanwhile (the JS thread and the embedded engine's threads; with a server store, only the JS side). */
+  readonly cpuMs: number;
   readonly hits: number;
   readonly findings: number;
 }
@@ -78,10 +80,12 @@ export async function detectRangeReport(store: Store, range: DetectRange, config
       const params = resolved.detectors[detector.id];
       if (!params?.enabled) continue;
       const started = performance.now();
+      const cpu0 = process.cpuUsage();
       const hits = dedupeEntityTypes(detector, await detector.detect(ctx, params));
       const found = toFindings(detector.id, hits, resolved.max_samples).filter((f) => SEVERITY_RANK[f.severity] >= minRank);
       findings.push(...found);
-      timings.push({ detector: detector.id, ms: performance.now() - started, hits: hits.length, findings: found.length });
+      const cpu = process.cpuUsage(cpu0);
+      timings.push({ detector: detector.id, ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000, hits: hits.length, findings: found.length });
     }
   } finally {
     await scratch.drop();

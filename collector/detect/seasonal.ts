@@ -12,7 +12,7 @@ import type { DetectContext } from './detector.js';
 import { localOffsetSql, localWeek } from './local-week.js';
 import { inMonthEnd } from './month-end.js';
 import { mad, median } from './score.js';
-import { n, windowGrid, type WindowGrid } from './sql.js';
+import { DAY_MS, n, windowGrid, type WindowGrid } from './sql.js';
 
 export interface SeasonalSpec {
   /** Table read and its time column (constant text, never input). */
@@ -94,35 +94,48 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
           FROM ${spec.source}
           WHERE ${spec.time} >= {hfrom:DateTime64(3, 'UTC')} AND ${spec.time} < {hto:DateTime64(3, 'UTC')} AND (${spec.where})
           GROUP BY sub, ${ek.names}, win`;
-  // One row per entity and window; window functions over the same slot of the day on the previous
-  // bdays days collect the samples (a window without events is no row: a sample of 0 once the entity
-  // existed, counted from the days). The outer WHERE keeps windows whose value reaches ratio x the lower
-  // median of this window's samples: a superset of what judgeSeasonal() accepts, whose baseline is never lower.
+  // Per entity and slot of the day, its windows as an array sorted by day (no window functions: they
+  // cost more than the rest of the sweep's seasonal work together); then one row per candidate window of
+  // the range (value >= floor) with the values of the same slot on the previous bdays days (all, and those
+  // of the same kind of day). The outer WHERE keeps windows whose value reaches ratio x the lower median of
+  // this window's samples: a superset of what judgeSeasonal() accepts, whose baseline is never lower.
+  const tupleExtras = extras.map(([name]) => `, ${name}`).join('');
+  const fromTuple = extras.map(([name], i) => `, c.${i + 4} AS ${name}`).join('');
   const sql = `
     SELECT sub, entity, win, x${extraOut}, wk, n_all FROM (
-      SELECT sub, entity, win, x${extraOut}, wk, slot, s_same, s_all,
+      SELECT sub, entity, c.1 AS day, c.2 AS x, c.3 AS wk${fromTuple}, day * {spd:UInt32} + slot AS win,
+        arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day AND t.3 = wk, pts)) AS s_same,
+        arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day, pts)) AS s_all,
         greatest(day - {bdays:UInt32}, first_day, {data_day:Int64}) AS lo,
         day - lo AS n_all,
-        arrayCount(dd -> (toDayOfWeek(toDateTime(dd * 86400 + slot * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'dd')} * 3600, 'UTC')) >= 6) = wk, range(lo, day)) AS n_same,
+        arrayCount(w -> w = wk, arraySlice(wks, lo - {wk_day0:Int64} + 1, day - lo)) AS n_same,
         if(n_same >= {min_samples:UInt32}, arraySort(s_same), arraySort(s_all)) AS use,
         if(n_same >= {min_samples:UInt32}, n_same, n_all) AS n_use,
         n_use - length(use) AS zeros,
         intDiv(n_use - 1, 2) AS mid,
         if(n_use = 0, 0, if(mid < zeros, 0, use[mid - zeros + 1])) AS low_median
       FROM (
-        SELECT sub, ${ek.key} AS entity, win, x${extraOut},
-          intDiv(win, {spd:UInt32}) AS day, win % {spd:UInt32} AS slot,
-          toDayOfWeek(toDateTime(win * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'day')} * 3600, 'UTC')) >= 6 AS wk,
-          groupArray(x) OVER (PARTITION BY sub, ${ek.names}, slot, wk ORDER BY day RANGE BETWEEN {bdays:UInt32} PRECEDING AND 1 PRECEDING) AS s_same,
-          groupArray(x) OVER (PARTITION BY sub, ${ek.names}, slot ORDER BY day RANGE BETWEEN {bdays:UInt32} PRECEDING AND 1 PRECEDING) AS s_all,
-          min(day) OVER (PARTITION BY sub, ${ek.names}) AS first_day
-        FROM (${level1})
+        SELECT sub, entity, slot, pts, min(first) OVER (PARTITION BY sub, entity) AS first_day,
+          -- Whether this slot is on a local weekend, for each day from the horizon's first: computed once
+          -- per entity and slot rather than per candidate window (a lambda copies the captured arrays).
+          arrayMap(dd -> toDayOfWeek(toDateTime(dd * 86400 + slot * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'dd')} * 3600, 'UTC')) >= 6, range({wk_day0:Int64}, {wk_day1:Int64})) AS wks
+        FROM (
+          SELECT sub, ${ek.key} AS entity, slot, arraySort(groupArray((day, x, wk${tupleExtras}))) AS pts, min(day) AS first
+          FROM (
+            SELECT sub, ${ek.names}, x${extraOut}, intDiv(win, {spd:UInt32}) AS day, win % {spd:UInt32} AS slot,
+              toDayOfWeek(toDateTime(win * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'day')} * 3600, 'UTC')) >= 6 AS wk
+            FROM (${level1})
+          )
+          GROUP BY sub, ${ek.names}, slot
+        )
       )
-      WHERE win >= {from_win:Int64} AND win < {to_win:Int64} AND x >= {floor:Float64}
+      ARRAY JOIN arrayFilter(t -> t.1 * {spd:UInt32} + slot >= {from_win:Int64} AND t.1 * {spd:UInt32} + slot < {to_win:Int64} AND t.2 >= {floor:Float64}, pts) AS c
     )
     WHERE n_use >= {min_samples:UInt32} AND x >= {ratio:Float64} * greatest(low_median, {unit:Float64})`;
   const lw = await localWeek(ctx);
-  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, ...lw.params, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...spec.params });
+  // Every baseline day of a judged window lies in [wk_day0, wk_day1): from the horizon's first day to the last judged one.
+  const wkDays = { wk_day0: Math.floor(grid.horizonMs / DAY_MS), wk_day1: Math.floor(grid.toWin / grid.spd) + 1 };
+  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, ...lw.params, ...wkDays, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...spec.params });
   const base = rows.map((r) => ({ r, sub: String(r.sub), entity: String(r.entity), win: n(r.win), history: n(r.n_all) }));
   // This window and its neighbours on the candidates' earlier days, read for those keys only.
   const wanted: string[] = [];

@@ -44,6 +44,8 @@ export const pathEnumeration: Detector = {
         subaccount: 'subaccount',
         entity: type,
         metric: 'uniqExact(path)',
+        // A day's refused calls bound its windows' distinct paths, and are cheaper to count.
+        dayBound: 'count()',
         extras: { denied: "countIf(decision = 'deny')", notfound: "countIf(decision = 'allow' AND status = 404)", paths: 'groupUniqArray(5)(path)' },
         params: { reasons: PATH_REASONS },
       });
