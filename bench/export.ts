@@ -25,7 +25,7 @@ import type { Store } from '../collector/store/store.js';
 import { writeSection } from './lib/benchmarks-doc.js';
 import { Cleanup } from './lib/cleanup.js';
 import { measured, row, type PhaseRow } from './lib/export-measure.js';
-import { bulkBodies, formatMessages, frameBatches, mapEcs, readAll, totalBytes } from './lib/export-pieces.js';
+import { bulkBodies, formatMessages, frameBatches, mapEcs, readAll, totalBytes, type AuditRecord } from './lib/export-pieces.js';
 import { rawBulkPosts, rawSyslogWrites } from './lib/export-raw.js';
 import { startBenchEsStandin, startBenchRsyslog, waitUntil } from './lib/export-receivers.js';
 import { findings, markdownSection, terminalSummary, type ExportReport } from './lib/export-report.js';
@@ -103,17 +103,25 @@ try {
   // Readable only once older than the settle margin: wait that out, as an exporter would.
   await new Promise((r) => setTimeout(r, settings.settle_ms + 200));
 
-  const read = await step('source: reading every event from the store', () => measured(undefined, () => readAll(store, settings.settle_ms, settings.read_size)));
-  const records = read.value;
-  if (records.length !== events) throw new Error(`the source read ${records.length} events, ${events} were stored`);
-  rows.push(row('none', 'piece', `source: store read in pages of ${fmt(settings.read_size)} (chDB query + rows to records)`, events, read));
+  // Records, messages and documents are held only while the parts and the raw baselines need them: a
+  // runner measured beside 200,000 live records (and their messages or documents) pays for that heap in
+  // every garbage collection, which the collector does not.
+  let records: AuditRecord[] | undefined = await (async () => {
+    const read = await step('source: reading every event from the store', () => measured(undefined, () => readAll(store, settings.settle_ms, settings.read_size)));
+    if (read.value.length !== events) throw new Error(`the source read ${read.value.length} events, ${events} were stored`);
+    rows.push(row('none', 'piece', `source: store read in pages of ${fmt(settings.read_size)} (chDB query + rows to records)`, events, read));
+    return read.value;
+  })();
+  const allRecords = async (): Promise<AuditRecord[]> => (records ??= await readAll(store, settings.settle_ms, settings.read_size));
 
   if (doSyslog) {
-    const msgs = await step('syslog: formatting', () => measured(undefined, async () => formatMessages(records, format)));
+    const msgs = await step('syslog: formatting', async () => { const all = await allRecords(); return measured(undefined, async () => formatMessages(all, format)); });
+    records = undefined;
     rows.push(row('none', 'piece', `syslog: ${format} messages (createFormatter)`, events, msgs));
     const syslogBatch = entryOf({ name: 'x', type: 'syslog', host: '127.0.0.1' }).entry.batch_size;
     const frames = await step('syslog: framing', () => measured(undefined, async () => frameBatches(msgs.value, syslogBatch)));
     rows.push(row('none', 'piece', `syslog: octet-counted frames, batches of ${fmt(syslogBatch)}`, events, frames, `${(totalBytes(frames.value) / events).toFixed(0)} bytes per framed message`));
+    msgs.value.length = 0;
 
     const rsyslog = await step('starting rsyslog', () => startBenchRsyslog());
     cleanup.add('rsyslog', () => rsyslog.stop());
@@ -141,10 +149,13 @@ try {
   }
 
   if (doEs) {
-    const docs = await step('elasticsearch: ECS mapping', () => measured(undefined, async () => mapEcs(records, 'raw1')));
+    const all = await allRecords();
+    records = undefined;
+    const docs = await step('elasticsearch: ECS mapping', () => measured(undefined, async () => mapEcs(all, 'raw1')));
     rows.push(row('none', 'piece', 'elasticsearch: ECS documents (auditToEcs)', events, docs));
     const esBatch = entryOf({ name: 'x', type: 'elasticsearch', nodes: ['http://127.0.0.1:9200'] }).entry.batch_size;
-    const bodies = await step('elasticsearch: bulk bodies', () => measured(undefined, async () => bulkBodies(records, docs.value, 'raw1', esBatch)));
+    const bodies = await step('elasticsearch: bulk bodies', () => measured(undefined, async () => bulkBodies(all, docs.value, 'raw1', esBatch)));
+    docs.value.length = 0;
     rows.push(row('none', 'piece', `elasticsearch: _bulk NDJSON bodies of ${fmt(esBatch)} (JSON.stringify)`, events, bodies, `${(totalBytes(bodies.value) / events).toFixed(0)} bytes per document with its action line`));
 
     const es = await step('starting the Elasticsearch stand-in', () => startBenchEsStandin());
@@ -152,12 +163,17 @@ try {
     const admin = new Client({ node: es.url, maxRetries: 0 });
     for (let run = 1; run <= runs; run++) {
       for (const namespace of [`raw${run}`, `bench${run}`]) await setUpElasticsearch(admin, { namespace, streams: ['audit'] });
-      const body = run === 1 ? bodies.value : bulkBodies(records, mapEcs(records, `raw${run}`), `raw${run}`, esBatch);
+      const body = run === 1 ? bodies.value : bulkBodies(all, mapEcs(all, `raw${run}`), `raw${run}`, esBatch);
       const raw = await step(`elasticsearch raw baseline, run ${run}`, () => measured(es, async () => {
         await rawBulkPosts(es.url, body, 2);
         await waitUntil(() => es.count(dataStreamName('audit', `raw${run}`)), events, timeoutMs, 'stand-in (raw)', 50);
       }));
       rows.push(row('elasticsearch', 'raw', `raw: pre-serialised _bulk bodies of ${fmt(esBatch)}, 2 in flight`, events, raw));
+      if (run === runs) {
+        all.length = 0;
+        bodies.value.length = 0;
+        body.length = 0;
+      }
       const { entry } = entryOf({ name: `bench-es-${run}`, type: 'elasticsearch', nodes: [es.url], namespace: `bench${run}` });
       const index = dataStreamName('audit', `bench${run}`);
       const ex = await step(`elasticsearch exporter through the runner, run ${run}`, () => measured(es, () =>

@@ -12,16 +12,16 @@ import type { Store } from '../../collector/store/store.js';
 
 export type AuditRecord = Extract<ExportRecord, { stream: 'audit' }>;
 
-/** Every audit event after the start, in pages of readSize, as the runner reads them. */
+/** Every audit event after the start, in pages of readSize, as the runner reads them (decoded whole). */
 export async function readAll(store: Store, settleMs: number, readSize: number): Promise<AuditRecord[]> {
   const source = createExportSource(store, { settleMs });
   const out: AuditRecord[] = [];
   let position: string | undefined;
   for (;;) {
-    const page = await source.read('audit', position, readSize);
-    if (page.length === 0) return out;
-    for (const p of page) out.push(p.record as AuditRecord);
-    position = (page.at(-1) as (typeof page)[number]).position;
+    const page = await source.readPage('audit', position, readSize);
+    if (page.rows === 0) return out;
+    for (const r of page.batch(0, page.rows).records) out.push(r as AuditRecord);
+    position = page.end;
   }
 }
 

@@ -56,7 +56,7 @@ export const ExportSection = Type.Object(
   {
     settle_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 5000, description: 'exporters read only rows stored at least this long ago (ms): longer than any store insert takes to commit, so a row committed late is never skipped' }),
     poll_interval_ms: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000, description: 'wait between reads when an exporter has caught up (ms)' }),
-    read_size: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'records read from the store per query (handed to the exporter in batch_size pieces)' }),
+    read_size: Type.Integer({ minimum: 1, maximum: 100_000, default: 50_000, description: 'records read from the store per query (handed to the exporter in batch_size pieces, decoded a batch at a time; a page holds about 0.5 KB per audit event in memory, twice while the next one is read ahead)' }),
     cursor_save_interval_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: 'save the cursor at most this often while sending (ms); after a crash at most this much is sent again' }),
     retry_initial_delay_ms: Type.Integer({ minimum: 1, default: DEFAULT_RETRY.initialDelayMs, description: 'first wait after a retryable answer (ms), doubling per attempt, with jitter' }),
     retry_max_delay_ms: Type.Integer({ minimum: 1, default: DEFAULT_RETRY.maxDelayMs, description: 'longest wait between attempts (ms); also the wait after a failure (receiver refuses the configuration)' }),

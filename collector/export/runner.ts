@@ -12,8 +12,8 @@ import type { DeadLetterStore } from './dead-letters.js';
 import type { HealthTracker } from './health.js';
 import type { ExportMetrics } from './metrics.js';
 import { abortableSleep, sendWithRetry, type AttemptReport, type RetryPolicy, type SendFn } from './retry.js';
-import type { ExportSource, PositionedRecord } from './source.js';
-import type { DeadLetter, Exporter, ExportOutcome, ExportStream } from './types.js';
+import type { ExportSource, SourcePage } from './source.js';
+import type { DeadLetter, Exporter, ExportOutcome, ExportRecord, ExportStream } from './types.js';
 
 export interface RunnerSettings {
   /** Wait between reads when there is nothing new (ms). */
@@ -85,8 +85,8 @@ export class ExportRunner {
     previous.status = status;
   }
 
-  private async bury(stream: ExportStream, batch: readonly PositionedRecord[], dead: readonly DeadLetter[]): Promise<void> {
-    const byId = new Map(batch.map((p) => [p.record.id, p.record]));
+  private async bury(stream: ExportStream, batch: readonly ExportRecord[], dead: readonly DeadLetter[]): Promise<void> {
+    const byId = new Map(batch.map((r) => [r.id, r]));
     const failed = dead.flatMap((d) => {
       const record = byId.get(d.id);
       return record ? [{ record, reason: d.reason }] : [];
@@ -95,8 +95,8 @@ export class ExportRunner {
     this.deps.log.warn({ stream, dead: failed.length, first: failed[0]?.record.id, reason: failed[0]?.reason }, 'records dead-lettered (see tunnelwatch siem dead-letters list)');
   }
 
-  private readAhead(stream: ExportStream, from: string, readSize: number): { from: string; page: Promise<PositionedRecord[]> } {
-    const page = this.deps.source.read(stream, from, readSize);
+  private readAhead(stream: ExportStream, from: string, readSize: number): { from: string; page: Promise<SourcePage> } {
+    const page = this.deps.source.readPage(stream, from, readSize);
     // Awaited when used; a failure then counts as a failed read. Unused, it must not be an unhandled rejection.
     page.catch(() => undefined);
     return { from, page };
@@ -113,7 +113,7 @@ export class ExportRunner {
     let saved: string | undefined;
     let savedAt = Date.now();
     let loaded = false;
-    let next: { from: string; page: Promise<PositionedRecord[]> } | undefined;
+    let next: { from: string; page: Promise<SourcePage> } | undefined;
     const save = async (): Promise<void> => {
       if (position === saved || position === undefined) return;
       await cursors.save(name, stream, position);
@@ -132,9 +132,9 @@ export class ExportRunner {
         next = undefined;
         // A read-ahead that no longer starts at the cursor is dropped, once it has ended (one read at a time).
         if (ahead !== undefined && ahead.from !== position) await ahead.page.catch(() => undefined);
-        const page = ahead !== undefined && ahead.from === position ? await ahead.page : await source.read(stream, position, readSize);
+        const page = ahead !== undefined && ahead.from === position ? await ahead.page : await source.readPage(stream, position, readSize);
         trouble.reset();
-        if (page.length === 0) {
+        if (page.rows === 0 || page.end === undefined) {
           health.idle(stream);
           await save();
           await abortableSleep(this.settings.pollIntervalMs, signal);
@@ -143,14 +143,17 @@ export class ExportRunner {
         // A full page means more is waiting: read the next page while this one is sent (the engine reads
         // while the receiver answers). It starts where this page ends, so it is used only if all of this
         // page is delivered; otherwise it is dropped and the read starts again from the cursor.
-        if (page.length >= readSize) next = this.readAhead(stream, (page.at(-1) as PositionedRecord).position, readSize);
-        for (let i = 0; i < page.length && !signal.aborted; i += this.exporter.batchSize) {
-          const batch = page.slice(i, i + this.exporter.batchSize);
-          const result = await sendWithRetry(this.send, batch.map((p) => p.record), this.settings.retry, { signal, onAttempt: (r) => this.report(stream, r, previous) });
-          // Aborted: the batch may be partly delivered; the cursor stays before it (re-sent after restart).
-          if (result.status !== 'done') break;
-          if (result.dead.length > 0) await this.bury(stream, batch, result.dead);
-          position = (batch.at(-1) as PositionedRecord).position;
+        if (page.rows >= readSize) next = this.readAhead(stream, page.end, readSize);
+        for (let i = 0; i < page.rows && !signal.aborted; i += this.exporter.batchSize) {
+          // Rows are decoded batch by batch, so only one batch of records is alive at a time.
+          const { records, end } = page.batch(i, Math.min(i + this.exporter.batchSize, page.rows));
+          if (records.length > 0) {
+            const result = await sendWithRetry(this.send, records, this.settings.retry, { signal, onAttempt: (r) => this.report(stream, r, previous) });
+            // Aborted: the batch may be partly delivered; the cursor stays before it (re-sent after restart).
+            if (result.status !== 'done') break;
+            if (result.dead.length > 0) await this.bury(stream, records, result.dead);
+          }
+          position = end;
           health.position(stream, position);
           if (Date.now() - savedAt >= this.settings.cursorSaveIntervalMs) await save();
         }

@@ -41,7 +41,7 @@ function itemError(op: string, index: string, id: string | undefined, status: nu
   return { [op]: { _index: index, _id: id ?? null, status, error } };
 }
 
-function writeOne(t: Target, op: string, id: string | undefined, doc: Json, check: boolean): Json {
+function writeOne(t: Target, op: string, id: string | undefined, doc: Json, source: string, check: boolean): Json {
   const docId = id ?? `auto${(++autoId).toString(36)}`;
   const exists = t.docs.has(docId);
   if (op === 'create' && exists) {
@@ -53,7 +53,7 @@ function writeOne(t: Target, op: string, id: string | undefined, doc: Json, chec
   }
   const problem = check ? checkDocument(t.fields, docId, doc) : undefined;
   if (problem) return itemError(op, t.writeIndex, docId, problem.status, problem.error);
-  t.docs.set(docId, doc);
+  t.docs.set(docId, source);
   const created = !exists;
   return {
     [op]: {
@@ -140,7 +140,7 @@ export function runBulk(state: EsState, body: string, params: BulkParams, hooks:
       }), 400);
       continue;
     }
-    const result = writeOne(target, op, id, doc, hooks.checkMappings);
+    const result = writeOne(target, op, id, doc, sourceLine ?? '', hooks.checkMappings);
     push(result, Number((result[op] as Json).status));
   }
   const took = Number((process.hrtime.bigint() - started) / 1_000_000n);

@@ -129,7 +129,7 @@ export function route(state: EsState, r: RouteRequest, hooks: BulkHooks & { putP
   if (second === '_doc' && third && r.method === 'GET') {
     const t = targetsOf(state, first).find((x) => x.docs.has(third));
     if (!t) return ok({ _index: first, _id: third, found: false }, 404);
-    return ok({ _index: t.writeIndex, _id: third, _version: 1, _seq_no: 0, _primary_term: 1, found: true, _source: t.docs.get(third) });
+    return ok({ _index: t.writeIndex, _id: third, _version: 1, _seq_no: 0, _primary_term: 1, found: true, _source: JSON.parse(t.docs.get(third) ?? 'null') as unknown });
   }
   return noHandler(r);
 }

@@ -14,7 +14,11 @@ export interface Target {
   readonly uuid: string;
   readonly template: string | undefined;
   readonly fields: FieldTypes;
-  readonly docs: Map<string, Json>;
+  /**
+   * Documents by _id as the source line arrived (parsed and checked on arrival, parsed again when read):
+   * a million parsed documents kept as object trees made the stand-in's own garbage collection its main cost.
+   */
+  readonly docs: Map<string, string>;
   seqNo: number;
 }
 

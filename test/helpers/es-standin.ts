@@ -254,7 +254,7 @@ export async function startEsStandin(options: EsStandinOptions = {}): Promise<Es
     get port() { return port; },
     requestLog,
     stats,
-    documents: (index) => new Map(targetsNamed(index).flatMap((t) => [...t.docs])),
+    documents: (index) => new Map(targetsNamed(index).flatMap((t) => [...t.docs].map(([id, source]): [string, Json] => [id, JSON.parse(source) as Json]))),
     idCounts: () => {
       const counts = new Map<string, number>();
       for (const t of state.targets.values()) for (const id of t.docs.keys()) counts.set(id, (counts.get(id) ?? 0) + 1);
