@@ -31,6 +31,12 @@ export const StoreSection = Type.Object(
       },
       { additionalProperties: false, default: {}, description: 'retention per table; rows already older than it at insert are archived (audit events) or refused as expired (spans, logs), never silently dropped' },
     ),
+    telemetry_batch_ms: Type.Integer({
+      minimum: 10,
+      maximum: 10_000,
+      default: 1000,
+      description: 'longest wait (ms) of a span or log record for its batch before the insert; an OTLP request is answered after its rows committed. Each insert costs the engine about the same whatever its size, so a longer wait saves CPU on a busy collector, but an SDK that sends one export at a time gets at most one export per wait: with the SDK default of 512 spans per export, about 500 spans/s at 1000 ms (lower it, or put an OpenTelemetry Collector in front, for a busier SDK). Audit events wait at most 200 ms',
+    }),
   },
   { additionalProperties: false, default: {}, description: 'where ingested rows are stored' },
 );

@@ -31,6 +31,7 @@ export async function openConfiguredStore(config: { readonly store: StoreConfig;
       checksDays: s.retention_days.backend_checks,
     },
     log,
+    telemetryDelayMs: s.telemetry_batch_ms,
     // The ingest queue admits at most queue.max_rows rows until their commit, so the store's own bound
     // is never the one that refuses; it stays as a second line.
     ...(config.queue ? { batch: { maxQueuedRows: config.queue.max_rows } } : {}),

@@ -250,6 +250,22 @@ function valueString(value: unknown, enc: Encoding): string {
 export function attributes(value: unknown, enc: Encoding, field: string): AttributeMap {
   const out = Object.create(null) as AttributeMap;
   const kvs = list(value, field);
+  if (enc === PROTOBUF) {
+    // protobufjs only ever yields well-typed KeyValues (key a string, value an AnyValue or absent), so
+    // the checks below cannot fail; string values, nearly all of them, skip anyString's dispatch.
+    let i = 0;
+    try {
+      for (; i < kvs.length; i++) {
+        const kv = kvs[i] as { key: string; value?: { stringValue?: unknown } | null };
+        const v = kv.value;
+        if (v && typeof v.stringValue === 'string' && Object.prototype.hasOwnProperty.call(v, 'stringValue')) out[kv.key] = v.stringValue;
+        else out[kv.key] = valueString(v, enc);
+      }
+    } catch (err) {
+      within(err, field, i);
+    }
+    return out;
+  }
   for (let i = 0; i < kvs.length; i++) {
     try {
       const kv = message(kvs[i]) ?? {};

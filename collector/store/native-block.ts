@@ -3,7 +3,12 @@
 // per audit row against 11.5 for JSONCompactColumns, rollup views included), where text formats cost
 // the engine as much as building the rows costs JS. Layout, as chDB writes it: varint column count,
 // varint row count, then for each column: name and type as length-prefixed strings, then the values —
-// String as varint length + UTF-8 bytes, integers and DateTime64 as little-endian fixed width.
+// String as varint length + UTF-8 bytes, integers and DateTime64 as little-endian fixed width. Composite
+// types (checked against chDB by round trip, test/unit/store/otel-native.test.ts): Array(T) is the rows'
+// cumulative end offsets as UInt64, then all elements as one column of T; Map(K, V) is stored as
+// Array(Tuple(K, V)): the offsets, then every key, then every value.
+
+type StringMap = Readonly<Record<string, string>>;
 
 export class NativeBlockWriter {
   private buf: Buffer;
@@ -48,9 +53,108 @@ export class NativeBlockWriter {
     this.int64s(values);
   }
 
+  uint8Column(name: string, values: readonly number[]): void {
+    this.header(name, 'UInt8');
+    this.room(this.rows);
+    for (let i = 0; i < this.rows; i++) this.buf[this.at++] = values[i] as number;
+  }
+
+  /** UInt64 from bigints (callers check the range: 0 to 2^64 - 1). */
+  uint64BigColumn(name: string, values: readonly bigint[]): void {
+    this.header(name, 'UInt64');
+    this.room(8 * this.rows);
+    for (let i = 0; i < this.rows; i++) this.at = this.buf.writeBigUInt64LE(values[i] as bigint, this.at);
+  }
+
+  /** DateTime64(9, 'UTC') from Unix nanoseconds (callers keep them within Int64). */
+  dateTime64nsColumn(name: string, values: readonly bigint[]): void {
+    this.header(name, "DateTime64(9, 'UTC')");
+    this.room(8 * this.rows);
+    for (let i = 0; i < this.rows; i++) this.at = this.buf.writeBigInt64LE(values[i] as bigint, this.at);
+  }
+
+  /** Map(String, String) from plain objects (own enumerable keys, in their order). */
+  mapColumn(name: string, values: readonly StringMap[]): void {
+    this.header(name, 'Map(String, String)');
+    this.maps(values);
+  }
+
+  stringArrayColumn(name: string, values: readonly (readonly string[])[]): void {
+    this.header(name, 'Array(String)');
+    this.offsets(values);
+    for (const list of values) for (const s of list) this.string(s);
+  }
+
+  dateTime64nsArrayColumn(name: string, values: readonly (readonly bigint[])[]): void {
+    this.header(name, "Array(DateTime64(9, 'UTC'))");
+    this.room(8 * this.offsets(values));
+    for (const list of values) for (const v of list) this.at = this.buf.writeBigInt64LE(v, this.at);
+  }
+
+  mapArrayColumn(name: string, values: readonly (readonly StringMap[])[]): void {
+    this.header(name, 'Array(Map(String, String))');
+    this.offsets(values);
+    this.maps(values.flat());
+  }
+
   /** The encoded block (a view of the writer's buffer). */
   finish(): Buffer {
     return this.buf.subarray(0, this.at);
+  }
+
+  /** The rows' cumulative end offsets (UInt64) of an Array column; returns the element count. */
+  private offsets(lists: readonly { readonly length: number }[]): number {
+    this.room(8 * lists.length);
+    let end = 0;
+    for (const list of lists) {
+      end += list.length;
+      this.buf.writeUInt32LE(end, this.at);
+      this.buf.writeUInt32LE(0, this.at + 4);
+      this.at += 8;
+    }
+    return end;
+  }
+
+  private maps(values: readonly StringMap[]): void {
+    const n = values.length;
+    const keys = new Array<string[]>(n);
+    for (let i = 0; i < n; i++) keys[i] = Object.keys(values[i] as StringMap);
+    this.offsets(keys);
+    // Rows of one request share their resource's map object: its bytes are copied, not encoded again.
+    let prev: StringMap | undefined;
+    let from = 0;
+    let to = 0;
+    for (let i = 0; i < n; i++) {
+      const m = values[i] as StringMap;
+      if (m === prev) {
+        this.copy(from, to);
+        continue;
+      }
+      from = this.at;
+      for (const k of keys[i] as string[]) this.string(k);
+      to = this.at;
+      prev = m;
+    }
+    prev = undefined;
+    for (let i = 0; i < n; i++) {
+      const m = values[i] as StringMap;
+      if (m === prev) {
+        this.copy(from, to);
+        continue;
+      }
+      from = this.at;
+      // Object.values lists them in the order of Object.keys, without a lookup per key.
+      for (const v of Object.values(m)) this.string(v);
+      to = this.at;
+      prev = m;
+    }
+  }
+
+  /** Appends a copy of bytes already written. */
+  private copy(from: number, to: number): void {
+    this.room(to - from);
+    this.buf.copyWithin(this.at, from, to);
+    this.at += to - from;
   }
 
   private int64s(values: readonly number[]): void {
@@ -71,9 +175,9 @@ export class NativeBlockWriter {
     // Room for the worst case (3 bytes per UTF-16 unit) and a 5-byte length prefix.
     this.room(len * 3 + 5);
     const buf = this.buf;
-    if (len <= 16) {
-      // Short values (methods, ports' hosts, enums) are copied by a JS loop, cheaper than a call into
-      // Buffer.write; the first non-ASCII unit falls back to UTF-8 encoding.
+    if (len <= 48) {
+      // Short values (methods, hosts, enums, attribute keys, ids) are copied by a JS loop, cheaper than a
+      // call into Buffer.write; the first non-ASCII unit falls back to UTF-8 encoding.
       let at = this.at + 1;
       for (let i = 0; i < len; i++) {
         const c = s.charCodeAt(i);

@@ -10,8 +10,8 @@ import { clusterRenderer, schemaTables } from './cluster-ddl.js';
 import { checkClusterName } from './cluster-name.js';
 import { connectStore, type ConnectOptions } from './connect.js';
 import { applyMigrations, loadMigrations } from './migrations.js';
-import { prepareLog, prepareSpan, type PreparedOtelRow } from './otel-rows.js';
-import { createOtelFlush, OTEL_OUTCOME, type OtelCounters } from './otel-writer.js';
+import { LOG_INSERT_COLUMNS, logLine, logNativeBlock, prepareLog, prepareSpan, SPAN_INSERT_COLUMNS, spanLine, spanNativeBlock, type PreparedLog, type PreparedSpan } from './otel-rows.js';
+import { createOtelFlush, jsonEachRowInsert, nativeFileOtelInsert, OTEL_OUTCOME, otelInsertDir, type OtelCounters } from './otel-writer.js';
 import { fileJournal, memoryJournal, type RollupJournal } from './rollup-journal.js';
 import { repairRollups, type RepairRange } from './rollup-repair.js';
 import { applyRetention, resolveRetention, type RetentionConfig } from './retention.js';
@@ -23,7 +23,12 @@ export interface OpenStoreOptions extends ConnectOptions {
   readonly log?: Logger;
   /** Batching knobs; the defaults are the measured ones (group commit up to 100k rows, due after 200 ms, 2 batches in flight). */
   readonly batch?: { rows?: number; maxDelayMs?: number; maxQueuedRows?: number; concurrency?: number };
+  /** Longest wait (ms) of a span or log record for its batch (store.telemetry_batch_ms); default OTEL_MAX_DELAY_MS. */
+  readonly telemetryDelayMs?: number;
 }
+
+/** How long a span or log record waits for its batch by default (ms). */
+export const OTEL_MAX_DELAY_MS = 1000;
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const log = (options.log ?? pino({ level: 'silent' })).child({ component: 'collector.store' });
@@ -58,8 +63,16 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     outcomeCodes: 3,
     flush: createAuditFlush({ client, insert: connection.mode === 'embedded' && connection.dataDir ? nativeFileInsert(client, connection.dataDir) : columnsInsert(client), auditDays: retention.auditDays, counters: auditCounters, ...(rollups ? { rollups } : {}), log }),
   });
-  const spans = createBatchWriter<PreparedOtelRow>({ ...batch, name: 'otel_traces', outcomeCodes: 2, flush: createOtelFlush('otel_traces', { client, days: retention.tracesDays, counters: spanCounters, log }) });
-  const logs = createBatchWriter<PreparedOtelRow>({ ...batch, name: 'otel_logs', outcomeCodes: 2, flush: createOtelFlush('otel_logs', { client, days: retention.logsDays, counters: logCounters, log }) });
+  // Telemetry waits longer for its batch than audit events (no freshness target): each insert of
+  // otel_traces writes a part of it and of the trace id lookup, ~40 ms of CPU whatever its size on
+  // this machine's ext4 (docs/store.md), so 1 s instead of 200 ms takes most of that off a busy collector.
+  const otelBatch = { ...batch, maxDelayMs: options.telemetryDelayMs ?? options.batch?.maxDelayMs ?? OTEL_MAX_DELAY_MS };
+  // Spans and logs as the audit rows: Native blocks through file() on the embedded engine, text to a server.
+  const otelDir = connection.mode === 'embedded' && connection.dataDir ? otelInsertDir(connection.dataDir) : undefined;
+  const spanInsert = otelDir ? nativeFileOtelInsert(client, otelDir, 'otel_traces', SPAN_INSERT_COLUMNS, spanNativeBlock) : jsonEachRowInsert(client, 'otel_traces', spanLine);
+  const logInsert = otelDir ? nativeFileOtelInsert(client, otelDir, 'otel_logs', LOG_INSERT_COLUMNS, logNativeBlock) : jsonEachRowInsert(client, 'otel_logs', logLine);
+  const spans = createBatchWriter<PreparedSpan>({ ...otelBatch, name: 'otel_traces', outcomeCodes: 2, flush: createOtelFlush('otel_traces', { insert: spanInsert, days: retention.tracesDays, counters: spanCounters, log }) });
+  const logs = createBatchWriter<PreparedLog>({ ...otelBatch, name: 'otel_logs', outcomeCodes: 2, flush: createOtelFlush('otel_logs', { insert: logInsert, days: retention.logsDays, counters: logCounters, log }) });
   log.info({ mode: connection.mode, database: connection.database, dataDir: connection.dataDir, cluster: options.cluster, retention }, 'store open');
 
   const query = async <T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> =>

@@ -36,7 +36,10 @@ export function createOtelTracer(options: OtelTracerOptions): CallTracer {
     spanProcessors: [
       new BatchSpanProcessor(exporter, {
         maxQueueSize: options.config.max_queue_spans,
-        maxExportBatchSize: 2048,
+        // The processor sends one export at a time and the collector answers after its commit (up to
+        // ~1 s, docs/store.md): large exports keep a busy relay or connector ahead of its spans, and fewer
+        // requests cost both sides less. Half the queue, so a new batch gathers while one is in flight.
+        maxExportBatchSize: Math.max(512, Math.min(8192, Math.floor(options.config.max_queue_spans / 2))),
         scheduledDelayMillis: options.config.batch_delay_ms,
       }),
     ],
