@@ -4,7 +4,7 @@
 // tracing, timeouts) are fixed for the life of the process: a change to them is named in the answer and
 // the log as needing a restart, and the rest of the reload still applies.
 import { canonicalJson } from '../../common/audit/canonical-json.js';
-import type { ReloadResult, ReloadSource } from '../../cli/run-service.js';
+import { restartNeeded, type ReloadResult, type ReloadSource } from '../../cli/run-service.js';
 import { compilePolicy, type CompiledPolicy } from '../acl/policy.js';
 import type { ConnectorConfig } from './config-schema.js';
 
@@ -19,8 +19,8 @@ export interface ReloadTarget {
   apply(subaccounts: ConnectorConfig['subaccounts'], policy: CompiledPolicy, source: ReloadSource): void;
 }
 
-/** Settings read once at start. */
-const RELOADABLE = new Set(['subaccounts']);
+/** The one section a reload puts in force; every other setting is read once at start. */
+const isLive = (path: string): boolean => path === 'subaccounts' || path.startsWith('subaccounts.');
 
 export function reloadConnector(target: ReloadTarget, load: () => ConnectorConfig, source: ReloadSource): ReloadResult {
   let next: ConnectorConfig;
@@ -31,15 +31,13 @@ export function reloadConnector(target: ReloadTarget, load: () => ConnectorConfi
   } catch (err) {
     return { applied: false, message: (err as Error).message };
   }
-  const restartNeeded = Object.keys({ ...target.started, ...next })
-    .filter((k) => !RELOADABLE.has(k) && canonicalJson((target.started as Record<string, unknown>)[k] ?? null) !== canonicalJson((next as Record<string, unknown>)[k] ?? null))
-    .sort();
+  const needs = restartNeeded(target.started, next, isLive);
   if (canonicalJson(next.subaccounts) === canonicalJson(target.current())) {
-    return { applied: true, message: 'the access rules are unchanged', restartNeeded };
+    return { applied: true, message: 'the access rules are unchanged', restartNeeded: needs };
   }
   const refused = target.refusal?.();
-  if (refused) return { applied: false, message: refused, restartNeeded };
+  if (refused) return { applied: false, message: refused, restartNeeded: needs };
   target.apply(next.subaccounts, policy, source);
   const names = Object.keys(next.subaccounts);
-  return { applied: true, message: `new access rules in force for ${names.length} subaccount(s): ${names.join(', ') || '(none)'}`, restartNeeded };
+  return { applied: true, message: `new access rules in force for ${names.length} subaccount(s): ${names.join(', ') || '(none)'}`, restartNeeded: needs };
 }
