@@ -1,7 +1,6 @@
 // Shared start-up for long-running commands: load and validate config, log, run until a signal.
 import { hostname } from 'node:os';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { canonicalJson } from '../common/audit/canonical-json.js';
 import { loadConfigFile } from '../common/config/load-config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { parseOptions, UsageError } from './command.js';
@@ -41,30 +40,6 @@ export interface ReloadResult {
   readonly restartNeeded?: readonly string[];
   /** The audited sections the reload changed (each one an admin event `config.change`). */
   readonly changed?: readonly string[];
-}
-
-/**
- * The settings (as "section.key", two levels deep) whose values differ between the configuration a process
- * started with and a reloaded one, except those `live` says a reload puts in force: what needs a restart.
- */
-export function restartNeeded(started: object, next: object, live: (path: string, before: unknown, after: unknown) => boolean): string[] {
-  const a = started as Record<string, unknown>;
-  const b = next as Record<string, unknown>;
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const differs = (x: unknown, y: unknown): boolean => canonicalJson(x ?? null) !== canonicalJson(y ?? null);
-  const out: string[] = [];
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const x = a[key];
-    const y = b[key];
-    if (!isObject(x) || !isObject(y)) {
-      if (differs(x, y) && !live(key, x, y)) out.push(key);
-      continue;
-    }
-    for (const sub of new Set([...Object.keys(x), ...Object.keys(y)])) {
-      if (differs(x[sub], y[sub]) && !live(`${key}.${sub}`, x[sub], y[sub])) out.push(`${key}.${sub}`);
-    }
-  }
-  return out.sort();
 }
 
 /** What runService gives a service besides its config: how to read the file again (for an API reload). */

@@ -18,7 +18,8 @@ import { collectorTargetOf, createBatchPoster } from '../../common/collector-pos
 import { readConfiguredFile } from '../../common/config/load-config.js';
 import type { Logger } from '../../common/log.js';
 import { pemCertificates } from '../../common/ops/cert-alerts.js';
-import { restartNeeded, type ReloadResult, type ReloadSource } from '../../cli/run-service.js';
+import type { ReloadResult, ReloadSource } from '../../cli/run-service.js';
+import { restartNeeded } from '../../common/config/restart-needed.js';
 import { CONFIG_REPORT_SCHEMA, fingerprint, type ConfigReport, type ConfigSnapshot } from '../../collector/config-audit.js';
 import { readTlsFiles, type TlsMaterial } from '../tunnel/tls-files.js';
 import { adminError, type AdminRoute } from './admin-server.js';
