@@ -72,19 +72,20 @@ export const offHours: Detector = {
               arrayMap(c -> c >= {min_type_days:UInt32}, same_days) AS same,
               arrayMap(c -> if(c >= {min_type_days:UInt32}, c, hist), same_days) AS basis,
               -- Bit masks, not arrays captured in nested lambdas (which ClickHouse copies per element):
-              -- the hours compared with all days, each baseline day's hour mask, and its hours that count.
+              -- the hours compared with all days, each baseline day's hour mask (a slice of the entity's
+              -- masks by day from the horizon on, 0 where it was not seen), and its hours that count.
               arraySum(arrayMap((c, h) -> if(c >= {min_type_days:UInt32}, 0, bitShiftLeft(toInt64(1), h)), same_days, range(24))) AS all_kinds,
-              arrayMap(k -> arrayFirst(x -> x.1 = k, masks).2, range(lo, d.1)) AS ms,
+              arraySlice(masks, lo - {h_day:Int64} + 1, d.1 - lo) AS ms,
               arrayMap((m, e) -> bitAnd(m, bitOr(e, all_kinds)), ms, eqs) AS counted,
               arrayCount(m -> m != 0, ms) AS active_days,
               arrayMap(h -> arrayCount(m -> bitTest(m, h), counted), range(24)) AS act
             FROM (
               SELECT sub, entity, masks, days, first_day FROM (
-                SELECT sub, ${scope} AS scope, entity, groupArrayIf((day, mask, busy), day >= {from_day:Int64} AND day <= {to_day:Int64}) AS days
-                FROM ${table} WHERE sub != '' GROUP BY sub, entity HAVING notEmpty(days)
+                SELECT sub, ${scope} AS scope, entity, groupArray((day, mask, busy)) AS days
+                FROM ${table} WHERE sub != '' AND busy != 0 AND day >= {from_day:Int64} AND day <= {to_day:Int64} GROUP BY sub, entity
               ) AS j
               INNER JOIN (
-                SELECT scope, entity, arraySort(groupArray((day, m))) AS masks, min(day) AS first_day
+                SELECT scope, entity, groupArrayInsertAt(m, toUInt32(day - {h_day:Int64})) AS masks, min(day) AS first_day
                 FROM (SELECT ${scope} AS scope, entity, day, groupBitOr(mask) AS m FROM ${table} WHERE sub != '' GROUP BY scope, entity, day)
                 GROUP BY scope, entity
               ) AS r USING (scope, entity)
@@ -94,7 +95,7 @@ export const offHours: Detector = {
           )
         )
         WHERE notEmpty(odd) AND active_days >= {active_share:Float64} * hist`,
-      { ...grid.params, ...lw.params, active_share: p.min_active_share as number, from_day: fromDay, to_day: toDay, warmup: Math.max(1, ctx.warmupDays), max_share: p.max_share as number, nb_share: p.neighbour_share as number, min_type_days: p.min_type_days as number });
+      { ...grid.params, ...lw.params, h_day: grid.horizonMs / DAY_MS, active_share: p.min_active_share as number, from_day: fromDay, to_day: toDay, warmup: Math.max(1, ctx.warmupDays), max_share: p.max_share as number, nb_share: p.neighbour_share as number, min_type_days: p.min_type_days as number });
       const cands = rows.map((r) => ({ ...r, basis: r.basis.map(Number) }))
         .filter((r) => quietChance(r.act, r.basis) <= rhythm.maxChance)
         .flatMap((r) => r.odd.filter((h) => !inUsualSpan(r.act, r.basis, rhythm.maxShare, h, rhythm.spanMarginHours)).map((h) => ({ r, h, win: Number(r.day) * 24 + Number(h) })));
