@@ -30,8 +30,9 @@ const SHARDING_KEYS: Record<string, string> = {
 
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+)/;
 const CREATE_VIEW = /^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)/;
-// Index changes of an existing table: run on the local tables of every node (the Distributed ones hold no data).
-const ALTER_INDEX = /^ALTER TABLE (\w+) ((?:ADD INDEX IF NOT EXISTS|MATERIALIZE INDEX) [\s\S]+)$/;
+// Index and codec changes of an existing table: run on the local tables of every node (the Distributed ones
+// hold no data, so neither indexes nor codecs matter to them).
+const ALTER_LOCAL = /^ALTER TABLE (\w+) ((?:ADD INDEX IF NOT EXISTS |MATERIALIZE INDEX |MODIFY COLUMN \w+ CODEC\()[\s\S]+)$/;
 const ENGINE = /ENGINE = (MergeTree|ReplacingMergeTree|SummingMergeTree|AggregatingMergeTree)(?:\(([^)]*)\))?/;
 
 /** Names of the tables (not views) the statements create. */
@@ -67,9 +68,9 @@ export function clusterRenderer(cluster: string, tables: readonly string[]): (st
     if (view) {
       return [toLocal(statement).replace(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${view}`, `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} ON CLUSTER ${cluster}`)];
     }
-    const alter = ALTER_INDEX.exec(statement);
+    const alter = ALTER_LOCAL.exec(statement);
     if (alter && known.has(alter[1] as string)) return [`ALTER TABLE ${alter[1]}_local ON CLUSTER ${cluster} ${alter[2]}`];
-    throw new TunnelwatchError('TW_ERR_STORE_MIGRATION', `cannot render for a cluster (only CREATE TABLE / CREATE MATERIALIZED VIEW IF NOT EXISTS, ALTER TABLE ... ADD INDEX IF NOT EXISTS / MATERIALIZE INDEX): ${statement.slice(0, 80)}`);
+    throw new TunnelwatchError('TW_ERR_STORE_MIGRATION', `cannot render for a cluster (only CREATE TABLE / CREATE MATERIALIZED VIEW IF NOT EXISTS, ALTER TABLE ... ADD INDEX IF NOT EXISTS / MATERIALIZE INDEX / MODIFY COLUMN ... CODEC): ${statement.slice(0, 80)}`);
   };
 }
 

@@ -42,6 +42,7 @@ describe('cluster DDL', () => {
     assert.match(ddl, /ALTER TABLE audit_events_local ON CLUSTER tw_cluster MODIFY TTL toDateTime\(ts\) \+ toIntervalDay\(365\)/);
     assert.match(ddl, /ALTER TABLE audit_events_local ON CLUSTER tw_cluster ADD INDEX IF NOT EXISTS idx_ingested_at ingested_at TYPE minmax GRANULARITY 1/);
     assert.match(ddl, /ALTER TABLE audit_events_archive_local ON CLUSTER tw_cluster MATERIALIZE INDEX idx_ingested_at/);
+    assert.match(ddl, /ALTER TABLE audit_events_local ON CLUSTER tw_cluster MODIFY COLUMN path CODEC\(LZ4\)/);
     assert.doesNotMatch(ddl, /\baudit_events_local_local\b|\botel_traces_local_trace_id_ts/);
   });
 
