@@ -61,6 +61,7 @@ export async function runExporter(
     type: inner.type,
     streams: inner.streams,
     batchSize: inner.batchSize,
+    ...(inner.maxInFlight !== undefined ? { maxInFlight: inner.maxInFlight } : {}),
     start: () => inner.start?.() ?? Promise.resolve(),
     async send(records, signal) {
       const t0 = performance.now();

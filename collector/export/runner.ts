@@ -3,15 +3,16 @@
 // retry wrapper, writes what went dead to the dead-letter table, and only then moves the cursor past the
 // batch. The cursor is saved at most every cursor_save_interval_ms (and when caught up, and on close):
 // after a crash the exporter re-sends from the last saved position, which receivers de-duplicate by
-// record id. Sends of one exporter never overlap, so an exporter need not be safe for concurrent send()
-// calls.
+// record id. Sends of one exporter overlap only up to its maxInFlight (default 1: never), so an exporter
+// need not be safe for concurrent send() calls unless it asks for more; the cursor moves in batch order
+// whatever order the sends settle in.
 import { Backoff } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import type { CursorStore } from './cursor.js';
 import type { DeadLetterStore } from './dead-letters.js';
 import type { HealthTracker } from './health.js';
 import type { ExportMetrics } from './metrics.js';
-import { abortableSleep, sendWithRetry, type AttemptReport, type RetryPolicy, type SendFn } from './retry.js';
+import { abortableSleep, sendWithRetry, type AttemptReport, type RetryPolicy, type RetryResult, type SendFn } from './retry.js';
 import type { ExportSource, SourcePage } from './source.js';
 import type { DeadLetter, Exporter, ExportOutcome, ExportRecord, ExportStream } from './types.js';
 
@@ -36,11 +37,13 @@ export interface RunnerDeps {
 export class ExportRunner {
   private readonly abort = new AbortController();
   private loops: Promise<void>[] = [];
-  private started = false;
-  private queue: Promise<unknown> = Promise.resolve();
+  private starting: Promise<string | undefined> | undefined;
   private closing: Promise<void> | undefined;
+  private readonly slots: Slots;
 
-  constructor(private readonly exporter: Exporter, private readonly deps: RunnerDeps, private readonly settings: RunnerSettings) {}
+  constructor(private readonly exporter: Exporter, private readonly deps: RunnerDeps, private readonly settings: RunnerSettings) {
+    this.slots = new Slots(Math.max(1, Math.floor(exporter.maxInFlight ?? 1)));
+  }
 
   start(): void {
     this.loops = this.exporter.streams.map((stream) => this.loop(stream));
@@ -56,23 +59,33 @@ export class ExportRunner {
     return this.closing;
   }
 
-  /** send() one at a time, starting the exporter first (again after a failure). */
-  private readonly send: SendFn = (records, signal) => {
-    const run = this.queue.then(async (): Promise<ExportOutcome> => {
-      if (!this.started) {
-        try {
-          await this.exporter.start?.();
-          this.started = true;
-        } catch (err) {
-          return { status: 'failure', reason: `start failed: ${(err as Error).message}` };
-        }
-      }
+  /**
+   * Starts the exporter once, and again after a failure; concurrent callers share one start. Resolves
+   * with why it failed, or undefined once started.
+   */
+  private ensureStarted(): Promise<string | undefined> {
+    this.starting ??= Promise.resolve()
+      .then(() => this.exporter.start?.())
+      .then(() => undefined, (err: unknown) => {
+        this.starting = undefined;
+        return (err as Error).message;
+      });
+    return this.starting;
+  }
+
+  /** send() at most maxInFlight at a time (across the exporter's streams), starting the exporter first. */
+  private readonly send: SendFn = async (records, signal) => {
+    await this.slots.take();
+    try {
+      const startError = await this.ensureStarted();
+      if (startError !== undefined) return { status: 'failure', reason: `start failed: ${startError}` };
       const outcome = await this.exporter.send(records, signal);
-      if (outcome.status === 'failure') this.started = false;
+      // The receiver refused the configuration: start again (new connection, files read again) next time.
+      if (outcome.status === 'failure') this.starting = undefined;
       return outcome;
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
+    } finally {
+      this.slots.give();
+    }
   };
 
   private report(stream: ExportStream, r: AttemptReport, previous: { status: string }): void {
@@ -144,18 +157,40 @@ export class ExportRunner {
         // while the receiver answers). It starts where this page ends, so it is used only if all of this
         // page is delivered; otherwise it is dropped and the read starts again from the cursor.
         if (page.rows >= readSize) next = this.readAhead(stream, page.end, readSize);
-        for (let i = 0; i < page.rows && !signal.aborted; i += this.exporter.batchSize) {
-          // Rows are decoded batch by batch, so only one batch of records is alive at a time.
-          const { records, end } = page.batch(i, Math.min(i + this.exporter.batchSize, page.rows));
-          if (records.length > 0) {
-            const result = await sendWithRetry(this.send, records, this.settings.retry, { signal, onAttempt: (r) => this.report(stream, r, previous) });
-            // Aborted: the batch may be partly delivered; the cursor stays before it (re-sent after restart).
-            if (result.status !== 'done') break;
-            if (result.dead.length > 0) await this.bury(stream, records, result.dead);
+        // Up to maxInFlight batches are sent at once; they land (dead letters written, cursor moved) in
+        // order. A batch that is not delivered (aborted, or retried past its deadline) stops the page: the
+        // batches after it are left to settle and nothing moves past it; the next read starts again there.
+        const flights: Flight[] = [];
+        let delivering = true;
+        const land = async (): Promise<void> => {
+          const flight = flights.shift() as Flight;
+          const result = await flight.result;
+          if (!delivering) return;
+          if (result !== undefined && result.status !== 'done') {
+            delivering = false;
+            return;
           }
-          position = end;
+          if (result !== undefined && result.dead.length > 0) await this.bury(stream, flight.records, result.dead);
+          position = flight.end;
           health.position(stream, position);
           if (Date.now() - savedAt >= this.settings.cursorSaveIntervalMs) await save();
+        };
+        try {
+          for (let i = 0; i < page.rows && !signal.aborted && delivering; i += this.exporter.batchSize) {
+            // Rows are decoded batch by batch, so only the batches in flight are alive at a time.
+            const { records, end } = page.batch(i, Math.min(i + this.exporter.batchSize, page.rows));
+            const result = records.length > 0
+              ? sendWithRetry(this.send, records, this.settings.retry, { signal, onAttempt: (r) => this.report(stream, r, previous) })
+              : Promise.resolve(undefined);
+            flights.push({ records, end, result });
+            while (flights.length >= this.slots.size && delivering) await land();
+          }
+          while (flights.length > 0 && delivering) await land();
+        } finally {
+          // Sends still running (a batch before them failed, or the store did): they must settle before
+          // the page is read again, and what they delivered is sent again (receivers de-duplicate by id).
+          delivering = false;
+          while (flights.length > 0) await land().catch(() => undefined);
         }
       } catch (err) {
         // The store (read, dead letters or cursor) failed: nothing moved past what is saved; try again.
@@ -172,5 +207,37 @@ export class ExportRunner {
     } catch (err) {
       log.warn({ err, stream }, 'export cursor not saved at shutdown; the last saved one is re-sent from after restart');
     }
+  }
+}
+
+interface Flight {
+  readonly records: readonly ExportRecord[];
+  /** The position after this batch. */
+  readonly end: string;
+  /** Undefined for a batch with no record to send (all repeats of records already met). */
+  readonly result: Promise<RetryResult | undefined>;
+}
+
+/** A counting semaphore: at most `size` holders at once, served in the order they asked. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    this.free = size;
+  }
+
+  take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
   }
 }

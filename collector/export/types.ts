@@ -57,6 +57,13 @@ export interface Exporter {
   readonly streams: readonly ExportStream[];
   /** Records per send() (the runner never hands over more). */
   readonly batchSize: number;
+  /**
+   * How many send() calls may run at once (default 1: never overlapping). More lets the next batch be
+   * prepared and written while the receiver still confirms the last; send() must then be safe to call
+   * again before the previous call settled. The runner still moves the cursor in order, past a batch
+   * only once it and every batch before it are delivered.
+   */
+  readonly maxInFlight?: number;
   /** Called once before the first batch, and again after a failure; may throw (reported as failure). */
   start?(): Promise<void>;
   /** Must settle (never hang) and must not throw for a receiver's answer: throwing counts as retryable. */

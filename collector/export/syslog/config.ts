@@ -23,9 +23,9 @@ const printable = (max: number): string => `^[\\x21-\\x7e]{1,${max}}$`;
 
 export const SyslogConfigSchema = Type.Object(
   {
-    // Redefines the common key for a larger default: each send waits confirm_ms once, so records per
-    // second are at most batch_size / confirm_ms.
-    batch_size: Type.Integer({ minimum: 1, maximum: 50_000, default: 5000, description: 'records per send (one write); a send waits confirm_ms once, so at most batch_size / confirm_ms records a second' }),
+    // Redefines the common key for a larger default: each send waits confirm_ms once, two sends at a
+    // time, so records per second are at most 2 * batch_size / confirm_ms.
+    batch_size: Type.Integer({ minimum: 1, maximum: 50_000, default: 5000, description: 'records per send (one write); a send waits confirm_ms once, two at a time (tcp, tls), so at most 2 × batch_size / confirm_ms records a second' }),
     host: Type.String({ minLength: 1, description: 'the syslog receiver: a host name or an IP address' }),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'receiver port; absent = 6514 for tls (RFC 5425), 514 for tcp and udp' })),
     transport: Type.Union([Type.Literal('tls'), Type.Literal('tcp'), Type.Literal('udp')], {

@@ -15,6 +15,11 @@ export class SyslogExporter implements Exporter {
   readonly name: string;
   readonly streams: readonly ExportStream[];
   readonly batchSize: number;
+  /**
+   * TCP and TLS: two sends at once, so the next batch is formatted and written while the last one waits
+   * out confirm_ms (the transport writes one batch at a time). UDP has nothing to wait for.
+   */
+  readonly maxInFlight: number;
   private readonly format: MessageFormatter;
   private readonly log: Logger;
   private transport: Transport | undefined;
@@ -27,6 +32,7 @@ export class SyslogExporter implements Exporter {
     this.name = base.name;
     this.streams = base.streams;
     this.batchSize = base.batch_size;
+    this.maxInFlight = config.transport === 'udp' ? 1 : 2;
     this.format = createFormatter(config);
     this.log = context.log.child({ component: 'export.syslog', exporter: base.name });
   }

@@ -65,13 +65,16 @@ export class StreamTransport implements Transport {
   }
 
   send(messages: readonly string[], signal: AbortSignal): Promise<SendResult> {
-    // One batch at a time on one connection: frames of two batches must never interleave.
-    const run = this.queue.then(() => this.sendNow(messages, signal));
-    this.queue = run.catch(() => undefined);
-    return run;
+    // One write at a time on one connection: frames of two batches must never interleave. The wait of
+    // confirm_ms is outside that order, so the next batch is written while this one is being confirmed
+    // (the runner keeps two sends in flight: maxInFlight).
+    const written = this.queue.then(() => this.writeNow(messages, signal));
+    this.queue = written.catch(() => undefined);
+    return written.then((w) => ('ok' in w ? w : this.confirm(w, signal)));
   }
 
-  private async sendNow(messages: readonly string[], signal: AbortSignal): Promise<SendResult> {
+  /** Connects if needed and hands the batch to the kernel; the connection it went out on, or why not. */
+  private async writeNow(messages: readonly string[], signal: AbortSignal): Promise<SendResult | Connection> {
     if (this.closed) return { ok: false, retryable: true, reason: 'the exporter is closing' };
     if (signal.aborted) return classifySocketError(new Error('the send was aborted'), 'sending');
     let conn = this.conn;
@@ -88,38 +91,61 @@ export class StreamTransport implements Transport {
     }
     const frames = octetCountedFrames(messages);
     const data = this.replay.length > 0 ? Buffer.concat([...this.replay, frames]) : frames;
-    const written = await this.write(conn, data, signal);
-    if (!written.ok) return written;
+    const failure = await this.write(conn, data, signal);
+    if (failure) return failure;
+    // In the kernel: kept with the recent batches from now on, so a connection that fails while this
+    // batch (or a later one) is confirmed writes it again on the next connection.
     this.replay = [];
     this.remember(data);
-    return { ok: true };
+    return conn;
   }
 
-  private async write(conn: Connection, data: Buffer, signal: AbortSignal): Promise<SendResult> {
+  /** Hands data to the kernel within write_timeout_ms; undefined when it did, else the failed outcome. */
+  private async write(conn: Connection, data: Buffer, signal: AbortSignal): Promise<SendResult | undefined> {
+    const outcome = await this.watch(conn, signal, `the receiver took in nothing for ${this.options.writeTimeoutMs} ms (write_timeout_ms)`, this.options.writeTimeoutMs, (resolve) => {
+      conn.socket.write(data, (err) => resolve(err ?? conn.failure));
+    });
+    return outcome === undefined ? undefined : this.failed(conn, outcome);
+  }
+
+  /** The batch counts as delivered when the connection it went out on stays healthy for confirm_ms. */
+  private async confirm(conn: Connection, signal: AbortSignal): Promise<SendResult> {
+    const { confirmMs } = this.options;
+    const outcome = confirmMs === 0
+      ? conn.failure
+      : await this.watch(conn, signal, 'the confirmation never ended', confirmMs + this.options.writeTimeoutMs, (resolve) => {
+        setTimeout(() => resolve(conn.failure), confirmMs).unref();
+      });
+    return outcome === undefined && conn.failure === undefined ? { ok: true } : this.failed(conn, outcome ?? conn.failure ?? new Error('connection failed'));
+  }
+
+  /**
+   * Runs `start` and resolves with what it reports, or earlier with the connection's failure, the abort
+   * of the send, or a timeout after timeoutMs; undefined means all went well.
+   */
+  private async watch(conn: Connection, signal: AbortSignal, timeoutReason: string, timeoutMs: number, start: (resolve: (err: Error | undefined) => void) => void): Promise<Error | undefined> {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     let onFail: ((err: Error) => void) | undefined;
     const outcome = await new Promise<Error | undefined>((resolve) => {
-      timer = setTimeout(() => resolve(new Error(`the receiver took in nothing for ${this.options.writeTimeoutMs} ms (write_timeout_ms)`)), this.options.writeTimeoutMs);
+      if (conn.failure) return resolve(conn.failure);
+      timer = setTimeout(() => resolve(new Error(timeoutReason)), timeoutMs);
       timer.unref();
       onAbort = () => resolve(new Error('the send was aborted'));
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       onFail = resolve;
       conn.waiters.add(onFail);
-      conn.socket.write(data, (err) => {
-        if (err) return resolve(err);
-        // Written to the kernel: now the connection must stay healthy for confirm_ms.
-        if (this.options.confirmMs === 0) return resolve(conn.failure);
-        setTimeout(() => resolve(conn.failure), this.options.confirmMs).unref();
-      });
+      start(resolve);
     });
     clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
     if (onFail) conn.waiters.delete(onFail);
-    if (outcome === undefined && conn.failure === undefined) return { ok: true };
-    const err = outcome ?? conn.failure ?? new Error('connection failed');
-    // Whatever of this batch reached the receiver is unknown: drop the connection, resend it all.
+    return outcome;
+  }
+
+  /** Whatever of this batch reached the receiver is unknown: drop the connection, resend it all. */
+  private failed(conn: Connection, err: Error): SendResult {
     this.fail(conn, err);
     return classifySocketError(err, 'sending');
   }

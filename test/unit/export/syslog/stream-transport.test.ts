@@ -118,6 +118,42 @@ describe('TCP transport', () => {
     await r.close();
   });
 
+  test('writes the next batch while the last one is being confirmed, in order', async () => {
+    const r = await receiver();
+    const t = transport(r.port, { confirmMs: 400 });
+    // A new connection waits confirm_ms before its first write (a TLS refusal comes late): connect first.
+    assert.deepEqual(await t.send(batch('z', 1), never), { ok: true });
+    const first = t.send(batch('a', 3), never);
+    const second = t.send(batch('b', 2), never);
+    let firstSettled = false;
+    void first.then(() => (firstSettled = true));
+    // Both batches reach the receiver before the first one's confirmation (400 ms) is over.
+    await waitFor(() => r.reader.messages.length === 6, 350);
+    assert.equal(firstSettled, false);
+    assert.deepEqual(r.reader.messages, [...batch('z', 1), ...batch('a', 3), ...batch('b', 2)]);
+    assert.deepEqual(await first, { ok: true });
+    assert.deepEqual(await second, { ok: true });
+    await t.close();
+    await r.close();
+  });
+
+  test('fails both batches in flight when the connection resets while the first is confirmed', async () => {
+    // The receiver resets once it holds both batches: neither counts as delivered, and both are
+    // written again on the next connection (replay), before anything sent later.
+    const r = await receiver((s, reader) => s.on('data', () => {
+      if (reader.messages.length === 5 && r.sockets.length === 1) s.resetAndDestroy();
+    }));
+    const t = transport(r.port, { confirmMs: 300 });
+    const [first, second] = await Promise.all([t.send(batch('a', 3), never), t.send(batch('b', 2), never)]);
+    assert.equal(first?.ok, false);
+    assert.equal(second?.ok, false);
+    assert.deepEqual(await t.send(batch('c', 1), never), { ok: true });
+    await waitFor(() => r.reader.messages.length === 11);
+    assert.deepEqual(r.reader.messages.slice(5), [...batch('a', 3), ...batch('b', 2), ...batch('c', 1)]);
+    await t.close();
+    await r.close();
+  });
+
   test('gives up on a receiver that stops reading after write_timeout_ms', async () => {
     const r = await receiver((s) => s.pause());
     const t = transport(r.port, { writeTimeoutMs: 300 });
