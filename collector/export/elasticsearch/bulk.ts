@@ -1,6 +1,6 @@
 // One send of the Elasticsearch exporter: the records as ECS documents, each a `create` with _id = the
 // record id into its data stream, through the client's helpers.bulk. The helper does the cutting into
-// requests (flush_bytes) and the parallelism (concurrency), and reports every failed item through onDrop
+// requests (flush_bytes; the exporter runs batches side by side instead of the requests of one), and reports every failed item through onDrop
 // (409 included). When it resolves having answered every item (its stats say so), the others were
 // created; when it rejects (connection lost, 5xx, 401...) or is aborted, every record without a failed
 // answer is sent again, and those already indexed come back as 409. onSuccess is not used on purpose: the

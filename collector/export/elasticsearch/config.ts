@@ -48,7 +48,7 @@ export const EsKeys = Type.Object(
     request_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000, description: 'a bulk request without an answer after this long is abandoned, and its records sent again (ms)' }),
     pipeline: Type.Optional(Type.String({ minLength: 1, description: 'ingest pipeline to run on every document (must exist: a missing one stops the exporter until it does)' })),
     flush_bytes: Type.Integer({ minimum: 1024, maximum: 104_857_600, default: 5_000_000, description: 'a batch is cut into bulk requests of about this many bytes (Elasticsearch refuses bodies over http.max_content_length, 100 MB by default)' }),
-    concurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'bulk requests of one batch in flight at once' }),
+    concurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'bulk requests in flight at once: batches sent side by side (a batch under flush_bytes is one request)' }),
     compression: Type.Boolean({ default: false, description: 'gzip request bodies (less network, more CPU on both ends)' }),
     batch_size: Type.Integer({ minimum: 1, maximum: 50_000, default: 2000, description: 'records per send (cut into bulk requests by flush_bytes)' }),
   },

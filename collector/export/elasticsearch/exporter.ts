@@ -20,7 +20,9 @@ export function createEsExporter(config: EsConfig, context: ExporterContext, env
     namespace: config.namespace,
     pipeline: config.pipeline,
     flushBytes: config.flush_bytes,
-    concurrency: config.concurrency,
+    // The batches are what runs side by side (maxInFlight below): a batch under flush_bytes is one
+    // request, and one of several requests sends them one after another.
+    concurrency: 1,
   };
   log.info({ target: describeConnection(config), namespace: config.namespace }, 'elasticsearch exporter configured');
 
@@ -29,6 +31,9 @@ export function createEsExporter(config: EsConfig, context: ExporterContext, env
     type: 'elasticsearch',
     streams: config.streams,
     batchSize: config.batch_size,
+    // `concurrency` sends at once: the next batch is mapped and serialised while Elasticsearch indexes
+    // the last one. send() keeps no state between calls, so overlapping calls are safe.
+    maxInFlight: config.concurrency,
     async start() {
       await client?.close();
       client = undefined;
