@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { IngestTokens } from './ingest-auth.js';
+import type { IngestHolder, IngestTokens } from './ingest-auth.js';
 import { IngestError, refusalError, toIngestError } from './ingest-error.js';
 import type { IngestQueue, RejectionKind } from './ingest-queue.js';
 import type { IngestStore } from './ingest-store.js';
@@ -27,6 +27,10 @@ declare module 'fastify' {
     /** Set on ingest routes: they need a token, pass the queue's admission check, and answer errors in this protocol. */
     ingest?: 'otlp' | 'audit';
   }
+  interface FastifyRequest {
+    /** Who sent an ingest request (set once its token is checked): routes bind records to its emitters. */
+    ingestHolder?: IngestHolder;
+  }
 }
 
 export interface CollectorAppOptions {
@@ -48,6 +52,7 @@ export interface CollectorAppOptions {
 
 const REJECTION_KIND: Partial<Record<ErrorCode, RejectionKind>> = {
   TW_ERR_INGEST_UNAUTHENTICATED: 'unauthenticated',
+  TW_ERR_INGEST_FORBIDDEN_EMITTER: 'forbidden_emitter',
   TW_ERR_INGEST_MALFORMED: 'malformed',
   TW_ERR_INGEST_TOO_LARGE: 'too_large',
   TW_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
@@ -70,12 +75,15 @@ export async function buildApp(options: CollectorAppOptions): Promise<FastifyIns
   // gunzip, and an unsupported type is answered by the route, in its protocol's error format.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.decorateRequest('ingestHolder', undefined);
 
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.ingest) return;
-    if (tokens.authenticate(request.headers.authorization) === undefined) {
+    const holder = tokens.authenticate(request.headers.authorization);
+    if (holder === undefined) {
       throw new IngestError('TW_ERR_INGEST_UNAUTHENTICATED', 'no known bearer token in the Authorization header');
     }
+    request.ingestHolder = holder;
     // Refuse before reading the body when the queue is full or the store is down.
     const refusal = queue.refusal();
     if (refusal) throw refusalError(refusal);

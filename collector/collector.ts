@@ -53,6 +53,8 @@ export async function startCollector(config: CollectorConfig, configFile: string
   const tls = config.collector.tls;
   const https = tls ? { cert: readConfiguredFile(configFile, 'collector.tls.cert', tls.cert), key: readConfiguredFile(configFile, 'collector.tls.key', tls.key) } : undefined;
   if (config.collector.ingest_tokens.length === 0) log.warn('collector.ingest_tokens is empty: every ingest request will get 401');
+  const unbound = config.collector.ingest_tokens.filter((t) => t.emitters === undefined).map((t) => t.name);
+  if (unbound.length > 0) log.warn({ tokens: unbound }, 'ingest tokens without emitters: their holders may send records in any relay\'s or connector\'s name (bind each with collector.ingest_tokens[].emitters)');
 
   const store = await openConfiguredStore(config, configFile, log);
   const metrics = createMetricsRegistry();

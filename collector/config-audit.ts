@@ -25,7 +25,7 @@ export function fingerprint(value: string): string {
 export function auditedSections(config: CollectorConfig): Record<string, unknown> {
   const d = config.dashboard;
   return {
-    'collector.ingest_tokens': config.collector.ingest_tokens.map((t) => ({ name: t.name, sha256: fingerprint(t.sha256) })),
+    'collector.ingest_tokens': config.collector.ingest_tokens.map((t) => ({ name: t.name, sha256: fingerprint(t.sha256), ...(t.emitters ? { emitters: t.emitters } : {}) })),
     'dashboard.users': (d?.users ?? []).map((u) => ({ ...u, password_hash: fingerprint(u.password_hash) })),
     'dashboard.api_tokens': (d?.api_tokens ?? []).map((t) => ({ ...t, sha256: fingerprint(t.sha256) })),
     'dashboard.ldap': d?.ldap ?? null,

@@ -58,6 +58,10 @@ export const CollectorConfigSchema = Type.Object(
             {
               name: Type.String({ ...Identifier, description: 'who holds the token (for the log; e.g. the relay or connector id)' }),
               sha256: Type.String({ pattern: '^[0-9a-f]{64}$', expected: '64 lower-case hex digits', description: 'the SHA-256 of the token, 64 lower-case hex digits (`tunnelwatch token hash`)' }),
+              emitters: Type.Optional(Type.Array(Identifier, {
+                minItems: 1,
+                description: 'the relay and connector ids this token may send for: every audit event\'s emitter_id, rule snapshot\'s and check\'s connector_id, and configuration and ops report\'s emitter_id must be one of them, else 403 TW_ERR_INGEST_FORBIDDEN_EMITTER and nothing of the request is stored. Absent = any id (logged as a warning at start): a holder could then write records in another emitter\'s name',
+              })),
             },
             { additionalProperties: false },
           ),

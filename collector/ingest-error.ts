@@ -34,6 +34,7 @@ export class IngestError extends TunnelwatchError {
   get grpcCode(): number {
     switch (this.status) {
       case 401: return 16; // UNAUTHENTICATED
+      case 403: return 7; // PERMISSION_DENIED
       case 429: return 8; // RESOURCE_EXHAUSTED
       case 503: return 14; // UNAVAILABLE
       case 500: return 13; // INTERNAL

@@ -38,7 +38,7 @@ export interface Refusal {
   readonly reason: string;
 }
 
-export type RejectionKind = 'unauthenticated' | 'malformed' | 'too_large' | 'unsupported_media_type' | 'overloaded' | 'store_unavailable' | 'store_failed';
+export type RejectionKind = 'unauthenticated' | 'forbidden_emitter' | 'malformed' | 'too_large' | 'unsupported_media_type' | 'overloaded' | 'store_unavailable' | 'store_failed';
 export type Signal = 'audit' | 'spans' | 'logs';
 
 /** Plain numbers, snake_case as they would be exported as metrics. */
@@ -70,7 +70,7 @@ export class IngestQueue {
     accepted_rows_total: { audit: 0, spans: 0, logs: 0 },
     duplicates_total: 0,
     partial_rejected_total: { spans: 0, logs: 0 },
-    rejected_requests_total: { unauthenticated: 0, malformed: 0, too_large: 0, unsupported_media_type: 0, overloaded: 0, store_unavailable: 0, store_failed: 0 },
+    rejected_requests_total: { unauthenticated: 0, forbidden_emitter: 0, malformed: 0, too_large: 0, unsupported_media_type: 0, overloaded: 0, store_unavailable: 0, store_failed: 0 },
   };
 
   constructor(

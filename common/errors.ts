@@ -86,6 +86,7 @@ export const ERRORS = {
   TW_ERR_OPS_UNDELIVERED: { status: 0, message: 'operational alerts cannot be delivered to the collector (POST /v1/ops) right now: they wait in a bounded queue and are retried; each is in the log' },
   // Collector ingest (OTLP/HTTP and audit NDJSON), answered to the sender.
   TW_ERR_INGEST_UNAUTHENTICATED: { status: 401, message: 'missing or unknown ingest token: send "Authorization: Bearer <token>" with a token whose SHA-256 is in collector.ingest_tokens' },
+  TW_ERR_INGEST_FORBIDDEN_EMITTER: { status: 403, message: 'the ingest token may not send records in that emitter\'s name: add the id to the token\'s emitters in collector.ingest_tokens, or send with that emitter\'s own token; nothing of the request was stored' },
   TW_ERR_INGEST_MALFORMED: { status: 400, message: 'the request body is not valid OTLP, audit-event-v1 NDJSON or a rules snapshot; nothing of it was stored (the reason names the line or field)' },
   TW_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type or Content-Encoding: OTLP takes application/x-protobuf or application/json, audit takes application/x-ndjson, rules take application/json; gzip or identity' },
   TW_ERR_INGEST_TOO_LARGE: { status: 413, message: 'the request body (as sent or after gunzip) exceeds collector.max_body_bytes: send smaller batches' },

@@ -14,7 +14,7 @@ import type { HealthTracker } from './health.js';
 import type { ExportMetrics } from './metrics.js';
 import { abortableSleep, sendWithRetry, type AttemptReport, type RetryPolicy, type RetryResult, type SendFn } from './retry.js';
 import type { ExportSource, SourcePage } from './source.js';
-import type { DeadLetter, Exporter, ExportOutcome, ExportRecord, ExportStream } from './types.js';
+import type { DeadLetter, Exporter, ExportRecord, ExportStream } from './types.js';
 
 export interface RunnerSettings {
   /** Wait between reads when there is nothing new (ms). */

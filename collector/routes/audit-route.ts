@@ -3,6 +3,7 @@
 // naming the line; 200 {"accepted":n,"duplicates":d} only once the store has committed all of it.
 import type { FastifyInstance } from 'fastify';
 import { parseAuditBatch } from '../audit-batch.js';
+import { requireEmitter } from '../ingest-auth.js';
 import { IngestError, refusalError } from '../ingest-error.js';
 import type { AuditRecord } from '../ingest-store.js';
 import { decodedBody, mediaType } from '../request-body.js';
@@ -31,6 +32,8 @@ export async function auditRoute(app: FastifyInstance, ctx: IngestContext): Prom
     const body = await decodedBody(request.body, request.headers['content-encoding'], ctx.maxBodyBytes);
     const batch = parseAuditBatch(body.toString('utf8'));
     if (!batch.ok) throw new IngestError('TW_ERR_INGEST_MALFORMED', batch.reason, { line: batch.line });
+    // All or nothing here too: one event in another emitter's name refuses the batch.
+    batch.events.forEach((e, i) => requireEmitter(request.ingestHolder, String(e.emitter_id), `line ${i + 1}`));
     const { unique, repeats } = uniqueById(batch.events);
     let duplicates = repeats;
     if (unique.length > 0) {

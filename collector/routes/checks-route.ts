@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CheckBatch } from '../../connector/diagnostics/types.js';
 import type { CheckIngest } from '../diagnostics/state-changes.js';
+import { requireEmitter } from '../ingest-auth.js';
 import { refusalError } from '../ingest-error.js';
 import { CheckBatchSchema, checkBatchProblem } from '../store/backend-checks.js';
 import type { IngestContext } from './ingest-context.js';
@@ -16,6 +17,8 @@ export const parseCheckBatch = jsonParser<CheckBatch>({ schema: CheckBatchSchema
 export async function checksRoute(app: FastifyInstance, ctx: IngestContext, checks: CheckIngest): Promise<void> {
   app.post('/v1/checks', { config: { ingest: 'audit' } }, async (request, reply) => {
     const { value: batch, bytes } = await parsedJsonBody(request, ctx, parseCheckBatch);
+    // Every report is the batch's connector's (checkBatchProblem).
+    requireEmitter(request.ingestHolder, batch.connector_id, 'the batch');
     const done = await ctx.queue.submit(Math.max(1, batch.reports.length), bytes, () => checks.ingest(batch.reports));
     if (!done.ok) throw refusalError(done.refusal);
     return reply.code(200).type('application/json').send(JSON.stringify({ connector_id: batch.connector_id, ...done.value }));

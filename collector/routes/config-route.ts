@@ -5,6 +5,7 @@
 // retry records nothing twice (each section is compared with its last record).
 import type { FastifyInstance } from 'fastify';
 import { ConfigReportSchema, type ConfigReport } from '../config-audit.js';
+import { requireEmitter } from '../ingest-auth.js';
 import { refusalError } from '../ingest-error.js';
 import type { IngestContext } from './ingest-context.js';
 import { jsonParser, parsedJsonBody } from './json-ingest.js';
@@ -18,6 +19,7 @@ export const parseConfigReport = jsonParser<ConfigReport>({
 export async function configRoute(app: FastifyInstance, ctx: IngestContext, record: (report: ConfigReport) => Promise<string[]>): Promise<void> {
   app.post('/v1/config', { config: { ingest: 'audit' } }, async (request, reply) => {
     const { value: report, bytes } = await parsedJsonBody(request, ctx, parseConfigReport);
+    requireEmitter(request.ingestHolder, report.emitter_id, 'the report');
     const done = await ctx.queue.submit(report.snapshots.length, bytes, () => record(report));
     if (!done.ok) throw refusalError(done.refusal);
     return reply.code(200).type('application/json').send(JSON.stringify({ emitter_id: report.emitter_id, recorded: done.value }));

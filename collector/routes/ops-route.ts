@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { OpsBatchSchema, opsBatchProblem, type OpsBatch } from '../../common/ops/ops-events.js';
 import type { OpsIngest } from '../diagnostics/ops-findings.js';
+import { requireEmitter } from '../ingest-auth.js';
 import { refusalError } from '../ingest-error.js';
 import type { IngestContext } from './ingest-context.js';
 import { jsonParser, parsedJsonBody } from './json-ingest.js';
@@ -26,6 +27,7 @@ export const parseOpsBatch = jsonParser<OpsBatch>({
 export async function opsRoute(app: FastifyInstance, ctx: IngestContext, ops: OpsIngest): Promise<void> {
   app.post('/v1/ops', { config: { ingest: 'audit' } }, async (request, reply) => {
     const { value: batch, bytes } = await parsedJsonBody(request, ctx, parseOpsBatch);
+    requireEmitter(request.ingestHolder, batch.emitter_id, 'the batch');
     const done = await ctx.queue.submit(batch.events.length, bytes, () => ops.ingest(batch));
     if (!done.ok) throw refusalError(done.refusal);
     return reply.code(200).type('application/json').send(JSON.stringify({ emitter_id: batch.emitter_id, ...done.value }));

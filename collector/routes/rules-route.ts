@@ -3,6 +3,7 @@
 // that is not exactly that schema, whose hash is not the rules' hash, or whose rules compilePolicy() would
 // refuse gets 400 with the reason and nothing is stored. 200 only once the snapshot is committed.
 import type { FastifyInstance } from 'fastify';
+import { requireEmitter } from '../ingest-auth.js';
 import { refusalError } from '../ingest-error.js';
 import { checkRuleSnapshot, RuleSnapshotSchema, type RuleSnapshot } from '../store/rule-snapshots.js';
 import type { IngestContext } from './ingest-context.js';
@@ -14,6 +15,7 @@ export const parseRuleSnapshot = jsonParser<RuleSnapshot>({ schema: RuleSnapshot
 export async function rulesRoute(app: FastifyInstance, ctx: IngestContext): Promise<void> {
   app.post('/v1/rules', { config: { ingest: 'audit' } }, async (request, reply) => {
     const { value: snapshot, bytes } = await parsedJsonBody(request, ctx, parseRuleSnapshot);
+    requireEmitter(request.ingestHolder, snapshot.connector_id, 'the snapshot');
     // Through the queue like any ingest, so a full queue or a store outage is answered the same way
     // (429/503 with Retry-After) and the sender retries.
     const done = await ctx.queue.submit(1, bytes, async () => {

@@ -16,11 +16,15 @@ const TOKEN = 'tw_collector-test-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const NDJSON = { ...AUTH, 'content-type': 'application/x-ndjson' };
 
+/** A second token, bound to the emitters conn-1 and conn-2 (collector.ingest_tokens[].emitters). */
+const BOUND_TOKEN = 'tw_collector-bound-token';
+
 async function collector(limits: Partial<QueueLimits> = {}, maxBodyBytes = 1_048_576): Promise<{ app: FastifyInstance; store: MemoryStore; queue: IngestQueue }> {
   const store = new MemoryStore();
   const log = createLogger({ name: 'collector', level: 'silent' });
   const queue = new IngestQueue({ maxRows: 10_000, maxBytes: 16_777_216, retryAfterS: 2, storeRetryAfterS: 7, ...limits }, store, log);
-  const app = await buildApp({ store, queue, tokens: new IngestTokens([{ name: 'relay-1', sha256: hashToken(TOKEN) }]), maxBodyBytes, log });
+  const tokens = new IngestTokens([{ name: 'relay-1', sha256: hashToken(TOKEN) }, { name: 'connectors', sha256: hashToken(BOUND_TOKEN), emitters: ['conn-1', 'conn-2'] }]);
+  const app = await buildApp({ store, queue, tokens, maxBodyBytes, log });
   return { app, store, queue };
 }
 
@@ -63,6 +67,28 @@ test('one bad line refuses the whole audit batch with 400 naming the line', asyn
   assert.match(String(error.reason), /field "decision": expected one of "allow", "deny" \(got "perhaps"\)/);
   assert.equal(store.audit.size, 0);
   assert.equal(store.inserts, 0);
+});
+
+test('a token bound to emitters may send only in their names: one event of another refuses the batch with 403', async () => {
+  const { app, store, queue } = await collector();
+  const bound = { ...NDJSON, authorization: `Bearer ${BOUND_TOKEN}` };
+  const own = await app.inject({ method: 'POST', url: '/v1/audit', headers: bound, payload: ndjson([...auditEvents(2, 'conn-1'), ...auditEvents(1, 'conn-2')]) });
+  assert.equal(own.statusCode, 200, own.body);
+  assert.equal(store.audit.size, 3);
+  // Line 3 claims to be relay-9: nothing of the batch is stored.
+  const mixed = [...auditEvents(2, 'conn-1'), ...auditEvents(1, 'relay-9')];
+  const r = await app.inject({ method: 'POST', url: '/v1/audit', headers: bound, payload: ndjson(mixed) });
+  assert.equal(r.statusCode, 403);
+  assert.equal(r.headers['x-tunnel-error'], 'TW_ERR_INGEST_FORBIDDEN_EMITTER');
+  const { error } = r.json() as { error: { code: string; reason: string } };
+  assert.equal(error.code, 'TW_ERR_INGEST_FORBIDDEN_EMITTER');
+  assert.match(error.reason, /^line 3: emitter "relay-9" is not one the token "connectors" may send for/);
+  assert.doesNotMatch(r.body, new RegExp(BOUND_TOKEN));
+  assert.ok(mixed.every((e) => !store.audit.has(e.event_id)));
+  assert.equal(queue.stats().rejected_requests_total.forbidden_emitter, 1);
+  // A token without emitters may send for any (the first token of this collector).
+  const any = await app.inject({ method: 'POST', url: '/v1/audit', headers: NDJSON, payload: ndjson(mixed) });
+  assert.equal(any.statusCode, 200, any.body);
 });
 
 test('ingest without a known bearer token gets 401, and the token is not echoed', async () => {

@@ -20,6 +20,8 @@ import { openTestStore, type TestStore } from '../../helpers/dashboard.js';
 
 const TOKEN = 'tw_ops-test-token';
 const HEADERS = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+/** Bound to relay-1 (collector.ingest_tokens[].emitters). */
+const BOUND_TOKEN = 'tw_ops-bound-token';
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const iso = (s: number): string => new Date(T0 + s * 1000).toISOString();
 
@@ -36,7 +38,8 @@ describe('ops alerts in the collector', () => {
     const store = ingestStoreOf(ts.store);
     const queue = new IngestQueue({ maxRows: 10_000, maxBytes: 16_777_216, retryAfterS: 2, storeRetryAfterS: 7 }, store, log);
     ops = collectorOpsIngest(ts.store, log);
-    app = await buildApp({ store, queue, tokens: new IngestTokens([{ name: 'relay', sha256: hashToken(TOKEN) }]), maxBodyBytes: 1_048_576, log, ops });
+    const tokens = new IngestTokens([{ name: 'relay', sha256: hashToken(TOKEN) }, { name: 'relay-1-only', sha256: hashToken(BOUND_TOKEN), emitters: ['relay-1'] }]);
+    app = await buildApp({ store, queue, tokens, maxBodyBytes: 1_048_576, log, ops });
   });
   after(async () => {
     await app?.close();
@@ -156,6 +159,10 @@ describe('ops alerts in the collector', () => {
     }
     assert.equal((await app.inject({ method: 'POST', url: '/v1/ops', headers: { ...HEADERS, authorization: 'Bearer nope' }, payload: JSON.stringify(batch([down(5000)])) })).statusCode, 401);
     assert.equal((await app.inject({ method: 'POST', url: '/v1/ops', headers: { ...HEADERS, 'content-type': 'text/plain' }, payload: JSON.stringify(batch([down(5000)])) })).statusCode, 415);
+    // A token bound to relay-1 cannot report for relay-2.
+    const forged = await app.inject({ method: 'POST', url: '/v1/ops', headers: { ...HEADERS, authorization: `Bearer ${BOUND_TOKEN}` }, payload: JSON.stringify(batch([down(5000)], 'relay', 'relay-2')) });
+    assert.equal(forged.statusCode, 403, forged.body);
+    assert.match((forged.json() as { error: { reason: string } }).error.reason, /^the batch: emitter "relay-2" is not one the token "relay-1-only" may send for/);
     assert.equal((await readFindings(ts.store)).length, before);
   });
 
