@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { loadConfigFile } from '../common/config/load-config.js';
 import { createLogger, type Logger } from '../common/log.js';
+import type { RunningService, ServiceHooks } from '../common/service.js';
 import { parseOptions, UsageError } from './command.js';
 
 export const SERVICE_OPTIONS = {
@@ -21,38 +22,6 @@ Precedence: --set, then environment TUNNELWATCH_<KEY> with __ between levels
 A wrong key or value stops the process and names the key and what is expected.
 SIGHUP reloads the file (with the same --set and environment): applied whole, or refused whole and
 logged when invalid; what can only change with a restart is named in the log.`;
-
-/** Who asked for a reload and how, for the audit of the change. */
-export interface ReloadSource {
-  readonly via: 'sighup' | 'api';
-  readonly actor: string;
-  /** For an API reload: the caller's role (e.g. admin, or relay-admin-token), address and user agent. */
-  readonly actorRole?: string;
-  readonly clientIp?: string;
-  readonly userAgent?: string;
-}
-
-export interface ReloadResult {
-  readonly applied: boolean;
-  /** Why it was refused, or what it changed. */
-  readonly message: string;
-  /** Settings that changed in the file but take effect only after a restart. */
-  readonly restartNeeded?: readonly string[];
-  /** The audited sections the reload changed (each one an admin event `config.change`). */
-  readonly changed?: readonly string[];
-}
-
-/** What runService gives a service besides its config: how to read the file again (for an API reload). */
-export interface ServiceHooks<C> {
-  /** Reads and validates the file again, with the same --set and environment; throws when invalid. */
-  readonly load: () => C;
-}
-
-/** A running service; reload() is optional (a service without it logs that SIGHUP needs a restart). */
-export interface RunningService<C> {
-  close(): Promise<void>;
-  reload?(load: () => C, source: ReloadSource): Promise<ReloadResult>;
-}
 
 export async function runService<S extends TSchema>(
   name: string,

@@ -19,7 +19,7 @@ import type { CheckIngest } from './diagnostics/state-changes.js';
 import type { OpsIngest } from './diagnostics/ops-findings.js';
 import { opsRoute } from './routes/ops-route.js';
 import { configRoute } from './routes/config-route.js';
-import type { ConfigReport } from './config-audit.js';
+import type { ConfigReport } from '../common/config/config-report.js';
 import type { RuleSnapshot } from './store/rule-snapshots.js';
 
 declare module 'fastify' {

@@ -21,7 +21,7 @@ import { ExporterSet } from './reload-exporters.js';
 import { CollectorReloader } from './reload.js';
 import { recordEmitterConfig } from './config-audit.js';
 import { startCollectorCertAlerts } from './diagnostics/ops-findings.js';
-import type { ReloadResult, ReloadSource, ServiceHooks } from '../cli/run-service.js';
+import type { ReloadResult, ReloadSource, ServiceHooks } from '../common/service.js';
 import { loadConfigFile } from '../common/config/load-config.js';
 import { CollectorConfigSchema } from './config-schema.js';
 import { IngestTokens } from './ingest-auth.js';

@@ -7,19 +7,12 @@
 // reload) and land in the same chain the same way. Secrets never enter the event: password hashes and token
 // digests are reduced to a short fingerprint (a change still shows), and other secrets are files whose
 // paths are all the config holds.
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Type, type Static } from '@sinclair/typebox';
 import { canonicalJson } from '../common/audit/canonical-json.js';
-import { ID_PATTERN } from '../common/config/schema-parts.js';
+import { fingerprint, type ConfigReport, type ConfigSnapshot } from '../common/config/config-report.js';
 import type { AdminAudit } from '../dashboard/context.js';
 import type { CollectorConfig } from './config-schema.js';
 import type { Store } from './store/store.js';
-
-/** 'sha256:' and 12 hex digits of the SHA-256 of a secret's stored form: shows a change, reveals nothing usable. */
-export function fingerprint(value: string): string {
-  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
-}
 
 /** The audited sections, with secrets reduced to fingerprints. */
 export function auditedSections(config: CollectorConfig): Record<string, unknown> {
@@ -55,36 +48,6 @@ export async function recordConfigChanges(audit: () => Promise<AdminAudit>, befo
   }
   return recorded;
 }
-
-// A relay's (and later any emitter's) configuration as it reports it: POST /v1/config, tunnelwatch.config/1.
-export const CONFIG_REPORT_SCHEMA = 'tunnelwatch.config/1';
-
-const ConfigSnapshotSchema = Type.Object(
-  {
-    taken_at: Type.String({ maxLength: 40 }),
-    /** What put this configuration in force: the process start, or a reload. */
-    via: Type.Union([Type.Literal('start'), Type.Literal('sighup'), Type.Literal('api')]),
-    actor: Type.String({ maxLength: 256 }),
-    actor_role: Type.String({ maxLength: 64 }),
-    client_ip: Type.String({ maxLength: 64 }),
-    /** The audited sections in force, secrets already reduced to fingerprints by the sender. */
-    sections: Type.Record(Type.String({ pattern: '^[a-z][a-z_.]{0,63}$' }), Type.Unknown(), { maxProperties: 32, additionalProperties: false }),
-  },
-  { additionalProperties: false },
-);
-
-export const ConfigReportSchema = Type.Object(
-  {
-    schema: Type.Literal(CONFIG_REPORT_SCHEMA),
-    emitter: Type.Literal('relay'),
-    emitter_id: Type.String({ pattern: ID_PATTERN }),
-    snapshots: Type.Array(ConfigSnapshotSchema, { minItems: 1, maxItems: 100 }),
-  },
-  { additionalProperties: false },
-);
-
-export type ConfigReport = Static<typeof ConfigReportSchema>;
-export type ConfigSnapshot = Static<typeof ConfigSnapshotSchema>;
 
 const VIA_TEXT: Record<ConfigSnapshot['via'], string> = { start: 'a restart with another file', sighup: 'a reload (SIGHUP)', api: 'a reload through the admin API' };
 

@@ -14,7 +14,7 @@
 // take the record, the reload is refused (a change nobody can audit does not happen). A refused reload is
 // recorded too (`config.reload`, outcome failure), when the store takes it.
 import type { Logger } from '../common/log.js';
-import type { ReloadResult, ReloadSource } from '../cli/run-service.js';
+import type { ReloadResult, ReloadSource } from '../common/service.js';
 import { restartNeeded } from '../common/config/restart-needed.js';
 import type { DashboardAuth } from '../dashboard/auth/auth-service.js';
 import type { DashboardSettings } from '../dashboard/config-schema.js';

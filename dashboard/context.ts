@@ -1,7 +1,7 @@
 // What every dashboard module is given: the store to read, the auth service, the admin audit trail.
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from '../common/log.js';
-import type { ReloadResult, ReloadSource } from '../cli/run-service.js';
+import type { ReloadResult, ReloadSource } from '../common/service.js';
 import type { ExporterHealthSource } from '../collector/export/health.js';
 import type { Store } from '../collector/store/store.js';
 import type { DashboardAuth } from './auth/auth-service.js';

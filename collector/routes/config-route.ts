@@ -4,7 +4,7 @@
 // every ingest; 200 only once the admin events are committed, so the sender retries anything else, and a
 // retry records nothing twice (each section is compared with its last record).
 import type { FastifyInstance } from 'fastify';
-import { ConfigReportSchema, type ConfigReport } from '../config-audit.js';
+import { ConfigReportSchema, type ConfigReport } from '../../common/config/config-report.js';
 import { requireEmitter } from '../ingest-auth.js';
 import { refusalError } from '../ingest-error.js';
 import type { IngestContext } from './ingest-context.js';

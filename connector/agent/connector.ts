@@ -30,7 +30,7 @@ import type { CheckReport } from '../diagnostics/types.js';
 import { startHa } from '../ha/ha-runtime.js';
 import { startEmitterAlerts } from '../../common/ops/ops-reporter.js';
 import { hostname } from 'node:os';
-import type { ReloadResult, ReloadSource } from '../../cli/run-service.js';
+import type { ReloadResult, ReloadSource } from '../../common/service.js';
 import { reloadConnector, type ReloadTarget } from './reload.js';
 import type { RuleChangeSource } from './rule-report.js';
 

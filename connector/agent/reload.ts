@@ -4,7 +4,7 @@
 // tracing, timeouts) are fixed for the life of the process: a change to them is named in the answer and
 // the log as needing a restart, and the rest of the reload still applies.
 import { canonicalJson } from '../../common/audit/canonical-json.js';
-import type { ReloadResult, ReloadSource } from '../../cli/run-service.js';
+import type { ReloadResult, ReloadSource } from '../../common/service.js';
 import { restartNeeded } from '../../common/config/restart-needed.js';
 import { compilePolicy, type CompiledPolicy } from '../acl/policy.js';
 import type { ConnectorConfig } from './config-schema.js';

@@ -15,7 +15,7 @@ import { SessionRegistry } from './session-registry.js';
 import { startTunnelListener } from './tunnel-listener.js';
 import { TokenStore } from './token-store.js';
 import { loadConfigFile, readConfiguredFile } from '../../common/config/load-config.js';
-import type { ReloadResult, ReloadSource, ServiceHooks } from '../../cli/run-service.js';
+import type { ReloadResult, ReloadSource, ServiceHooks } from '../../common/service.js';
 import { configReporterOf, configSnapshot, reloadRelay, reloadRoute, startActor, type RelayInForce } from './reload.js';
 import { startAdminServer, type RunningAdminServer } from './admin-server.js';
 import { checkRoute } from './admin-check.js';

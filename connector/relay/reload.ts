@@ -10,7 +10,7 @@
 // The audit: the relay reports its audited sections (secrets as fingerprints) to the collector at start and
 // after each reload that changed one (POST /v1/config, tunnelwatch.config/1); the collector records each
 // section that differs from its last record as an admin event `config.change` in its own hash chain, beside
-// the connectors' `rules.change` (collector/config-audit.ts). Without audit.collector the change is only logged.
+// the connectors' `rules.change` (collector/config-audit.ts; the report's shape: common/config/config-report.ts). Without audit.collector the change is only logged.
 import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { canonicalJson } from '../../common/audit/canonical-json.js';
@@ -18,9 +18,9 @@ import { collectorTargetOf, createBatchPoster } from '../../common/collector-pos
 import { readConfiguredFile } from '../../common/config/load-config.js';
 import type { Logger } from '../../common/log.js';
 import { pemCertificates } from '../../common/ops/cert-alerts.js';
-import type { ReloadResult, ReloadSource } from '../../cli/run-service.js';
+import type { ReloadResult, ReloadSource } from '../../common/service.js';
 import { restartNeeded } from '../../common/config/restart-needed.js';
-import { CONFIG_REPORT_SCHEMA, fingerprint, type ConfigReport, type ConfigSnapshot } from '../../collector/config-audit.js';
+import { CONFIG_REPORT_SCHEMA, fingerprint, type ConfigReport, type ConfigSnapshot } from '../../common/config/config-report.js';
 import { readTlsFiles, type TlsMaterial } from '../tunnel/tls-files.js';
 import { adminError, type AdminRoute } from './admin-server.js';
 import type { RelayConfig } from './config-schema.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { AuditEvent } from '../../common/audit/event.js';
-import { fingerprint } from '../../collector/config-audit.js';
+import { fingerprint } from '../../common/config/config-report.js';
 import { hashPassword } from '../../dashboard/auth/password.js';
 import { trafficEvents } from '../helpers/audit-traffic.js';
 import { queryStore } from '../helpers/collector-process.js';

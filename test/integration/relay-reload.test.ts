@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { fingerprint } from '../../collector/config-audit.js';
+import { fingerprint } from '../../common/config/config-report.js';
 import { issueRelayCertificate, loadCa } from '../../connector/pki/pki.js';
 import { TUNNEL_ALPN } from '../../connector/tunnel/protocol.js';
 import { queryStore, startCollectorProcess, type CollectorProcess } from '../helpers/collector-process.js';

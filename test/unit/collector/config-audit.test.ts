@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { validateConfig } from '../../../common/config/load-config.js';
 import { collectorAdminTrail } from '../../../collector/admin-trail.js';
-import { CONFIG_REPORT_SCHEMA, fingerprint, recordConfigAtStart, recordEmitterConfig, type ConfigReport, type ConfigSnapshot } from '../../../collector/config-audit.js';
+import { CONFIG_REPORT_SCHEMA, fingerprint, type ConfigReport, type ConfigSnapshot } from '../../../common/config/config-report.js';
+import { recordConfigAtStart, recordEmitterConfig } from '../../../collector/config-audit.js';
 import { CollectorConfigSchema, type CollectorConfig } from '../../../collector/config-schema.js';
 import { openTestStore, type TestStore } from '../../helpers/dashboard.js';
 
