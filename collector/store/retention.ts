@@ -61,6 +61,7 @@ export const TTL_TABLES: readonly { table: string; expression: string; retention
   { table: 'audit_backends', expression: 't', retention: 'rollupDays' },
   { table: 'audit_denied_resources', expression: 't', retention: 'rollupDays' },
   { table: 'audit_app_half', expression: 'half', retention: 'rollupDays' },
+  { table: 'audit_entity_day', expression: 'day', retention: 'rollupDays' },
   { table: 'backend_checks', expression: 'toDateTime(started_at)', retention: 'checksDays' },
 ];
 
