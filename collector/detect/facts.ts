@@ -1,6 +1,5 @@
-// Per-sweep aggregates of audit_events that several detectors read (scratch.ts): one pass for each,
-// instead of one per detector and entity type; app_half and <kind>_day read the rollups a view fills at
-// insert (audit_app_half, audit_entity_day: migrations 0021, 0022), the others the events.
+// Per-sweep aggregates of audit_events that several detectors read (scratch.ts): one pass over the big
+// table for each, instead of one per detector and entity type.
 //   app_half:          calls, denied calls and bytes out per subaccount, cloud app and half hour
 //                      (volume_spike, exfiltration: hourly windows on the plain and the half-hour-shifted grid)
 //   app_hour:          the same per hour, from app_half (off_hours for apps)
@@ -8,7 +7,7 @@
 //                      with calls and one of the busy hours (off_hours, cross_subaccount, rare_user_agent)
 //   refused:           the refused and 404 calls themselves (deny_burst, path_enumeration)
 import type { DetectContext } from './detector.js';
-import { chTime, windowGrid } from './sql.js';
+import { windowGrid } from './sql.js';
 
 function horizon(ctx: DetectContext): { hfrom: string | number; hto: string | number } {
   // The horizon is the same for every window length (whole days before the first judged day).
@@ -19,45 +18,20 @@ function horizon(ctx: DetectContext): { hfrom: string | number; hto: string | nu
 const IN_HORIZON = "ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')}";
 
 /**
- * The horizon split where a rollup's buckets end: whole buckets [hfrom, hcut) come from the rollup, the
- * rest [hcut, hto) from the events, because `to` can fall inside a bucket and nothing after it is read (a
- * live run's last minutes may still be arriving).
- */
-function cutHorizon(ctx: DetectContext, bucketMs: number): { hfrom: string | number; hto: string | number; hcut: string } {
-  const grid = windowGrid(ctx, 60);
-  const cut = Math.max(grid.horizonMs, Math.floor(ctx.toMs / bucketMs) * bucketMs);
-  return { hfrom: grid.params.hfrom as string, hto: grid.params.hto as string, hcut: chTime(cut) };
-}
-
-const TAIL = "ts >= {hcut:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')}";
-
-/**
  * An hour is busy for an entity when it made calls in at least this many of the hour's six 10-minute
  * slots: activity, not a stray call or two (which would make every quiet hour of a sparse principal a
  * candidate). Kept as bits per slot, which is far cheaper to aggregate than counts per hour.
  */
 export const BUSY_SLOTS = 3;
 
-/**
- * Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, bytes, slots (bit k:
- * calls in minutes 10k..10k+9 of the hour). The whole half hours come from audit_app_half, which a view
- * fills on every insert (migration 0021, the same expressions as the tail's here), instead of grouping
- * every event of the horizon again; the half hour that `to` cuts comes from the events.
- */
+/** Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9 of the hour). */
 export function appHalfHourTable(ctx: DetectContext): Promise<string> {
   return ctx.scratch.table('app_half', `
-    SELECT sub, entity, half, sum(calls) AS calls, sum(denied) AS denied, sum(bytes) AS bytes, groupBitOr(slots) AS slots
-    FROM (
-      SELECT subaccount AS sub, cloud_app AS entity, half, calls, denied, bytes, slots
-      FROM audit_app_half WHERE half >= toDateTime({hfrom:DateTime64(3, 'UTC')}) AND half < toDateTime({hcut:DateTime64(3, 'UTC')})
-      UNION ALL
-      SELECT subaccount AS sub, cloud_app AS entity, toStartOfInterval(toDateTime(ts, 'UTC'), INTERVAL 30 MINUTE) AS half, count() AS calls,
-        countIf(decision = 'deny') AS denied, sumIf(bytes_out, decision = 'allow') AS bytes,
-        groupBitOr(bitShiftLeft(toUInt8(1), intDiv(toMinute(ts), 10))) AS slots
-      FROM audit_events WHERE ${TAIL} AND cloud_app != ''
-      GROUP BY sub, entity, half
-    )
-    GROUP BY sub, entity, half`, cutHorizon(ctx, 30 * 60_000));
+    SELECT subaccount AS sub, cloud_app AS entity, toStartOfInterval(ts, INTERVAL 30 MINUTE) AS half, count() AS calls,
+      countIf(decision = 'deny') AS denied, sumIf(bytes_out, decision = 'allow') AS bytes,
+      groupBitOr(bitShiftLeft(toUInt8(1), intDiv(toMinute(ts), 10))) AS slots
+    FROM audit_events WHERE ${IN_HORIZON} AND cloud_app != ''
+    GROUP BY sub, entity, half`, horizon(ctx));
 }
 
 /** Columns sub, entity (the app), hour (DateTime), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9). */
@@ -84,36 +58,23 @@ export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise
         groupBitOrIf(bitShiftLeft(toUInt32(1), toHour(t.hour)), bitCount(t.slots) >= ${BUSY_SLOTS}) AS busy, [t.entity] AS apps
       FROM ${source} AS t GROUP BY sub, entity, day`, {});
   }
-  // Whole days from audit_entity_day (migration 0022, the same expressions as the tail's here), which a
-  // view fills on every insert; the day that `to` cuts from the events. The day's 144 ten-minute slots are
-  // three UInt64 words of eight hours each (slot s: word s / 48, bit s % 48), merged over the insert
-  // blocks here, and the hour masks are unrolled into plain arithmetic (UInt256 shifts and a lambda per
-  // hour and row cost several times more).
+  // The day's 144 ten-minute slots as three UInt64 words of eight hours each (slot s: word s / 48, bit
+  // s % 48), and the hour masks unrolled into plain arithmetic: UInt256 shifts per event and a lambda per
+  // hour and row cost several times more.
   const slot = 'intDiv(toUInt32(toUnixTimestamp(ts)) % 86400, 600)';
   const words = [0, 1, 2].map((k) => `groupBitOrIf(bitShiftLeft(toUInt64(1), ${slot} % 48), intDiv(${slot}, 48) = ${k}) AS w${k}`).join(', ');
   const six = (h: number) => `bitAnd(bitShiftRight(w${Math.floor(h / 8)}, ${(h % 8) * 6}), 63)`;
   const hourBits = (test: (six: string) => string) =>
     `toUInt32(${Array.from({ length: 24 }, (_, h) => `bitShiftLeft(toUInt32(${test(six(h))}), ${h})`).join(' + ')})`;
-  const agents = kind === 'user_agent';
   return ctx.scratch.table(`${kind}_day`, `
     SELECT sub, entity, day, calls, denied, ${hourBits((x) => `${x} != 0`)} AS mask, ${hourBits((x) => `bitCount(${x}) >= ${BUSY_SLOTS}`)} AS busy, apps
     FROM (
-      SELECT sub, entity, day, sum(calls) AS calls, sum(denied) AS denied, groupBitOr(w0) AS w0, groupBitOr(w1) AS w1, groupBitOr(w2) AS w2,
-        ${agents ? 'arraySlice(arrayDistinct(arrayFlatten(groupArray(apps))), 1, 3)' : 'CAST([], \'Array(String)\')'} AS apps
-      FROM (
-        SELECT e.subaccount AS sub, e.entity AS entity, toInt64(e.day) AS day, e.calls AS calls, e.denied AS denied, e.w0 AS w0, e.w1 AS w1, e.w2 AS w2,
-          ${agents ? 'finalizeAggregation(e.apps)' : 'CAST([], \'Array(String)\')'} AS apps
-        FROM audit_entity_day AS e
-        WHERE e.kind = {kind:String} AND e.day >= toDate({hfrom:DateTime64(3, 'UTC')}) AND e.day < toDate({hcut:DateTime64(3, 'UTC')})
-        UNION ALL
-        SELECT subaccount AS sub, ${kind} AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls,
-          countIf(decision = 'deny') AS denied, ${words},
-          ${agents ? 'groupUniqArray(3)(cloud_app)' : 'CAST([], \'Array(String)\')'} AS apps
-        FROM audit_events WHERE ${TAIL} AND ${kind} != ''
-        GROUP BY sub, entity, day
-      )
+      SELECT subaccount AS sub, ${kind} AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls,
+        countIf(decision = 'deny') AS denied, ${words},
+        ${kind === 'user_agent' ? 'groupUniqArray(3)(cloud_app)' : 'CAST([], \'Array(String)\')'} AS apps
+      FROM audit_events WHERE ${IN_HORIZON} AND ${kind} != ''
       GROUP BY sub, entity, day
-    )`, { ...cutHorizon(ctx, 86_400_000), kind });
+    )`, horizon(ctx));
 }
 
 /** The refused and 404 calls of the horizon: subaccount, cloud_app, principal, client_ip, path, decision, deny_reason, status, ts. */

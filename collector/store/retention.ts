@@ -60,8 +60,6 @@ export const TTL_TABLES: readonly { table: string; expression: string; retention
   { table: 'audit_latency', expression: 't', retention: 'rollupDays' },
   { table: 'audit_backends', expression: 't', retention: 'rollupDays' },
   { table: 'audit_denied_resources', expression: 't', retention: 'rollupDays' },
-  { table: 'audit_app_half', expression: 'half', retention: 'rollupDays' },
-  { table: 'audit_entity_day', expression: 'day', retention: 'rollupDays' },
   { table: 'backend_checks', expression: 'toDateTime(started_at)', retention: 'checksDays' },
 ];
 

@@ -31,8 +31,8 @@ interface View {
 export interface RollupGraph {
   /** Views that read audit_events directly, with their SELECT. */
   readonly firstLevel: readonly View[];
-  /** Every table fed from audit_events through views, with the DateTime (or Date) column of its sorting key. */
-  readonly tables: readonly { readonly name: string; readonly timeColumn: string; readonly isDate: boolean }[];
+  /** Every table fed from audit_events through views, with the DateTime column of its sorting key. */
+  readonly tables: readonly { readonly name: string; readonly timeColumn: string }[];
 }
 
 /** UTC day ranges [from, to) covering the ranges, merged where they touch. */
@@ -90,18 +90,17 @@ export async function rollupGraph(client: ClickHouseClient, database: string): P
       }
     }
   }
-  const tables: { name: string; timeColumn: string; isDate: boolean }[] = [];
+  const tables: { name: string; timeColumn: string }[] = [];
   if (downstream.size > 0) {
     const cols = await (await client.query({
-      query: `SELECT table, name, type FROM system.columns WHERE database = {db:String} AND table IN {tables:Array(String)} AND is_in_sorting_key AND (type LIKE 'DateTime%' OR type = 'Date')`,
+      query: `SELECT table, name FROM system.columns WHERE database = {db:String} AND table IN {tables:Array(String)} AND is_in_sorting_key AND type LIKE 'DateTime%'`,
       query_params: { db: database, tables: [...downstream] },
       format: 'JSONEachRow',
-    })).json<{ table: string; name: string; type: string }>();
+    })).json<{ table: string; name: string }>();
     for (const name of [...downstream].sort()) {
       const time = cols.filter((c) => c.table === name);
-      if (time.length !== 1) throw new Error(`rollup repair: ${name} needs exactly one DateTime or Date column in its sorting key to be repaired by day (has ${time.length})`);
-      const column = time[0] as { name: string; type: string };
-      tables.push({ name, timeColumn: column.name, isDate: column.type === 'Date' });
+      if (time.length !== 1) throw new Error(`rollup repair: ${name} needs exactly one DateTime column in its sorting key to be repaired by day (has ${time.length})`);
+      tables.push({ name, timeColumn: (time[0] as { name: string }).name });
     }
   }
   return { firstLevel: views.filter((v) => v.source === SOURCE), tables };
@@ -119,11 +118,9 @@ export async function repairRollups(client: ClickHouseClient, database: string, 
   for (const d of days) {
     const params = { from: dateTime(d.from), to: dateTime(d.to) };
     for (const t of graph.tables) {
-      // Table and column names come from the engine's catalogue, not from input. A Date column is compared
-      // with the UTC dates of the bounds (whole days), not with the bounds converted in the engine's zone.
-      const [from, to] = t.isDate ? ["toDate({from:DateTime64(3, 'UTC')})", "toDate({to:DateTime64(3, 'UTC')})"] : ["{from:DateTime64(3, 'UTC')}", "{to:DateTime64(3, 'UTC')}"];
+      // Table and column names come from the engine's catalogue, not from input.
       await client.command({
-        query: `DELETE FROM ${t.name} WHERE ${t.timeColumn} >= ${from} AND ${t.timeColumn} < ${to}`,
+        query: `DELETE FROM ${t.name} WHERE ${t.timeColumn} >= {from:DateTime64(3, 'UTC')} AND ${t.timeColumn} < {to:DateTime64(3, 'UTC')}`,
         query_params: params,
         clickhouse_settings: { lightweight_deletes_sync: '2' },
       });

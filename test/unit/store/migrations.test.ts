@@ -7,7 +7,7 @@ import { applyMigrations, loadMigrations, splitStatements } from '../../../colle
 import { tempDir } from './store-fixture.js';
 
 const EXPECTED_TABLES = [
-  'admin_events', 'api_tokens', 'audit_app_half', 'audit_app_half_mv', 'audit_backends', 'audit_backends_mv', 'audit_denied_1m', 'audit_denied_1m_mv', 'audit_denied_resources', 'audit_denied_resources_mv', 'audit_entity_day', 'audit_entity_day_mv', 'audit_events', 'audit_events_archive', 'audit_hour',
+  'admin_events', 'api_tokens', 'audit_backends', 'audit_backends_mv', 'audit_denied_1m', 'audit_denied_1m_mv', 'audit_denied_resources', 'audit_denied_resources_mv', 'audit_events', 'audit_events_archive', 'audit_hour',
   'audit_hour_mv', 'audit_latency', 'audit_latency_mv', 'audit_minute', 'audit_minute_mv', 'audit_series', 'audit_series_mv', 'backend_checks', 'export_cursors', 'export_dead_letters', 'findings', 'otel_logs', 'otel_traces', 'otel_traces_trace_id_ts', 'otel_traces_trace_id_ts_mv', 'rule_snapshot_rules',
   'rule_snapshots', 'schema_migrations',
 ];
