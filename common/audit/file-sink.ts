@@ -224,7 +224,10 @@ export function createFileSink(options: FileSinkOptions): FileSink {
     if (policy === 'never') keep(writtenMark);
     else if (policy === 'interval') {
       keep(writtenMark);
-      scheduleSync(Math.max(0, lastSyncAt + intervalMs - Date.now()));
+      // While a sync runs, lastSyncAt is the one before it: a delay worked out from it would start the
+      // next sync as soon as this one ends. Its end schedules the next, an interval later, instead.
+      if (syncInFlight) syncAgain = true;
+      else scheduleSync(Math.max(0, lastSyncAt + intervalMs - Date.now()));
     } else startSync();
   }
 
