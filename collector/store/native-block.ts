@@ -62,15 +62,13 @@ export class NativeBlockWriter {
   /** UInt64 from bigints (callers check the range: 0 to 2^64 - 1). */
   uint64BigColumn(name: string, values: readonly bigint[]): void {
     this.header(name, 'UInt64');
-    this.room(8 * this.rows);
-    for (let i = 0; i < this.rows; i++) this.at = this.buf.writeBigUInt64LE(values[i] as bigint, this.at);
+    this.bigints(values, false);
   }
 
   /** DateTime64(9, 'UTC') from Unix nanoseconds (callers keep them within Int64). */
   dateTime64nsColumn(name: string, values: readonly bigint[]): void {
     this.header(name, "DateTime64(9, 'UTC')");
-    this.room(8 * this.rows);
-    for (let i = 0; i < this.rows; i++) this.at = this.buf.writeBigInt64LE(values[i] as bigint, this.at);
+    this.bigints(values, true);
   }
 
   /** Map(String, String) from plain objects (own enumerable keys, in their order). */
@@ -155,6 +153,15 @@ export class NativeBlockWriter {
     this.room(to - from);
     this.buf.copyWithin(this.at, from, to);
     this.at += to - from;
+  }
+
+  /** Eight little-endian bytes per bigint, as Int64 (signed) or UInt64. */
+  private bigints(values: readonly bigint[], signed: boolean): void {
+    this.room(8 * this.rows);
+    for (let i = 0; i < this.rows; i++) {
+      const v = values[i] as bigint;
+      this.at = signed ? this.buf.writeBigInt64LE(v, this.at) : this.buf.writeBigUInt64LE(v, this.at);
+    }
   }
 
   private int64s(values: readonly number[]): void {
