@@ -25,7 +25,7 @@ import type { Store } from '../collector/store/store.js';
 import { writeSection } from './lib/benchmarks-doc.js';
 import { Cleanup } from './lib/cleanup.js';
 import { measured, row, type PhaseRow } from './lib/export-measure.js';
-import { bulkBodies, formatMessages, frameBatches, mapEcs, readAll, totalBytes, type AuditRecord } from './lib/export-pieces.js';
+import { bulkBodies, formatMessages, frameBatches, mapEcs, readAll, rowFrameBatches, totalBytes, type AuditRecord } from './lib/export-pieces.js';
 import { rawBulkPosts, rawSyslogWrites } from './lib/export-raw.js';
 import { startBenchEsStandin, startBenchRsyslog, waitUntil } from './lib/export-receivers.js';
 import { findings, markdownSection, terminalSummary, type ExportReport } from './lib/export-report.js';
@@ -109,16 +109,23 @@ try {
   let records: AuditRecord[] | undefined = await (async () => {
     const read = await step('source: reading every event from the store', () => measured(undefined, () => readAll(store, settings.settle_ms, settings.read_size)));
     if (read.value.length !== events) throw new Error(`the source read ${read.value.length} events, ${events} were stored`);
-    rows.push(row('none', 'piece', `source: store read in pages of ${fmt(settings.read_size)} (chDB query + rows to records)`, events, read));
+    rows.push(row('none', 'piece', `source: store read in pages of ${fmt(settings.read_size)} (chDB query + records with their ids; events decoded only when used)`, events, read));
     return read.value;
   })();
   const allRecords = async (): Promise<AuditRecord[]> => (records ??= await readAll(store, settings.settle_ms, settings.read_size));
 
   if (doSyslog) {
-    const msgs = await step('syslog: formatting', async () => { const all = await allRecords(); return measured(undefined, async () => formatMessages(all, format)); });
-    records = undefined;
-    rows.push(row('none', 'piece', `syslog: ${format} messages (createFormatter)`, events, msgs));
     const syslogBatch = entryOf({ name: 'x', type: 'syslog', host: '127.0.0.1' }).entry.batch_size;
+    // Before the string path below decodes (and keeps) every event.
+    const all = await allRecords();
+    const fromRows = await step('syslog: frames from stored rows', () => measured(undefined, async () => rowFrameBatches(all, format, syslogBatch)));
+    if (fromRows.value) {
+      rows.push(row('none', 'piece', `syslog: ${format} frames straight from the stored rows (the exporter's path), batches of ${fmt(syslogBatch)}`, events, fromRows));
+      fromRows.value.length = 0;
+    }
+    const msgs = await step('syslog: formatting', () => measured(undefined, async () => formatMessages(all, format)));
+    records = undefined;
+    rows.push(row('none', 'piece', `syslog: ${format} messages from decoded events (createFormatter: ${fromRows.value ? 'findings, and rows the row path declines' : 'the exporter\'s path'})`, events, msgs));
     const frames = await step('syslog: framing', () => measured(undefined, async () => frameBatches(msgs.value, syslogBatch)));
     rows.push(row('none', 'piece', `syslog: octet-counted frames, batches of ${fmt(syslogBatch)}`, events, frames, `${(totalBytes(frames.value) / events).toFixed(0)} bytes per framed message`));
     msgs.value.length = 0;

@@ -5,14 +5,14 @@
 import { auditToEcs, dataStreamName, type EcsDocument } from '../../collector/export/elasticsearch/ecs.js';
 import { createExportSource } from '../../collector/export/source.js';
 import { resolveSyslogConfig } from '../../collector/export/syslog/config.js';
-import { octetCountedFrames } from '../../collector/export/syslog/framing.js';
-import { createFormatter } from '../../collector/export/syslog/message.js';
+import { FrameBuilder, octetCountedFrames } from '../../collector/export/syslog/framing.js';
+import { createAuditRowWriter, createFormatter } from '../../collector/export/syslog/message.js';
 import type { ExportRecord } from '../../collector/export/types.js';
 import type { Store } from '../../collector/store/store.js';
 
 export type AuditRecord = Extract<ExportRecord, { stream: 'audit' }>;
 
-/** Every audit event after the start, in pages of readSize, as the runner reads them (decoded whole). */
+/** Every audit event after the start, in pages of readSize, as the runner reads them (ids read, events decoded when asked for). */
 export async function readAll(store: Store, settleMs: number, readSize: number): Promise<AuditRecord[]> {
   const source = createExportSource(store, { settleMs });
   const out: AuditRecord[] = [];
@@ -25,8 +25,28 @@ export async function readAll(store: Store, settleMs: number, readSize: number):
   }
 }
 
+const benchSyslogConfig = (format: 'rfc5424' | 'cef' | 'leef') => resolveSyslogConfig({ name: 'bench', host: '127.0.0.1', transport: 'tcp', format, hostname: 'bench-collector' });
+
 export function syslogFormatter(format: 'rfc5424' | 'cef' | 'leef'): (r: ExportRecord) => string {
-  return createFormatter(resolveSyslogConfig({ name: 'bench', host: '127.0.0.1', transport: 'tcp', format, hostname: 'bench-collector' }));
+  return createFormatter(benchSyslogConfig(format));
+}
+
+/**
+ * The exporter's RFC 5424 path for stored rows: frames written straight from each record's row bytes,
+ * a buffer per batch (undefined for CEF and LEEF, which have no such path).
+ */
+export function rowFrameBatches(records: readonly AuditRecord[], format: 'rfc5424' | 'cef' | 'leef', batchSize: number): Buffer[] | undefined {
+  const write = createAuditRowWriter(benchSyslogConfig(format));
+  if (!write) return undefined;
+  const out: Buffer[] = [];
+  for (let i = 0; i < records.length; i += batchSize) {
+    const frames = new FrameBuilder(batchSize * 1200);
+    for (const r of records.slice(i, i + batchSize)) {
+      if (!r.row || !write(r.row, frames)) throw new Error(`the row path declined ${r.id}`);
+    }
+    out.push(frames.take());
+  }
+  return out;
 }
 
 export function formatMessages(records: readonly ExportRecord[], format: 'rfc5424' | 'cef' | 'leef'): string[] {

@@ -51,7 +51,9 @@ export function findings(rows: readonly PhaseRow[]): string[] {
     const raw = best(rows, receiver, 'raw');
     if (!e) continue;
     const parts = receiver === 'syslog'
-      ? `store read ${cpuUs(read)}, messages ${cpuUs(piece('messages'))}, frames ${cpuUs(piece('frames'))}`
+      ? piece('stored rows')
+        ? `store read ${cpuUs(read)}, frames from the stored rows ${cpuUs(piece('stored rows'))}`
+        : `store read ${cpuUs(read)}, messages ${cpuUs(piece('messages'))}, frames ${cpuUs(piece('octet-counted'))}`
       : `store read ${cpuUs(read)}, ECS documents ${cpuUs(piece('ECS'))}, _bulk bodies ${cpuUs(piece('_bulk'))}`;
     out.push(`${receiver}: CPU of this process per event, parts alone: ${parts}; the whole run through the runner: ${cpuUs(e)} (the parts, plus the runner, garbage collection and the ${receiver === 'syslog' ? 'socket' : 'client\'s request and answer handling'}), and the receiver ${us(e.receiverCpuS, e.events)}.`);
     if (raw && raw.receiverCpuS > 0) {
@@ -78,7 +80,7 @@ export function markdownSection(report: ExportReport): string {
     `${n(report.events)} realistic audit events (bench/lib/ingest-events.ts) are stored in an embedded store; each exporter then runs under the framework's runner (collector/export/runner.ts, with the store's cursors, dead letters and export source, default \`export:\` settings) from an empty cursor until the receiver holds every event.`,
     `- **syslog**: \`transport: tcp\`, \`format: ${report.format}\`, defaults otherwise (batch_size 5000, confirm_ms 20), into a real rsyslog (imtcp, octet counting) that writes one short line per message (its MSGID) to a file on tmpfs behind an in-memory queue: the receiver's disk is not measured, its parsing of every message is. Raw baseline: the same frames, pre-formatted, written over one TCP connection as fast as the socket takes them.`,
     '- **elasticsearch**: defaults (batch_size 2000, flush_bytes 5 MB, concurrency 2) into the wire stand-in (test/helpers/es-standin.ts, **not Elasticsearch**) in a process of its own with its mapping check off; it parses every document. Raw baseline: the same documents as pre-serialised _bulk bodies of 2000, two requests in flight.',
-    '- "done" is when the receiver holds every event (rsyslog has written N lines; the stand-in\'s _count is N). The parts are measured alone, in this process, on the same events; the store read decodes and keeps every record for the parts after it, so it collects more garbage than the runner, which decodes a page one batch at a time. The records, messages and documents of the parts are released before each exporter runs, so its garbage collection is its own. The runner reads the next page while it sends the current one.',
+    '- "done" is when the receiver holds every event (rsyslog has written N lines; the stand-in\'s _count is N). The parts are measured alone, in this process, on the same events; the store read keeps every record for the parts after it. With `format: rfc5424` the exporter writes audit records straight from their stored row bytes (collector/export/syslog/rfc5424-rows.ts) and never decodes them; the string path (decode, createFormatter, frames) is measured beside it because CEF, LEEF and findings take it. The records, messages and documents of the parts are released before each exporter runs, so its garbage collection is its own. The runner reads the next page while it sends the current one.',
     '- CPU: "this process" includes the embedded engine\'s threads; the receiver\'s CPU is its own process. "Other load" is CPU (% of one CPU) used meanwhile by processes outside the benchmark (a lower bound: processes that started and ended within the phase are not seen, but they do show in how busy the machine was); above ~10% the figures of that row are disturbed.',
     '',
     '| receiver | phase | events | events/s | vs raw | CPU this process / event | receiver CPU / event | other load | note |',

@@ -6,7 +6,7 @@ import { AUDIT_FIELDS } from '../../common/audit/event.js';
 import type { Store } from '../store/store.js';
 import { RowBinaryReader, rowOffsets, type ColumnKind, type ColumnSpec } from './row-binary.js';
 import { decodePosition, encodePosition, type SourceBatch, type SourceOptions, type SourcePage, type StreamLag } from './source.js';
-import type { ExportedAuditEvent } from './types.js';
+import type { AuditRowBytes, ExportedAuditEvent } from './types.js';
 
 const START = '1970-01-01 00:00:00.000';
 const T = "DateTime64(3, 'UTC')";
@@ -102,8 +102,43 @@ function decodeEvent(r: RowBinaryReader): ExportedAuditEvent {
   return e;
 }
 
+const KINDS = PAGE_COLUMNS.map((c) => c.kind);
+const EVENT_ID = PAGE_COLUMNS.findIndex((c) => c.name === 'event_id');
+const INGESTED_AT = PAGE_COLUMNS.findIndex((c) => c.name === 'ingested_at_iso');
+
+/** The string in column `index` of the row starting at `at` (the columns before it skipped, not decoded). */
+function stringAt(r: RowBinaryReader, at: number, index: number): string {
+  r.at = at;
+  for (let i = 0; i < index; i++) r.skip(KINDS[i] as ColumnKind);
+  return r.string();
+}
+
 /**
- * A page whose rows are decoded when their batch is asked for. A repeat of an event id already met in
+ * An audit record of a page: its id is read at once, the event only when something asks for it (then
+ * kept). The syslog exporter's RFC 5424 path formats from `row` and never decodes the event; the other
+ * paths decode it as before. JSON (the dead-letter payload) carries the decoded event.
+ */
+class StoredAuditRecord {
+  readonly stream = 'audit' as const;
+  private decoded: ExportedAuditEvent | undefined;
+
+  constructor(readonly id: string, readonly row: AuditRowBytes, private readonly reader: RowBinaryReader) {}
+
+  get event(): ExportedAuditEvent {
+    if (this.decoded === undefined) {
+      this.reader.at = this.row.at;
+      this.decoded = decodeEvent(this.reader);
+    }
+    return this.decoded;
+  }
+
+  toJSON(): { stream: 'audit'; id: string; event: ExportedAuditEvent } {
+    return { stream: this.stream, id: this.id, event: this.event };
+  }
+}
+
+/**
+ * A page whose rows become records when their batch is asked for. A repeat of an event id already met in
  * the page (a duplicate row not merged yet) is dropped; the batch's end still moves past it.
  */
 class AuditPage implements SourcePage {
@@ -114,31 +149,28 @@ class AuditPage implements SourcePage {
 
   constructor(private readonly reader: RowBinaryReader, private readonly offsets: readonly number[]) {
     this.rows = offsets.length;
-    this.end = this.rows > 0 ? this.positionOf(this.event(this.rows - 1)) : undefined;
+    this.end = this.rows > 0 ? this.positionAfter(this.rows - 1) : undefined;
   }
 
-  private event(i: number): ExportedAuditEvent {
-    this.reader.at = this.offsets[i] as number;
-    return decodeEvent(this.reader);
-  }
-
-  private positionOf(e: ExportedAuditEvent): string {
-    return encodePosition(chText(e.ingested_at), e.event_id);
+  /** The cursor position just after row i: its ingested_at and event_id. */
+  private positionAfter(i: number): string {
+    const at = this.offsets[i] as number;
+    return encodePosition(chText(stringAt(this.reader, at, INGESTED_AT)), stringAt(this.reader, at, EVENT_ID));
   }
 
   batch(from: number, to: number): SourceBatch {
+    if (from >= to || to > this.rows) throw new RangeError(`empty batch ${from}..${to} of a page of ${this.rows}`);
     const records: SourceBatch['records'][number][] = [];
-    let last: ExportedAuditEvent | undefined;
+    const buf = this.reader.buf;
     for (let i = from; i < to; i++) {
-      const e = this.event(i);
-      last = e;
-      const seenAt = this.first.get(e.event_id);
+      const at = this.offsets[i] as number;
+      const id = stringAt(this.reader, at, EVENT_ID);
+      const seenAt = this.first.get(id);
       if (seenAt !== undefined && seenAt < i) continue;
-      this.first.set(e.event_id, i);
-      records.push({ stream: 'audit', id: e.event_id, event: e });
+      this.first.set(id, i);
+      records.push(new StoredAuditRecord(id, { buf, at }, this.reader));
     }
-    if (last === undefined) throw new RangeError(`empty batch ${from}..${to} of a page of ${this.rows}`);
-    return { records, end: this.positionOf(last) };
+    return { records, end: this.positionAfter(to - 1) };
   }
 }
 

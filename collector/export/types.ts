@@ -24,8 +24,18 @@ export interface ExportedAuditEvent extends AuditEvent {
  * (same id, later window end or score) is a new document the receiver must take.
  */
 export type ExportRecord =
-  | { readonly stream: 'audit'; readonly id: string; readonly event: ExportedAuditEvent }
+  | { readonly stream: 'audit'; readonly id: string; readonly event: ExportedAuditEvent; readonly row?: AuditRowBytes }
   | { readonly stream: 'findings'; readonly id: string; readonly finding: StoredFinding };
+
+/**
+ * The stored row an audit record was read from, as the store sent it: RowBinary, the columns of
+ * PAGE_COLUMNS (audit-source.ts) in order, starting at `at`. An exporter may format straight from these
+ * bytes instead of the decoded event (syslog's RFC 5424 path does); both must give the same output.
+ */
+export interface AuditRowBytes {
+  readonly buf: Buffer;
+  readonly at: number;
+}
 
 /** A record that failed for good (e.g. an Elasticsearch 400 mapping error): kept in export_dead_letters. */
 export interface DeadLetter {

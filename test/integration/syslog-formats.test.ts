@@ -15,12 +15,16 @@ import type { ExportRecord } from '../../collector/export/types.js';
 import { startRsyslog, writeSyslogPki, type ReceivedMessage, type Rsyslog, type SyslogPki } from '../helpers/rsyslog.js';
 import { parse5424, parseCef, parseLeef, parseSd } from '../unit/export/syslog/decoders.js';
 import { expectedFields, fieldsFromCef, fieldsFromLeef, fieldsFromSd, type Fields } from '../unit/export/syslog/mappings.js';
-import { findingRecords, nastyAuditRecords, trafficRecords } from '../unit/export/syslog/records.js';
+import { findingRecords, nastyAuditEvents, nastyAuditRecords, storedAuditRecords, trafficRecords } from '../unit/export/syslog/records.js';
+import { trafficEvents } from '../helpers/audit-traffic.js';
+import { openTestStore } from '../helpers/dashboard.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const FORMATS = ['rfc5424', 'cef', 'leef'] as const;
 type Format = (typeof FORMATS)[number];
-const records: ExportRecord[] = [...nastyAuditRecords(), ...findingRecords(), ...trafficRecords(300)];
+// Audit records built in memory, and the same kind read back from a real store: those carry their stored
+// rows, which RFC 5424 over tcp/tls writes straight to bytes (rfc5424-rows.ts) instead of the string path.
+let records: ExportRecord[] = [...nastyAuditRecords(), ...findingRecords(), ...trafficRecords(300)];
 
 function decode(format: Format, m: ReceivedMessage, stream: ExportRecord['stream']): Fields {
   if (format === 'rfc5424') return fieldsFromSd(parseSd(m.sd), 'tunnelwatch@32473');
@@ -34,6 +38,15 @@ for (const transport of ['tcp', 'tls'] as const) {
     let rsyslog: Rsyslog;
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'tw-syslog-formats-'));
+      if (!records.some((r) => r.stream === 'audit' && r.row)) {
+        const store = await openTestStore();
+        try {
+          const stored = await storedAuditRecords(store.store, [...nastyAuditEvents(), ...trafficEvents({ count: 200, from: new Date(Date.now() - 3_600_000), to: new Date(), seed: 5, denyShare: 0.3, errorShare: 0.2 })]);
+          records = [...records, ...stored];
+        } finally {
+          await store.close();
+        }
+      }
       pki = await writeSyslogPki(dir);
       rsyslog = await startRsyslog(transport === 'tls'
         ? { tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, authMode: 'x509/certvalid' } }

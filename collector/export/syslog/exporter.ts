@@ -4,11 +4,16 @@
 import type { Logger } from '../../../common/log.js';
 import type { DeadLetter, Exporter, ExporterBaseConfig, ExporterContext, ExportOutcome, ExportRecord, ExportStream } from '../types.js';
 import type { ResolvedSyslogConfig } from './config.js';
-import { createFormatter, type MessageFormatter } from './message.js';
+import { FrameBuilder } from './framing.js';
+import { createAuditRowWriter, createFormatter, type MessageFormatter } from './message.js';
+import type { RowWriter } from './rfc5424-rows.js';
 import { StreamTransport } from './stream-transport.js';
 import { tlsOptions } from './tls-options.js';
-import type { Transport } from './transport.js';
+import type { SendResult } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
+
+/** Room for a batch's frames to start with: a typical RFC 5424 audit message is about 1 KB. */
+const FRAME_BYTES_GUESS = 1200;
 
 export class SyslogExporter implements Exporter {
   readonly type = 'syslog';
@@ -21,8 +26,10 @@ export class SyslogExporter implements Exporter {
    */
   readonly maxInFlight: number;
   private readonly format: MessageFormatter;
+  /** RFC 5424 audit records from their stored bytes (tcp, tls); undefined for CEF, LEEF and udp. */
+  private readonly writeRow: RowWriter | undefined;
   private readonly log: Logger;
-  private transport: Transport | undefined;
+  private transport: StreamTransport | UdpTransport | undefined;
 
   constructor(
     base: ExporterBaseConfig,
@@ -34,6 +41,7 @@ export class SyslogExporter implements Exporter {
     this.batchSize = base.batch_size;
     this.maxInFlight = config.transport === 'udp' ? 1 : 2;
     this.format = createFormatter(config);
+    this.writeRow = config.transport === 'udp' ? undefined : createAuditRowWriter(config);
     this.log = context.log.child({ component: 'export.syslog', exporter: base.name });
   }
 
@@ -64,18 +72,37 @@ export class SyslogExporter implements Exporter {
 
   async send(records: readonly ExportRecord[], signal: AbortSignal): Promise<ExportOutcome> {
     if (!this.transport) await this.start();
-    const messages: string[] = [];
+    const transport = this.transport as StreamTransport | UdpTransport;
     const dead: DeadLetter[] = [];
-    for (const r of records) {
-      try {
-        messages.push(this.format(r));
-      } catch (err) {
-        // Only a record the store handed over malformed gets here; sending it again would fail again.
-        dead.push({ id: r.id, reason: `cannot be written as a syslog message: ${(err as Error).message}` });
+    const unwritable = (r: ExportRecord, err: unknown): void => {
+      // Only a record the store handed over malformed gets here; sending it again would fail again.
+      dead.push({ id: r.id, reason: `cannot be written as a syslog message: ${(err as Error).message}` });
+    };
+    let result: SendResult;
+    if (transport instanceof UdpTransport) {
+      const messages: string[] = [];
+      for (const r of records) {
+        try {
+          messages.push(this.format(r));
+        } catch (err) {
+          unwritable(r, err);
+        }
       }
+      if (messages.length === 0) return { status: 'success', ...(dead.length ? { dead } : {}) };
+      result = await transport.send(messages, signal);
+    } else {
+      const frames = new FrameBuilder(records.length * FRAME_BYTES_GUESS);
+      for (const r of records) {
+        try {
+          if (this.writeRow !== undefined && r.stream === 'audit' && r.row !== undefined && this.writeRow(r.row, frames)) continue;
+          frames.addString(this.format(r));
+        } catch (err) {
+          unwritable(r, err);
+        }
+      }
+      if (frames.count === 0) return { status: 'success', ...(dead.length ? { dead } : {}) };
+      result = await transport.send(frames.take(), signal);
     }
-    if (messages.length === 0) return { status: 'success', ...(dead.length ? { dead } : {}) };
-    const result = await (this.transport as Transport).send(messages, signal);
     if (result.ok) return { status: 'success', ...(dead.length ? { dead } : {}) };
     if (!result.retryable) return { status: 'failure', reason: result.reason };
     const deadIds = new Set(dead.map((d) => d.id));

@@ -6,6 +6,7 @@ import type { ResolvedSyslogConfig } from './config.js';
 import { isoMillis, recordFields } from './fields.js';
 import { leefAudit, leefFinding } from './leef.js';
 import { enterpriseSdId, header, NILVALUE, sdElement, type HeaderParts } from './rfc5424.js';
+import { createRowWriter, type RowWriter } from './rfc5424-rows.js';
 import { auditUrgency, findingUrgency, type Urgency } from './severity.js';
 
 export const SD_NAME = 'tunnelwatch';
@@ -16,9 +17,21 @@ export type MessageFormatter = (record: ExportRecord) => string;
 
 type FormatConfig = Pick<ResolvedSyslogConfig, 'format' | 'facilityCode' | 'hostname' | 'app_name' | 'enterprise_number' | 'bom'>;
 
+function headerParts(config: FormatConfig, procId: string): HeaderParts {
+  return { facility: config.facilityCode, hostname: config.hostname, appName: config.app_name, procId };
+}
+
+/**
+ * With format rfc5424, the writer of audit records straight from their stored bytes (rfc5424-rows.ts):
+ * the same messages as createFormatter's, at a fraction of the CPU. Undefined for CEF and LEEF.
+ */
+export function createAuditRowWriter(config: FormatConfig, procId: string = String(process.pid)): RowWriter | undefined {
+  if (config.format !== 'rfc5424') return undefined;
+  return createRowWriter(headerParts(config, procId), enterpriseSdId(SD_NAME, config.enterprise_number), MSGID.audit);
+}
 
 export function createFormatter(config: FormatConfig, procId: string = String(process.pid)): MessageFormatter {
-  const parts: HeaderParts = { facility: config.facilityCode, hostname: config.hostname, appName: config.app_name, procId };
+  const parts = headerParts(config, procId);
   const sdId = enterpriseSdId(SD_NAME, config.enterprise_number);
   const withBom = (body: string): string => {
     if (config.bom === 'never') return body;

@@ -25,7 +25,7 @@ export const FINDING_URGENCY: Readonly<Record<FindingSeverity, Urgency>> = {
   critical: { syslog: 2, cef: 10 },
 };
 
-export function auditUrgency(e: ExportedAuditEvent): Urgency {
+export function auditUrgency(e: Pick<ExportedAuditEvent, 'decision' | 'deny_reason' | 'error_type'>): Urgency {
   if (e.decision === 'deny') return OPERATIONAL_DENY_REASONS.has(e.deny_reason) ? AUDIT_OPERATIONAL_DENIAL : AUDIT_POLICY_DENIAL;
   return e.error_type === '' ? AUDIT_ALLOWED : AUDIT_BACKEND_ERROR;
 }

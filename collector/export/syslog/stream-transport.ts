@@ -11,8 +11,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../../common/log.js';
-import { octetCountedFrames } from './framing.js';
-import { classifySocketError, type SendResult, type Transport } from './transport.js';
+import { classifySocketError, type FramedTransport, type SendResult } from './transport.js';
 
 export interface StreamTransportOptions {
   readonly host: string;
@@ -37,7 +36,7 @@ interface Connection {
   readonly waiters: Set<(err: Error) => void>;
 }
 
-export class StreamTransport implements Transport {
+export class StreamTransport implements FramedTransport {
   private conn: Connection | undefined;
   /** Batches written lately, kept to be written again if the connection turns out to have failed. */
   private recent: { at: number; data: Buffer }[] = [];
@@ -64,17 +63,17 @@ export class StreamTransport implements Transport {
     return this.replay.reduce((n, b) => n + b.length, 0);
   }
 
-  send(messages: readonly string[], signal: AbortSignal): Promise<SendResult> {
+  send(frames: Buffer, signal: AbortSignal): Promise<SendResult> {
     // One write at a time on one connection: frames of two batches must never interleave. The wait of
     // confirm_ms is outside that order, so the next batch is written while this one is being confirmed
     // (the runner keeps two sends in flight: maxInFlight).
-    const written = this.queue.then(() => this.writeNow(messages, signal));
+    const written = this.queue.then(() => this.writeNow(frames, signal));
     this.queue = written.catch(() => undefined);
     return written.then((w) => ('ok' in w ? w : this.confirm(w, signal)));
   }
 
   /** Connects if needed and hands the batch to the kernel; the connection it went out on, or why not. */
-  private async writeNow(messages: readonly string[], signal: AbortSignal): Promise<SendResult | Connection> {
+  private async writeNow(frames: Buffer, signal: AbortSignal): Promise<SendResult | Connection> {
     if (this.closed) return { ok: false, retryable: true, reason: 'the exporter is closing' };
     if (signal.aborted) return classifySocketError(new Error('the send was aborted'), 'sending');
     let conn = this.conn;
@@ -89,7 +88,6 @@ export class StreamTransport implements Transport {
       if (this.options.confirmMs > 0) await new Promise((r) => setTimeout(r, this.options.confirmMs).unref());
       if (conn.failure) return classifySocketError(conn.failure, 'connecting');
     }
-    const frames = octetCountedFrames(messages);
     const data = this.replay.length > 0 ? Buffer.concat([...this.replay, frames]) : frames;
     const failure = await this.write(conn, data, signal);
     if (failure) return failure;

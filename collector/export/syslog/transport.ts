@@ -6,9 +6,19 @@ import { TunnelwatchError } from '../../../common/errors.js';
 export type SendResult = { readonly ok: true } | { readonly ok: false; readonly retryable: boolean; readonly reason: string };
 
 export interface Transport {
-  /** Settles (never hangs, never throws); ok only when the whole batch counts as delivered. */
-  send(messages: readonly string[], signal: AbortSignal): Promise<SendResult>;
   close(): Promise<void>;
+}
+
+/** TCP and TLS: a batch is one buffer of octet-counted frames (framing.ts), written as one. */
+export interface FramedTransport extends Transport {
+  /** Settles (never hangs, never throws); ok only when the whole batch counts as delivered. */
+  send(frames: Buffer, signal: AbortSignal): Promise<SendResult>;
+}
+
+/** UDP: a batch is its messages, one datagram each. */
+export interface DatagramTransport extends Transport {
+  /** Settles (never hangs, never throws); ok only when every datagram was sent. */
+  send(messages: readonly string[], signal: AbortSignal): Promise<SendResult>;
 }
 
 /** Node's and OpenSSL's codes for a certificate that does not verify, on either side. */

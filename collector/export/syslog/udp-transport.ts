@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../../../common/log.js';
 import { truncateUtf8 } from './framing.js';
-import { classifySocketError, type SendResult, type Transport } from './transport.js';
+import { classifySocketError, type DatagramTransport, type SendResult } from './transport.js';
 
 export interface UdpTransportOptions {
   readonly host: string;
@@ -17,7 +17,7 @@ export interface UdpTransportOptions {
 /** A truncation warning is logged at most this often; the count is in `truncated`. */
 const TRUNCATION_LOG_INTERVAL_MS = 60_000;
 
-export class UdpTransport implements Transport {
+export class UdpTransport implements DatagramTransport {
   private socket: dgram.Socket | undefined;
   private connecting: Promise<dgram.Socket> | undefined;
   /** Messages cut to maxBytes since start. */

@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../../../common/log.js';
 import { createCa, issueRelayCertificate, type IssuedCertificate } from '../../../../connector/pki/pki.js';
+import { octetCountedFrames } from '../../../../collector/export/syslog/framing.js';
 import { StreamTransport, type StreamTransportOptions } from '../../../../collector/export/syslog/stream-transport.js';
 import type { SendResult } from '../../../../collector/export/syslog/transport.js';
 import { freePort } from '../../../helpers/ports.js';
@@ -62,7 +63,9 @@ function transport(port: number, extra: Partial<StreamTransportOptions> = {}): S
   return new StreamTransport({ host: '127.0.0.1', port, connectTimeoutMs: 2000, writeTimeoutMs: 2000, confirmMs: 50, replayWindowMs: 10_000, log, ...extra });
 }
 
-const batch = (tag: string, n: number): string[] => Array.from({ length: n }, (_, i) => `<134>1 - h tw 1 audit - ${tag}-${i} ünï`);
+const messages = (tag: string, n: number): string[] => Array.from({ length: n }, (_, i) => `<134>1 - h tw 1 audit - ${tag}-${i} ünï`);
+/** A batch as the exporter hands it over: the messages as one buffer of octet-counted frames. */
+const batch = (tag: string, n: number): Buffer => octetCountedFrames(messages(tag, n));
 const waitFor = async (cond: () => boolean, ms = 3000): Promise<void> => {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -102,7 +105,7 @@ describe('TCP transport', () => {
     assert.ok(t.replayBytes > 0, 'batch a waits to be replayed');
     assert.deepEqual(await t.send(batch('b', 5), never), { ok: true });
     await waitFor(() => r.reader.messages.length === 25);
-    assert.deepEqual(r.reader.messages.slice(10, 25), [...batch('a', 10), ...batch('b', 5)]);
+    assert.deepEqual(r.reader.messages.slice(10, 25), [...messages('a', 10), ...messages('b', 5)]);
     assert.equal(t.replayBytes, 0);
     await t.close();
     await r.close();
@@ -130,7 +133,7 @@ describe('TCP transport', () => {
     // Both batches reach the receiver before the first one's confirmation (400 ms) is over.
     await waitFor(() => r.reader.messages.length === 6, 350);
     assert.equal(firstSettled, false);
-    assert.deepEqual(r.reader.messages, [...batch('z', 1), ...batch('a', 3), ...batch('b', 2)]);
+    assert.deepEqual(r.reader.messages, [...messages('z', 1), ...messages('a', 3), ...messages('b', 2)]);
     assert.deepEqual(await first, { ok: true });
     assert.deepEqual(await second, { ok: true });
     await t.close();
@@ -149,7 +152,7 @@ describe('TCP transport', () => {
     assert.equal(second?.ok, false);
     assert.deepEqual(await t.send(batch('c', 1), never), { ok: true });
     await waitFor(() => r.reader.messages.length === 11);
-    assert.deepEqual(r.reader.messages.slice(5), [...batch('a', 3), ...batch('b', 2), ...batch('c', 1)]);
+    assert.deepEqual(r.reader.messages.slice(5), [...messages('a', 3), ...messages('b', 2), ...messages('c', 1)]);
     await t.close();
     await r.close();
   });
@@ -157,7 +160,7 @@ describe('TCP transport', () => {
   test('gives up on a receiver that stops reading after write_timeout_ms', async () => {
     const r = await receiver((s) => s.pause());
     const t = transport(r.port, { writeTimeoutMs: 300 });
-    const big = ['a'.repeat(32 * 1024 * 1024)];
+    const big = octetCountedFrames(['a'.repeat(32 * 1024 * 1024)]);
     const started = Date.now();
     const res = await t.send(big, never);
     assert.equal(res.ok, false);

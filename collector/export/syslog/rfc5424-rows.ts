@@ -1,0 +1,167 @@
+// RFC 5424 messages written straight from stored audit rows: the RowBinary bytes of an export page
+// (audit-source.ts) become the message's bytes without a JavaScript string per field. This is the syslog
+// exporter's hot path. Decoding 36 fields into strings, escaping and joining them, then encoding the
+// message back to UTF-8 was most of the exporter's CPU per event: decode ~5 µs, message 7-8 µs, framing
+// 2.5 µs, and the garbage of all those strings (docs/benchmarks.md, "Export").
+//
+// The layout is taken from the string formatter itself. header() and sdElement() are called once per
+// severity with placeholder values, and the constant pieces between the values are kept. Escaping is
+// byte by byte: '"', '\' and ']' are single bytes that never occur inside a multi-byte UTF-8 character.
+// So the output is, byte for byte, what createFormatter() gives for the decoded event (test:
+// rfc5424-rows.test.ts). When it could differ, the writer declines and the caller uses the string
+// formatter: bytes that are not valid UTF-8 (the decoder would put U+FFFD in their place), or a time that
+// is not RFC 3339 with milliseconds.
+import { isUtf8 } from 'node:buffer';
+import { PAGE_COLUMNS } from '../audit-source.js';
+import type { AuditRowBytes, ExportedAuditEvent } from '../types.js';
+import { AUDIT_EXPORT_FIELDS } from './fields.js';
+import type { FrameBuilder } from './framing.js';
+import { header, sdElement, type HeaderParts } from './rfc5424.js';
+import { auditUrgency } from './severity.js';
+
+/** Writes one audit row as an octet-counted frame; false (nothing written) when the string path must do it. */
+export type RowWriter = (row: AuditRowBytes, frames: FrameBuilder) => boolean;
+
+const STRING = 0;
+const U16 = 1;
+const KINDS = Uint8Array.from(PAGE_COLUMNS.map((c) => (c.kind === 'string' ? STRING : c.kind === 'u16' ? U16 : 2)));
+const N = KINDS.length;
+
+function column(name: string): number {
+  const i = PAGE_COLUMNS.findIndex((c) => c.name === name);
+  if (i < 0) throw new Error(`export page has no column ${name}`);
+  return i;
+}
+const TS = column('ts_iso');
+const DECISION = column('decision');
+const DENY_REASON = column('deny_reason');
+const ERROR_TYPE = column('error_type');
+/** Stored empty when the event had no extension fields; the event (and so the message) says '{}'. */
+const EXTRA = column('extra');
+
+// The page's columns are the structured data's parameters, one for one and in order.
+PAGE_COLUMNS.forEach((c, i) => {
+  if (c.name.replace(/_iso$/, '') !== AUDIT_EXPORT_FIELDS[i]) throw new Error(`export page column ${i} is ${c.name}, the message's parameter ${String(AUDIT_EXPORT_FIELDS[i])}`);
+});
+if (AUDIT_EXPORT_FIELDS.length !== N) throw new Error('export page columns and message parameters differ in number');
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const BRACKET = 0x5d;
+
+/** 'YYYY-MM-DDTHH:MM:SS.mmmZ' at src[at..at+24): the only time the string formatter passes through as is. */
+function isIsoMillis(src: Buffer, at: number): boolean {
+  for (let i = 0; i < 24; i++) {
+    const c = src[at + i] as number;
+    const want = i === 4 || i === 7 ? 0x2d : i === 10 ? 0x54 : i === 13 || i === 16 ? 0x3a : i === 19 ? 0x2e : i === 23 ? 0x5a : -1;
+    if (want === -1 ? c < 0x30 || c > 0x39 : c !== want) return false;
+  }
+  return true;
+}
+
+/** Decimal digits of a non-negative safe integer at out[o..]; returns the end. */
+function writeDecimal(out: Buffer, o: number, v: number): number {
+  let digits = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+  let end = o + digits;
+  for (let x = v; end > o; x = Math.floor(x / 10)) out[--end] = 0x30 + (x % 10);
+  return o + digits;
+}
+
+function copy(out: Buffer, o: number, piece: Buffer): number {
+  for (let i = 0; i < piece.length; i++) out[o + i] = piece[i] as number;
+  return o + piece.length;
+}
+
+export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string): RowWriter {
+  // The message with placeholders (control characters no header field or parameter name can hold)
+  // where the time and the values go; cut at them, the rest is constant.
+  const VALUE = '\u0001';
+  const TIME = '\u0002';
+  const placeholders = { names: AUDIT_EXPORT_FIELDS, values: AUDIT_EXPORT_FIELDS.map(() => VALUE) };
+  const heads: (readonly [Buffer, Buffer])[] = [];
+  let seps: Buffer[] = [];
+  for (let severity = 0; severity <= 7; severity++) {
+    const pieces = sdElement(sdId, placeholders, header(parts, severity, TIME, msgId)).split(VALUE);
+    const head = (pieces[0] as string).split(TIME);
+    if (pieces.length !== N + 1 || head.length !== 2) throw new Error('RFC 5424 template: placeholders not where expected');
+    heads[severity] = [Buffer.from(head[0] as string), Buffer.from(head[1] as string)];
+    seps = pieces.slice(1).map((p) => Buffer.from(p));
+  }
+  const sepBytes = seps.reduce((n, s) => n + s.length, 0);
+  const starts = new Int32Array(N);
+  const ends = new Int32Array(N);
+  let out = Buffer.allocUnsafe(16 * 1024);
+  const text = (src: Buffer, i: number): string => (src as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(starts[i] as number, ends[i] as number);
+
+  return (row, frames) => {
+    const src = row.buf;
+    // Where each column's bytes are (string lengths are LEB128 varints; UInt16 and UInt64 fixed).
+    let p = row.at;
+    for (let i = 0; i < N; i++) {
+      const kind = KINDS[i];
+      if (kind === STRING) {
+        let n = 0;
+        let shift = 0;
+        let x: number;
+        do {
+          if (p >= src.length) return false;
+          x = src[p++] as number;
+          n += (x & 0x7f) * 2 ** shift;
+          shift += 7;
+        } while (x & 0x80);
+        starts[i] = p;
+        p += n;
+      } else {
+        starts[i] = p;
+        p += kind === U16 ? 2 : 8;
+      }
+      ends[i] = p;
+      if (p > src.length) return false;
+    }
+    if ((ends[TS] as number) - (starts[TS] as number) !== 24 || !isIsoMillis(src, starts[TS] as number)) return false;
+    // Only ASCII words can match, so reading bytes as Latin-1 decides as the decoded strings would.
+    const urgency = auditUrgency({
+      decision: text(src, DECISION) as ExportedAuditEvent['decision'],
+      deny_reason: text(src, DENY_REASON) as ExportedAuditEvent['deny_reason'],
+      error_type: text(src, ERROR_TYPE) as ExportedAuditEvent['error_type'],
+    });
+    const head = heads[urgency.syslog];
+    if (head === undefined) return false;
+    // Every byte escaped at worst, numbers at most 20 digits.
+    const need = head[0].length + 24 + head[1].length + sepBytes + 2 * (p - row.at) + 20 * N;
+    if (out.length < need) out = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+
+    let o = copy(out, 0, head[0]);
+    for (let j = starts[TS] as number; j < (ends[TS] as number); j++) out[o++] = src[j] as number;
+    o = copy(out, o, head[1]);
+    for (let i = 0; i < N; i++) {
+      const s = starts[i] as number;
+      const e = ends[i] as number;
+      const kind = KINDS[i];
+      if (kind === STRING) {
+        if (e === s && i === EXTRA) {
+          out[o++] = 0x7b;
+          out[o++] = 0x7d;
+        }
+        for (let j = s; j < e; j++) {
+          const c = src[j] as number;
+          if (c === QUOTE || c === BACKSLASH || c === BRACKET) out[o++] = BACKSLASH;
+          out[o++] = c;
+        }
+      } else if (kind === U16) {
+        o = writeDecimal(out, o, (src[s] as number) | ((src[s + 1] as number) << 8));
+      } else {
+        const lo = ((src[s] as number) | ((src[s + 1] as number) << 8) | ((src[s + 2] as number) << 16) | ((src[s + 3] as number) << 24)) >>> 0;
+        const hi = ((src[s + 4] as number) | ((src[s + 5] as number) << 8) | ((src[s + 6] as number) << 16) | ((src[s + 7] as number) << 24)) >>> 0;
+        // The nearest number, as the decoder gives it; beyond 2^53 its text is String()'s, as there.
+        const v = hi * 4294967296 + lo;
+        o = Number.isSafeInteger(v) ? writeDecimal(out, o, v) : o + out.write(String(v), o, 'latin1');
+      }
+      o = copy(out, o, seps[i] as Buffer);
+    }
+    if (!isUtf8(out.subarray(0, o))) return false;
+    frames.addBytes(out, 0, o);
+    return true;
+  };
+}
