@@ -116,16 +116,20 @@ try {
 
   if (doSyslog) {
     const syslogBatch = entryOf({ name: 'x', type: 'syslog', host: '127.0.0.1' }).entry.batch_size;
-    // Before the string path below decodes (and keeps) every event.
-    const all = await allRecords();
-    const fromRows = await step('syslog: frames from stored rows', () => measured(undefined, async () => rowFrameBatches(all, format, syslogBatch)));
-    if (fromRows.value) {
-      rows.push(row('none', 'piece', `syslog: ${format} frames straight from the stored rows (the exporter's path), batches of ${fmt(syslogBatch)}`, events, fromRows));
-      fromRows.value.length = 0;
-    }
-    const msgs = await step('syslog: formatting', () => measured(undefined, async () => formatMessages(all, format)));
-    records = undefined;
-    rows.push(row('none', 'piece', `syslog: ${format} messages from decoded events (createFormatter: ${fromRows.value ? 'findings, and rows the row path declines' : 'the exporter\'s path'})`, events, msgs));
+    // The records live only inside this function: the string path decodes (and keeps) every event, a
+    // heap the exporter runs below must not carry through their garbage collections.
+    const msgs = await (async () => {
+      const all = await allRecords();
+      records = undefined;
+      const fromRows = await step('syslog: frames from stored rows', () => measured(undefined, async () => rowFrameBatches(all, format, syslogBatch)));
+      if (fromRows.value) {
+        rows.push(row('none', 'piece', `syslog: ${format} frames straight from the stored rows (the exporter's path), batches of ${fmt(syslogBatch)}`, events, fromRows));
+        fromRows.value.length = 0;
+      }
+      const formatted = await step('syslog: formatting', () => measured(undefined, async () => formatMessages(all, format)));
+      rows.push(row('none', 'piece', `syslog: ${format} messages from decoded events (createFormatter: ${fromRows.value ? 'findings, and rows the row path declines' : 'the exporter\'s path'})`, events, formatted));
+      return formatted;
+    })();
     const frames = await step('syslog: framing', () => measured(undefined, async () => frameBatches(msgs.value, syslogBatch)));
     rows.push(row('none', 'piece', `syslog: octet-counted frames, batches of ${fmt(syslogBatch)}`, events, frames, `${(totalBytes(frames.value) / events).toFixed(0)} bytes per framed message`));
     msgs.value.length = 0;

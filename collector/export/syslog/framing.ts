@@ -7,6 +7,9 @@
  * (encoded straight into their place: no buffer per message) or as bytes already encoded (the RFC 5424
  * row path, rfc5424-rows.ts). The buffer grows by doubling from a capacity the caller estimates.
  */
+/** Where openFrame() places a message: after 4 digits of length and the space. */
+const GUESSED_PREFIX = 5;
+
 export class FrameBuilder {
   private buf: Buffer;
   private at = 0;
@@ -29,6 +32,34 @@ export class FrameBuilder {
     this.at += src.copy(this.buf, this.at, start, end);
   }
 
+  /**
+   * For a writer that fills a frame in place (rfc5424-rows.ts): makes room for a message of at most
+   * maxBytes and returns where in `buffer` it must start. closeFrame(end) then adds the frame; without
+   * it (the writer declined) nothing is added and the bytes written are overwritten later.
+   */
+  openFrame(maxBytes: number): number {
+    // Room for "MSG-LEN SP" of up to 7 digits; the message goes after a guess of 4 (1,000-9,999 bytes)
+    // and is moved only when its length has another number of digits.
+    this.ensure(this.at + 8 + maxBytes);
+    return this.at + GUESSED_PREFIX;
+  }
+
+  /** Adds the frame whose message openFrame() placed, ending at `end` (exclusive). */
+  closeFrame(end: number): void {
+    const start = this.at + GUESSED_PREFIX;
+    const n = end - start;
+    const prefix = `${n} `;
+    if (prefix.length !== GUESSED_PREFIX) this.buf.copyWithin(this.at + prefix.length, start, end);
+    this.buf.write(prefix, this.at, 'latin1');
+    this.at += prefix.length + n;
+    this.count++;
+  }
+
+  /** The buffer frames are written to (replaced when it grows: read it after openFrame). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
   /** The frames so far (a view of the builder's buffer: add nothing after taking it). */
   take(): Buffer {
     return this.buf.subarray(0, this.at);
@@ -37,14 +68,16 @@ export class FrameBuilder {
   /** "MSG-LEN SP", with room made for the message after it. */
   private lengthPrefix(n: number): void {
     const prefix = `${n} `;
-    const need = this.at + prefix.length + n;
-    if (need > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(next, 0, 0, this.at);
-      this.buf = next;
-    }
+    this.ensure(this.at + prefix.length + n);
     this.at += this.buf.write(prefix, this.at, 'latin1');
     this.count++;
+  }
+
+  private ensure(bytes: number): void {
+    if (bytes <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(bytes, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
   }
 }
 

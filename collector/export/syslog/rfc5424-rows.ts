@@ -60,38 +60,49 @@ function isIsoMillis(src: Buffer, at: number): boolean {
 }
 
 /** Decimal digits of a non-negative safe integer at out[o..]; returns the end. */
-function writeDecimal(out: Buffer, o: number, v: number): number {
+function writeDecimal(out: Uint8Array, o: number, v: number): number {
+  if (v < 10) {
+    out[o] = 0x30 + v;
+    return o + 1;
+  }
   let digits = 1;
   for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
-  let end = o + digits;
-  for (let x = v; end > o; x = Math.floor(x / 10)) out[--end] = 0x30 + (x % 10);
+  let at = o + digits;
+  if (v <= 0x7fffffff) {
+    // Integer division while the value fits 31 bits (nearly every value here).
+    for (let x = v; at > o; x = (x / 10) | 0) out[--at] = 0x30 + (x % 10);
+  } else {
+    for (let x = v; at > o; x = Math.floor(x / 10)) out[--at] = 0x30 + (x % 10);
+  }
   return o + digits;
-}
-
-function copy(out: Buffer, o: number, piece: Buffer): number {
-  for (let i = 0; i < piece.length; i++) out[o + i] = piece[i] as number;
-  return o + piece.length;
 }
 
 export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string): RowWriter {
   // The message with placeholders (control characters no header field or parameter name can hold)
-  // where the time and the values go; cut at them, the rest is constant.
+  // where the time and the values go; cut at them, the rest is constant. All constant pieces live in
+  // one byte array (the header up to the time and from it to the first value, per severity; then what
+  // follows each value), copied by index in the loop below rather than by a call per piece.
   const VALUE = '\u0001';
   const TIME = '\u0002';
   const placeholders = { names: AUDIT_EXPORT_FIELDS, values: AUDIT_EXPORT_FIELDS.map(() => VALUE) };
-  const heads: (readonly [Buffer, Buffer])[] = [];
-  let seps: Buffer[] = [];
+  const pieces: string[] = [];
   for (let severity = 0; severity <= 7; severity++) {
-    const pieces = sdElement(sdId, placeholders, header(parts, severity, TIME, msgId)).split(VALUE);
-    const head = (pieces[0] as string).split(TIME);
-    if (pieces.length !== N + 1 || head.length !== 2) throw new Error('RFC 5424 template: placeholders not where expected');
-    heads[severity] = [Buffer.from(head[0] as string), Buffer.from(head[1] as string)];
-    seps = pieces.slice(1).map((p) => Buffer.from(p));
+    const cut = sdElement(sdId, placeholders, header(parts, severity, TIME, msgId)).split(VALUE);
+    const head = (cut[0] as string).split(TIME);
+    if (cut.length !== N + 1 || head.length !== 2) throw new Error('RFC 5424 template: placeholders not where expected');
+    pieces.push(head[0] as string, head[1] as string);
+    if (severity === 7) pieces.push(...cut.slice(1));
   }
-  const sepBytes = seps.reduce((n, s) => n + s.length, 0);
+  const encoded = pieces.map((piece) => Buffer.from(piece, 'utf8'));
+  const tpl = new Uint8Array(Buffer.concat(encoded));
+  /** Piece k is tpl[from[k]..from[k + 1]): 2 per severity (before and after the time), then one per value. */
+  const from = new Int32Array(encoded.length + 1);
+  encoded.forEach((b, k) => (from[k + 1] = (from[k] as number) + b.length));
+  const SEP = 16;
+  const sepBytes = (from[SEP + N] as number) - (from[SEP] as number);
+  const headBytes = Math.max(...Array.from({ length: 8 }, (_, sev) => (from[2 * sev + 2] as number) - (from[2 * sev] as number)));
   const starts = new Int32Array(N);
   const ends = new Int32Array(N);
-  let out = Buffer.allocUnsafe(16 * 1024);
   const text = (src: Buffer, i: number): string => (src as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(starts[i] as number, ends[i] as number);
 
   return (row, frames) => {
@@ -102,13 +113,13 @@ export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string)
       const kind = KINDS[i];
       if (kind === STRING) {
         let n = 0;
-        let shift = 0;
+        let scale = 1;
         let x: number;
         do {
           if (p >= src.length) return false;
           x = src[p++] as number;
-          n += (x & 0x7f) * 2 ** shift;
-          shift += 7;
+          n += (x & 0x7f) * scale;
+          scale *= 128;
         } while (x & 0x80);
         starts[i] = p;
         p += n;
@@ -121,20 +132,25 @@ export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string)
     }
     if ((ends[TS] as number) - (starts[TS] as number) !== 24 || !isIsoMillis(src, starts[TS] as number)) return false;
     // Only ASCII words can match, so reading bytes as Latin-1 decides as the decoded strings would.
-    const urgency = auditUrgency({
+    const severity = auditUrgency({
       decision: text(src, DECISION) as ExportedAuditEvent['decision'],
       deny_reason: text(src, DENY_REASON) as ExportedAuditEvent['deny_reason'],
       error_type: text(src, ERROR_TYPE) as ExportedAuditEvent['error_type'],
-    });
-    const head = heads[urgency.syslog];
-    if (head === undefined) return false;
-    // Every byte escaped at worst, numbers at most 20 digits.
-    const need = head[0].length + 24 + head[1].length + sepBytes + 2 * (p - row.at) + 20 * N;
-    if (out.length < need) out = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+    }).syslog;
+    if (!(severity >= 0 && severity <= 7)) return false;
 
-    let o = copy(out, 0, head[0]);
-    for (let j = starts[TS] as number; j < (ends[TS] as number); j++) out[o++] = src[j] as number;
-    o = copy(out, o, head[1]);
+    // Written in place in the batch's buffer; every byte escaped at worst, numbers at most 20 digits.
+    const start = frames.openFrame(headBytes + 24 + sepBytes + 2 * (p - row.at) + 20 * N);
+    const out = frames.buffer;
+    // Loop bounds are read into locals first: a store into one typed array could, for all the compiler
+    // knows, change another, so a bound read in the loop condition would be read again every byte.
+    let o = start;
+    const timeAt = from[2 * severity + 1] as number;
+    const timeEnd = ends[TS] as number;
+    const headEnd = from[2 * severity + 2] as number;
+    for (let k = from[2 * severity] as number; k < timeAt; k++) out[o++] = tpl[k] as number;
+    for (let j = starts[TS] as number; j < timeEnd; j++) out[o++] = src[j] as number;
+    for (let k = timeAt; k < headEnd; k++) out[o++] = tpl[k] as number;
     for (let i = 0; i < N; i++) {
       const s = starts[i] as number;
       const e = ends[i] as number;
@@ -158,10 +174,12 @@ export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string)
         const v = hi * 4294967296 + lo;
         o = Number.isSafeInteger(v) ? writeDecimal(out, o, v) : o + out.write(String(v), o, 'latin1');
       }
-      o = copy(out, o, seps[i] as Buffer);
+      const sepEnd = from[SEP + i + 1] as number;
+      for (let k = from[SEP + i] as number; k < sepEnd; k++) out[o++] = tpl[k] as number;
     }
-    if (!isUtf8(out.subarray(0, o))) return false;
-    frames.addBytes(out, 0, o);
+    // Not committed (the builder's end does not move) when the bytes are not UTF-8.
+    if (!isUtf8(out.subarray(start, o))) return false;
+    frames.closeFrame(o);
     return true;
   };
 }
