@@ -159,7 +159,7 @@ class AuditPage implements SourcePage {
   }
 
   batch(from: number, to: number): SourceBatch {
-    if (from >= to || to > this.rows) throw new RangeError(`empty batch ${from}..${to} of a page of ${this.rows}`);
+    if (from >= to || to > this.rows) throw new RangeError(`batch ${from}..${to} is empty or outside a page of ${this.rows}`);
     const records: SourceBatch['records'][number][] = [];
     const buf = this.reader.buf;
     for (let i = from; i < to; i++) {

@@ -112,6 +112,24 @@ describe('Elasticsearch exporter delivery (wire stand-in)', () => {
     }
   });
 
+  it('lets a send in flight finish on its client when start() builds a new one', async () => {
+    // With two sends in flight, the runner restarts the exporter after one of them failed for good while
+    // the other may still be answered: that one must not be cut off when start() closes its client
+    // (the client's close lets requests already sent finish; an abort or destroy there would fail this).
+    es.delayBulk(400);
+    const records = auditRecords(20, 250);
+    const inFlight = exporter.send(records, new AbortController().signal);
+    await new Promise((r) => setTimeout(r, 100));
+    await exporter.start?.();
+    const o = await inFlight;
+    es.delayBulk(0);
+    assert.deepEqual(o, { status: 'success' });
+    for (const r of records) assert.equal(es.idCounts().get(r.id), 1, r.id);
+    // The new client works too.
+    const next = auditRecords(5, 251);
+    assert.deepEqual(await exporter.send(next, new AbortController().signal), { status: 'success' });
+  });
+
   it('leaves an aborted send pending, with no error of the receiver as reason', async () => {
     es.delayBulk(300);
     const records = auditRecords(20, 200);

@@ -2,7 +2,7 @@
 // its transport (stream-transport.ts for tcp/tls, udp-transport.ts for udp), whose verdict becomes the
 // runner's outcome. It keeps no cursor and never sleeps (types.ts).
 import type { Logger } from '../../../common/log.js';
-import type { DeadLetter, Exporter, ExporterBaseConfig, ExporterContext, ExportOutcome, ExportRecord, ExportStream } from '../types.js';
+import type { AuditRowBytes, DeadLetter, Exporter, ExporterBaseConfig, ExporterContext, ExportOutcome, ExportRecord, ExportStream } from '../types.js';
 import type { ResolvedSyslogConfig } from './config.js';
 import { FrameBuilder } from './framing.js';
 import { createAuditRowWriter, createFormatter, type MessageFormatter } from './message.js';
@@ -29,6 +29,7 @@ export class SyslogExporter implements Exporter {
   /** RFC 5424 audit records from their stored bytes (tcp, tls); undefined for CEF, LEEF and udp. */
   private readonly writeRow: RowWriter | undefined;
   private readonly log: Logger;
+  private rowPathFailed = false;
   private transport: StreamTransport | UdpTransport | undefined;
 
   constructor(
@@ -93,8 +94,8 @@ export class SyslogExporter implements Exporter {
     } else {
       const frames = new FrameBuilder(records.length * FRAME_BYTES_GUESS);
       for (const r of records) {
+        if (r.stream === 'audit' && r.row !== undefined && this.fromRow(r.row, frames)) continue;
         try {
-          if (this.writeRow !== undefined && r.stream === 'audit' && r.row !== undefined && this.writeRow(r.row, frames)) continue;
           frames.addString(this.format(r));
         } catch (err) {
           unwritable(r, err);
@@ -111,6 +112,20 @@ export class SyslogExporter implements Exporter {
       reason: result.reason,
       ...(dead.length ? { dead, pending: records.filter((r) => !deadIds.has(r.id)).map((r) => r.id) } : {}),
     };
+  }
+
+  /** The row path; false (nothing written) when there is none or it declines, and the string path must write the record. */
+  private fromRow(row: AuditRowBytes, frames: FrameBuilder): boolean {
+    if (this.writeRow === undefined) return false;
+    try {
+      return this.writeRow(row, frames);
+    } catch (err) {
+      // Not expected (the writer checks what it reads); the string path still gets its chance. Logged
+      // once: nothing is lost, and a systematic cause would otherwise log every record.
+      if (!this.rowPathFailed) this.log.warn({ err }, 'syslog: an audit row could not be written from its bytes; writing such rows from the decoded event (logged once)');
+      this.rowPathFailed = true;
+      return false;
+    }
   }
 
   async close(): Promise<void> {

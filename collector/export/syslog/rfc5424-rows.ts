@@ -107,6 +107,8 @@ export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string)
 
   return (row, frames) => {
     const src = row.buf;
+    // A Buffer (what the store's client returns); any other byte array is left to the string path.
+    if (!Buffer.isBuffer(src)) return false;
     // Where each column's bytes are (string lengths are LEB128 varints; UInt16 and UInt64 fixed).
     let p = row.at;
     for (let i = 0; i < N; i++) {

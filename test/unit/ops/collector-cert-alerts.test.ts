@@ -51,7 +51,11 @@ describe('the collector certificate expiry alert', () => {
       assert.equal(ev.detail.config_key, 'collector.tls.cert');
       assert.equal(ev.detail.fingerprint256, new X509Certificate(soon.certPem).fingerprint256);
       assert.ok(Number(ev.detail.days_left) <= 5 && Number(ev.detail.days_left) >= 3, String(ev.detail.days_left));
-      const events = await ts.store.query<{ action: string; actor: string }>("SELECT action, actor FROM admin_events FINAL WHERE target = {t:String} ORDER BY seq", { t: SUBJECT });
+      // The ingest writes the finding first and the admin event after it: wait for that one too.
+      const events = await waitFor(async () => {
+        const rows = await ts.store.query<{ action: string; actor: string }>("SELECT action, actor FROM admin_events FINAL WHERE target = {t:String} ORDER BY seq", { t: SUBJECT });
+        return rows.length > 0 ? rows : undefined;
+      }, { timeoutMs: 10_000, message: 'the admin event of the alert' });
       assert.deepEqual(events.map((e) => e.action), ['ops.cert_expiring']);
     } finally {
       alerts.stop();

@@ -108,6 +108,14 @@ describe('RFC 5424 messages from stored rows', () => {
     assert.equal(b.count, 0);
   });
 
+  it('declines bytes that are not a Buffer (left to the string path)', () => {
+    const r = records[0] as AuditRecord;
+    const row = r.row as NonNullable<AuditRecord['row']>;
+    const b = new FrameBuilder(16);
+    assert.equal(writeRow?.({ buf: new Uint8Array(row.buf) as Buffer, at: row.at }, b), false);
+    assert.equal(b.count, 0);
+  });
+
   it('CEF and LEEF have no row path', () => {
     assert.equal(createAuditRowWriter({ ...config, format: 'cef' }), undefined);
     assert.equal(createAuditRowWriter({ ...config, format: 'leef' }), undefined);
