@@ -60,9 +60,14 @@ export class FrameBuilder {
     return this.buf;
   }
 
-  /** The frames so far (a view of the builder's buffer: add nothing after taking it). */
+  /**
+   * The frames so far (add nothing after taking them). A view of the builder's buffer, or a copy when
+   * more than a quarter of that buffer is unused: the transport keeps recent batches for replay, counted
+   * by their length, and should not hold twice that much memory behind them.
+   */
   take(): Buffer {
-    return this.buf.subarray(0, this.at);
+    const frames = this.buf.subarray(0, this.at);
+    return this.at * 4 < this.buf.length * 3 ? Buffer.from(frames) : frames;
   }
 
   /** "MSG-LEN SP", with room made for the message after it. */
