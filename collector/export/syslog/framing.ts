@@ -2,14 +2,14 @@
 // SYSLOG-MSG" with MSG-LEN the byte length, so a message may hold any byte, newlines included. UDP
 // (RFC 5426): one message per datagram, no framing, cut to the size limit.
 
-/**
- * One batch of octet-counted frames in a single buffer, for one write per batch. Messages come as strings
- * (encoded straight into their place: no buffer per message) or as bytes already encoded (the RFC 5424
- * row path, rfc5424-rows.ts). The buffer grows by doubling from a capacity the caller estimates.
- */
 /** Where openFrame() places a message: after 4 digits of length and the space. */
 const GUESSED_PREFIX = 5;
 
+/**
+ * One batch of octet-counted frames in a single buffer, for one write per batch. Messages come as strings
+ * (encoded straight into their place: no buffer per message) or are written in place by the caller (the
+ * RFC 5424 row path, rfc5424-rows.ts). The buffer grows by doubling from a capacity the caller estimates.
+ */
 export class FrameBuilder {
   private buf: Buffer;
   private at = 0;
@@ -24,12 +24,6 @@ export class FrameBuilder {
     const n = Buffer.byteLength(message, 'utf8');
     this.lengthPrefix(n);
     this.at += this.buf.write(message, this.at, n, 'utf8');
-  }
-
-  /** Adds bytes [start, end) of src, which must be one whole UTF-8 message. */
-  addBytes(src: Buffer, start: number, end: number): void {
-    this.lengthPrefix(end - start);
-    this.at += src.copy(this.buf, this.at, start, end);
   }
 
   /**
