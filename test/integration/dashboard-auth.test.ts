@@ -161,7 +161,12 @@ describe('dashboard sign-in', () => {
     const missing = await del({ withCsrf: false });
     assert.equal(missing.statusCode, 403);
     assert.equal(missing.json().error.code, 'TW_ERR_DASH_CSRF');
-    const wrong = await del({ withCsrf: false, headers: { 'x-csrf-token': `${s.csrf.slice(0, -1)}A` } });
+    // The token with its last character changed (to one it is not: a fixed 'A' was the token itself
+    // once in 64 runs, and then the request rightly succeeded).
+    const wrongToken = `${s.csrf.slice(0, -1)}${s.csrf.endsWith('A') ? 'B' : 'A'}`;
+    assert.notEqual(wrongToken, s.csrf);
+    const wrong = await del({ withCsrf: false, headers: { 'x-csrf-token': wrongToken } });
+    assert.equal(wrong.statusCode, 403);
     assert.equal(wrong.json().error.code, 'TW_ERR_DASH_CSRF');
     const crossSite = await del({ headers: { origin: 'https://evil.example' } });
     assert.equal(crossSite.json().error.code, 'TW_ERR_DASH_CSRF');
