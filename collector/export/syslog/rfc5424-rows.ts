@@ -13,6 +13,7 @@
 // is not RFC 3339 with milliseconds.
 import { isUtf8 } from 'node:buffer';
 import { PAGE_COLUMNS } from '../audit-source.js';
+import { RowBinaryReader } from '../row-binary.js';
 import type { AuditRowBytes, ExportedAuditEvent } from '../types.js';
 import { AUDIT_EXPORT_FIELDS } from './fields.js';
 import type { FrameBuilder } from './framing.js';
@@ -105,33 +106,35 @@ export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string)
   const ends = new Int32Array(N);
   const text = (src: Buffer, i: number): string => (src as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(starts[i] as number, ends[i] as number);
 
+  let reader: RowBinaryReader | undefined;
+
   return (row, frames) => {
     const src = row.buf;
     // A Buffer (what the store's client returns); any other byte array is left to the string path.
     if (!Buffer.isBuffer(src)) return false;
-    // Where each column's bytes are (string lengths are LEB128 varints; UInt16 and UInt64 fixed).
-    let p = row.at;
-    for (let i = 0; i < N; i++) {
-      const kind = KINDS[i];
-      if (kind === STRING) {
-        let n = 0;
-        let scale = 1;
-        let x: number;
-        do {
-          if (p >= src.length) return false;
-          x = src[p++] as number;
-          n += (x & 0x7f) * scale;
-          scale *= 128;
-        } while (x & 0x80);
-        starts[i] = p;
-        p += n;
-      } else {
-        starts[i] = p;
-        p += kind === U16 ? 2 : 8;
+    // Where each column's bytes are: string lengths read as the decoder reads them, UInt16 and UInt64
+    // fixed. One reader per page buffer.
+    if (reader === undefined || reader.buf !== src) reader = new RowBinaryReader(src);
+    const r = reader;
+    r.at = row.at;
+    try {
+      for (let i = 0; i < N; i++) {
+        const kind = KINDS[i];
+        if (kind === STRING) {
+          const n = r.varint();
+          starts[i] = r.at;
+          r.at += n;
+        } else {
+          starts[i] = r.at;
+          r.at += kind === U16 ? 2 : 8;
+        }
+        ends[i] = r.at;
       }
-      ends[i] = p;
-      if (p > src.length) return false;
+    } catch {
+      return false; // a length cut short
     }
+    const p = r.at;
+    if (p > src.length) return false;
     if ((ends[TS] as number) - (starts[TS] as number) !== 24 || !isIsoMillis(src, starts[TS] as number)) return false;
     // Only ASCII words can match, so reading bytes as Latin-1 decides as the decoded strings would.
     const severity = auditUrgency({
