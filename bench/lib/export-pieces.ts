@@ -3,26 +3,18 @@
 // frames; ECS documents and their _bulk bodies). They use the exporters' own functions; what they
 // produce is also what the raw baselines send.
 import { auditToEcs, dataStreamName, type EcsDocument } from '../../collector/export/elasticsearch/ecs.js';
-import { createExportSource } from '../../collector/export/source.js';
 import { resolveSyslogConfig } from '../../collector/export/syslog/config.js';
 import { FrameBuilder, octetCountedFrames } from '../../collector/export/syslog/framing.js';
 import { createAuditRowWriter, createFormatter } from '../../collector/export/syslog/message.js';
 import type { ExportRecord } from '../../collector/export/types.js';
 import type { Store } from '../../collector/store/store.js';
+import { readAllAudit, type AuditRecord } from '../../test/helpers/export-records.js';
 
-export type AuditRecord = Extract<ExportRecord, { stream: 'audit' }>;
+export type { AuditRecord };
 
-/** Every audit event after the start, in pages of readSize, as the runner reads them (ids read, events decoded when asked for). */
+/** Every audit event, in pages of readSize, as the runner reads them (ids read, events decoded when asked for). */
 export async function readAll(store: Store, settleMs: number, readSize: number): Promise<AuditRecord[]> {
-  const source = createExportSource(store, { settleMs });
-  const out: AuditRecord[] = [];
-  let position: string | undefined;
-  for (;;) {
-    const page = await source.readPage('audit', position, readSize);
-    if (page.rows === 0) return out;
-    for (const r of page.batch(0, page.rows).records) out.push(r as AuditRecord);
-    position = page.end;
-  }
+  return readAllAudit(store, { settleMs, readSize, batchSize: readSize });
 }
 
 const benchSyslogConfig = (format: 'rfc5424' | 'cef' | 'leef') => resolveSyslogConfig({ name: 'bench', host: '127.0.0.1', transport: 'tcp', format, hostname: 'bench-collector' });

@@ -5,10 +5,10 @@
 import type { AuditEvent } from '../../../../common/audit/event.js';
 import type { StoredFinding } from '../../../../collector/detect/findings-store.js';
 import type { Finding } from '../../../../collector/detect/types.js';
-import { createExportSource } from '../../../../collector/export/source.js';
 import type { ExportRecord } from '../../../../collector/export/types.js';
 import type { Store } from '../../../../collector/store/store.js';
 import { trafficEvents } from '../../../helpers/audit-traffic.js';
+import { readAllAudit } from '../../../helpers/export-records.js';
 import { craftedFindings } from '../../../helpers/findings.js';
 
 export const NASTY = 'a|b=c\\d]e"f^g\th\nLF\r\nCRLF\rCR ünïcödé 日本語 😀 suser=admin \\';
@@ -60,25 +60,12 @@ export function findingRecords(now = Date.parse('2026-11-27T22:00:00.000Z')): Ex
 
 /**
  * Audit records as the exporters get them from a real store: the events inserted, then read back through
- * the export source, so each carries its stored row (`row`) as well as the decoded event.
+ * the export source, so each carries its stored row (`row`) as well as the decoded event. It reads every
+ * audit record of the store: give it a store that holds no others.
  */
 export async function storedAuditRecords(store: Store, events: readonly AuditEvent[]): Promise<ExportRecord[]> {
   await store.insertAuditEvents(events);
   return readAllAudit(store);
-}
-
-/** Every audit record of the store, in export order, as the runner reads them. */
-export async function readAllAudit(store: Store): Promise<ExportRecord[]> {
-  const source = createExportSource(store, { settleMs: 0 });
-  const out: ExportRecord[] = [];
-  let position: string | undefined;
-  for (;;) {
-    const page = await source.readPage('audit', position, 250);
-    if (page.rows === 0) return out;
-    // Batches of 100, as an exporter's would be: records of different batches share the page's buffer.
-    for (let i = 0; i < page.rows; i += 100) out.push(...page.batch(i, Math.min(i + 100, page.rows)).records);
-    position = page.end;
-  }
 }
 
 /** nastyAuditRecords' events as events to store: the extra fields become extension fields of the first. */

@@ -9,7 +9,8 @@ import type { ExportRecord } from '../../../../collector/export/types.js';
 import type { AuditEvent } from '../../../../common/audit/event.js';
 import { trafficEvents } from '../../../helpers/audit-traffic.js';
 import { openTestStore, type TestStore } from '../../../helpers/dashboard.js';
-import { nastyAuditEvents, readAllAudit, storedAuditRecords } from './records.js';
+import { readAllAudit } from '../../../helpers/export-records.js';
+import { nastyAuditEvents, storedAuditRecords } from './records.js';
 
 const config = { format: 'rfc5424', facilityCode: 20, hostname: 'collector-1', app_name: 'tw', enterprise_number: 32473, bom: 'auto' } as const;
 const format = createFormatter(config, '4242');
