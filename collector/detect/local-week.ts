@@ -6,29 +6,31 @@
 // judged day (so a replay learns it as a live run would have). Offsets within 10 % of the best share
 // as many calls (the boundary moving through quiet night hours) and their middle is taken. With less than a
 // week of history, or a subaccount without a weekly rhythm (integrations around the clock), UTC it is.
+// A judged day's baseline days are all read in the week known on the judged day, not each in the week
+// known on itself: the first days of a store were read as UTC weeks (too little history yet), and a Tokyo
+// office worker's Monday morning (a UTC Sunday evening) then counted as weekend activity against a later
+// weekend day, and which days were read how depended on where a sweep started. Still no look-ahead: the
+// week known on a day is learned from the days before it.
 import type { DetectContext } from './detector.js';
 import { DAY_MS, HOUR_MS, n, windowGrid } from './sql.js';
 
 export interface LocalWeek {
   /** Offset from UTC (hours) of the subaccount's local week, as known on that day (days since the epoch). */
   offsetHours(subaccount: string, day: number): number;
-  /** Whether the instant falls on a local Saturday or Sunday of the subaccount, as known on `day`. */
-  isWeekend(subaccount: string, ms: number, day?: number): boolean;
-  /** Bit h set: hour h (UTC) of that day is on a local Saturday or Sunday of the subaccount. */
-  weekendMask(subaccount: string, day: number): number;
+  /** Whether the instant falls on a local Saturday or Sunday of the subaccount, in the week known on `knownOn` (default: the instant's own day). */
+  isWeekend(subaccount: string, ms: number, knownOn?: number): boolean;
   /**
-   * Bound parameters of localOffsetSql() and weekendMasksSql(): the subaccounts, the first day, and per
-   * subaccount its offset and weekend mask for each day from then on (arrays: one lookup per row).
+   * Bound parameters of localOffsetSql() and weekendMasksSql(): the subaccounts, the first day, per
+   * subaccount its offset as known on each day from then on (arrays: one lookup per row), and the
+   * weekend masks of a UTC day by offset and weekday.
    */
-  readonly params: { lw_subs: string[]; lw_day0: number; lw_offs: number[][]; lw_masks: number[][] };
+  readonly params: { lw_subs: string[]; lw_day0: number; lw_offs: number[][]; lw_dow_masks: number[][] };
 }
 
 const MIN_DAYS = 7;
 /** The best weekend share must be this far below an even spread (2/7) to count as a weekly rhythm. */
 const RHYTHM = 0.75;
 const OFFSETS = Array.from({ length: 26 }, (_, i) => i - 11);
-
-const UTC_MASK = (day: string) => `if(toDayOfWeek(toDateTime(${day} * 86400, 'UTC')) >= 6, toInt64(16777215), toInt64(0))`;
 
 /** SQL: the offset (hours) for a subaccount expression and a day expression (Int64 days since the epoch); 0 when not known. */
 export function localOffsetSql(sub: string, day: string): string {
@@ -37,11 +39,11 @@ export function localOffsetSql(sub: string, day: string): string {
 
 /**
  * SQL: the weekend masks (bit h: hour h of the UTC day is on a local weekend) of a subaccount for the days
- * from `lo` to `hi` inclusive, as an array; UTC weekends where the subaccount or a day is not known.
+ * from `lo` to `hi` inclusive, as an array, all in the week known on day `knownOn` (UTC where it is not known).
  */
-export function weekendMasksSql(sub: string, lo: string, hi: string): string {
-  const slice = `arraySlice({lw_masks:Array(Array(Int64))}[indexOf({lw_subs:Array(String)}, ${sub})], ${lo} - {lw_day0:Int64} + 1, ${hi} - ${lo} + 1)`;
-  return `if(${lo} >= {lw_day0:Int64} AND length(${slice}) = ${hi} - ${lo} + 1, ${slice}, arrayMap(k -> ${UTC_MASK('k')}, range(${lo}, ${hi} + 1)))`;
+export function weekendMasksSql(sub: string, lo: string, hi: string, knownOn: string): string {
+  // A day's mask depends only on its weekday and the offset: lw_dow_masks[offset + 12][day % 7 + 1].
+  return `arrayMap(k -> {lw_dow_masks:Array(Array(Int64))}[${localOffsetSql(sub, knownOn)} + ${-OFFSETS[0]! + 1}][k % 7 + 1], range(${lo}, ${hi} + 1))`;
 }
 
 function maskOf(day: number, offsetHours: number): number {
@@ -113,13 +115,13 @@ async function learn(ctx: DetectContext): Promise<LocalWeek> {
   const days = Array.from({ length: Math.max(0, lastDay - firstDay + 1) }, (_, i) => firstDay + i);
   return {
     offsetHours,
-    isWeekend: (sub, ms, day) => weekendAt(ms, offsetHours(sub, day ?? Math.floor(ms / DAY_MS))),
-    weekendMask: (sub, day) => maskOf(day, offsetHours(sub, day)),
+    isWeekend: (sub, ms, knownOn) => weekendAt(ms, offsetHours(sub, knownOn ?? Math.floor(ms / DAY_MS))),
     params: {
       lw_subs: subs,
       lw_day0: firstDay,
       lw_offs: subs.map((sub) => days.map((day) => offsetHours(sub, day))),
-      lw_masks: subs.map((sub) => days.map((day) => maskOf(day, offsetHours(sub, day)))),
+      // Days since the epoch 0..6 are every weekday once.
+      lw_dow_masks: OFFSETS.map((o) => Array.from({ length: 7 }, (_, k) => maskOf(k, o))),
     },
   };
 }

@@ -156,7 +156,7 @@ export async function servingUsualPrincipals(ctx: DetectContext, principalDay: s
     if (!calls || calls.own >= minCalls || calls.people.length === 0) continue;
     const day = Math.floor(k.win / 24);
     const usual = calls.people.every((person) => {
-      const v = judgeHour(masks.get(person) ?? new Map(), day, k.win % 24, ctx, p, lw ? (d, hour) => lw.isWeekend(k.sub, d * 86_400_000 + hour * HOUR_MS, d) : undefined);
+      const v = judgeHour(masks.get(person) ?? new Map(), day, k.win % 24, ctx, p, lw ? (d, hour) => lw.isWeekend(k.sub, d * 86_400_000 + hour * HOUR_MS, day) : undefined);
       return v.known && !v.off;
     });
     if (usual) out.add(key(k));

@@ -12,7 +12,7 @@ import type { DetectContext } from './detector.js';
 import { localOffsetSql, localWeek } from './local-week.js';
 import { inMonthEnd } from './month-end.js';
 import { mad, median } from './score.js';
-import { DAY_MS, n, windowGrid, type WindowGrid } from './sql.js';
+import { n, windowGrid, type WindowGrid } from './sql.js';
 
 export interface SeasonalSpec {
   /** Table read and its time column (constant text, never input). */
@@ -99,26 +99,26 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
   // the range (value >= floor) with the values of the same slot on the previous bdays days (all, and those
   // of the same kind of day). The outer WHERE keeps windows whose value reaches ratio x the lower median of
   // this window's samples: a superset of what judgeSeasonal() accepts, whose baseline is never lower.
+  // The kind of each baseline day is read in the week known on the candidate's day (local-week.ts).
+  const weekendAsKnown = (dd: string) => `(toDayOfWeek(toDateTime(${dd} * 86400 + slot * {wsec:UInt32} + {woff:UInt32} + off * 3600, 'UTC')) >= 6)`;
   const tupleExtras = extras.map(([name]) => `, ${name}`).join('');
   const fromTuple = extras.map(([name], i) => `, c.${i + 4} AS ${name}`).join('');
   const sql = `
     SELECT sub, entity, win, x${extraOut}, wk, n_all FROM (
       SELECT sub, entity, c.1 AS day, c.2 AS x, c.3 AS wk${fromTuple}, day * {spd:UInt32} + slot AS win,
-        arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day AND t.3 = wk, pts)) AS s_same,
+        ${localOffsetSql('sub', 'day')} AS off,
+        arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day AND ${weekendAsKnown('t.1')} = wk, pts)) AS s_same,
         arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day, pts)) AS s_all,
         greatest(day - {bdays:UInt32}, first_day, {data_day:Int64}) AS lo,
         day - lo AS n_all,
-        arrayCount(w -> w = wk, arraySlice(wks, lo - {wk_day0:Int64} + 1, day - lo)) AS n_same,
+        arrayCount(dd -> ${weekendAsKnown('dd')} = wk, range(lo, day)) AS n_same,
         if(n_same >= {min_samples:UInt32}, arraySort(s_same), arraySort(s_all)) AS use,
         if(n_same >= {min_samples:UInt32}, n_same, n_all) AS n_use,
         n_use - length(use) AS zeros,
         intDiv(n_use - 1, 2) AS mid,
         if(n_use = 0, 0, if(mid < zeros, 0, use[mid - zeros + 1])) AS low_median
       FROM (
-        SELECT sub, entity, slot, pts, min(first) OVER (PARTITION BY sub, entity) AS first_day,
-          -- Whether this slot is on a local weekend, for each day from the horizon's first: computed once
-          -- per entity and slot rather than per candidate window (a lambda copies the captured arrays).
-          arrayMap(dd -> toDayOfWeek(toDateTime(dd * 86400 + slot * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'dd')} * 3600, 'UTC')) >= 6, range({wk_day0:Int64}, {wk_day1:Int64})) AS wks
+        SELECT sub, entity, slot, pts, min(first) OVER (PARTITION BY sub, entity) AS first_day
         FROM (
           SELECT sub, ${ek.key} AS entity, slot, arraySort(groupArray((day, x, wk${tupleExtras}))) AS pts, min(day) AS first
           FROM (
@@ -133,9 +133,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
     )
     WHERE n_use >= {min_samples:UInt32} AND x >= {ratio:Float64} * greatest(low_median, {unit:Float64})`;
   const lw = await localWeek(ctx);
-  // Every baseline day of a judged window lies in [wk_day0, wk_day1): from the horizon's first day to the last judged one.
-  const wkDays = { wk_day0: Math.floor(grid.horizonMs / DAY_MS), wk_day1: Math.floor(grid.toWin / grid.spd) + 1 };
-  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, ...lw.params, ...wkDays, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...spec.params });
+  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, ...lw.params, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...spec.params });
   const base = rows.map((r) => ({ r, sub: String(r.sub), entity: String(r.entity), win: n(r.win), history: n(r.n_all) }));
   // This window and its neighbours on the candidates' earlier days, read for those keys only.
   const wanted: string[] = [];
@@ -159,7 +157,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
       historyDays: history,
       days: Array.from({ length: history }, (_, i) => {
         const w = win - (i + 1) * grid.spd;
-        return { same: at(w), before: at(w - 1), after: at(w + 1), weekend: lw.isWeekend(sub, w * grid.windowMs + grid.offsetMs, Math.floor(w / grid.spd)) };
+        return { same: at(w), before: at(w - 1), after: at(w + 1), weekend: lw.isWeekend(sub, w * grid.windowMs + grid.offsetMs, Math.floor(win / grid.spd)) };
       }),
     };
   });

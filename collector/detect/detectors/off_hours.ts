@@ -51,7 +51,7 @@ export const offHours: Detector = {
       // for the judged days, the busy hours (facts.ts: calls in at least 3 of the six 10-minute slots);
       // middle: per judged day, the baseline counts per hour; outer: the rare hours. The kind of day (local
       // weekend or not, local-week.ts) is per hour, a Tokyo tenant's UTC Sunday evening being its Monday
-      // morning: `wms` holds the subaccount's weekend-hour masks from lo to the judged day, `eqs` for each
+      // morning: `wms` holds the subaccount's weekend-hour masks from lo to the judged day (all in the week known on the judged day), `eqs` for each
       // baseline day its hours of the same kind as the judged day's. The heavy part only runs for days that
       // had a busy hour; min_calls is checked on the few candidates with their samples.
       const rows = await ctx.store.query<{ sub: string; entity: string; day: string | number; odd: number[]; act: number[]; basis: number[]; wmd: string | number; same: (boolean | number)[]; hist: number }>(`
@@ -65,7 +65,7 @@ export const offHours: Detector = {
               arrayFilter(h -> bitTest(d.3, h) AND d.1 * 24 + h >= {from_win:Int64} AND d.1 * 24 + h < {to_win:Int64}, range(24)) AS busy,
               greatest(d.1 - {bdays:UInt32}, first_day, {data_day:Int64}) AS lo,
               d.1 - lo AS hist,
-              ${weekendMasksSql('sub', 'lo', 'd.1')} AS wms,
+              ${weekendMasksSql('sub', 'lo', 'd.1', 'd.1')} AS wms,
               wms[length(wms)] AS wmd,
               arrayMap(m -> bitAnd(bitNot(bitXor(m, wmd)), 16777215), arrayPopBack(wms)) AS eqs,
               arrayMap(h -> arrayCount(e -> bitTest(e, h), eqs), range(24)) AS same_days,

@@ -61,3 +61,32 @@ describe('off_hours', () => {
     assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
   });
 });
+
+describe('off_hours in a local week that is not UTC', () => {
+  const s = useStore();
+  // Kenji works 07:00-16:00 in Tokyo (UTC+9) on local weekdays: 22:00-07:00 UTC, so his Monday starts on a
+  // UTC Sunday evening. The store's first week is read as UTC (too little history to learn the week yet).
+  // On day 19, a UTC Saturday, his account is busy at 12:30-13:15 UTC, 21:30 on a local Saturday evening.
+  const kenji = (ts: number) => call(ts, { subaccount: 'tokyo-co', cloud_app: 'sales-portal', principal: 'kenji@tokyo-co.example' });
+  before(async () => {
+    const calls: CallRecord[] = [];
+    for (let day = 0; day < 21; day++) {
+      if (day % 7 === 5 || day % 7 === 6) continue;
+      if (day > 0) calls.push(...spread(30, at(day - 1, 22), at(day, 0), kenji));
+      calls.push(...spread(140, at(day, 0), at(day, 7), kenji));
+    }
+    calls.push(...spread(14, at(19, 12, 30), at(19, 13, 15), kenji));
+    await load(s.store, emit(calls));
+  });
+
+  it('reads every baseline day in the week known on the judged day, whatever range the sweep covers', async () => {
+    // Read as UTC, the first Sunday evening (his Monday morning) would be weekend activity at 22:00 and
+    // make his weekends look irregular; read in his week it is a workday. A full replay and a run of that
+    // day alone must agree.
+    for (const [from, to] of [[at(0, 0), at(21, 0)], [at(19, 0), at(20, 0)]] as const) {
+      const findings = await detectRange(s.store, range(from, to), only);
+      assert.deepEqual(findings.map((f) => [f.entity, f.window_start]), [['kenji@tokyo-co.example', iso(at(19, 12))]], `sweep ${iso(from)}..${iso(to)}`);
+      assert.match(findings[0]!.explanation, /weekend days \(local week UTC\+\d+\)/);
+    }
+  });
+});
