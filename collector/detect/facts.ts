@@ -18,11 +18,30 @@ function horizon(ctx: DetectContext): { hfrom: string | number; hto: string | nu
 const IN_HORIZON = "ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')}";
 
 /**
- * An hour is busy for an entity when it made calls in at least this many of the hour's six 10-minute
- * slots: activity, not a stray call or two (which would make every quiet hour of a sparse principal a
- * candidate). Kept as bits per slot, which is far cheaper to aggregate than counts per hour.
+ * An hour is busy for an entity when it made calls in at least this many of the six 10-minute slots of
+ * the hour, or of the hour from its half past to the next half past (then both hours it touches are
+ * busy): activity, not a stray call or two (which would make every quiet hour of a sparse principal a
+ * candidate), and a session of 45 minutes from 21:30 is as busy as one from 21:00. Kept as bits per
+ * slot, which is far cheaper to aggregate than counts per hour. (Not across midnight UTC: days are
+ * aggregated apart.)
  */
 export const BUSY_SLOTS = 3;
+
+/**
+ * SQL over the day's 144 ten-minute slots as three UInt64 words w0, w1, w2 of eight hours each (slot s:
+ * word s / 48, bit s % 48): `mask` (bit h: calls in hour h) and `busy` (bit h: hour h busy, BUSY_SLOTS),
+ * both UInt32. The hour masks are unrolled into plain arithmetic: UInt256 shifts per event and a lambda
+ * per hour and row cost several times more.
+ */
+function hourMasksSql(): string {
+  const six = (h: number) => `bitAnd(bitShiftRight(w${Math.floor(h / 8)}, ${(h % 8) * 6}), 63)`;
+  const bits = (hours: number, test: (h: number) => string) =>
+    `toUInt32(${Array.from({ length: hours }, (_, h) => `bitShiftLeft(toUInt32(${test(h)}), ${h})`).join(' + ')})`;
+  // Bit h: the hour from h:30 to (h + 1):30 is busy (the last three slots of h, the first three of h + 1).
+  const straddle = bits(23, (h) => `bitCount(bitShiftRight(${six(h)}, 3)) + bitCount(bitAnd(${six(h + 1)}, 7)) >= ${BUSY_SLOTS}`);
+  return `${bits(24, (h) => `${six(h)} != 0`)} AS mask,
+    bitOr(${bits(24, (h) => `bitCount(${six(h)}) >= ${BUSY_SLOTS}`)}, bitOr(${straddle}, bitShiftLeft(${straddle}, 1))) AS busy`;
+}
 
 /** Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9 of the hour). */
 export function appHalfHourTable(ctx: DetectContext): Promise<string> {
@@ -52,22 +71,19 @@ export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise
   if (kind === 'cloud_app') {
     // From app_hour: the apps' hours are already grouped there.
     const source = await appHourTable(ctx);
+    const appWords = [0, 1, 2].map((k) => `groupBitOrIf(bitShiftLeft(toUInt64(t.slots), (toHour(t.hour) % 8) * 6), intDiv(toHour(t.hour), 8) = ${k}) AS w${k}`).join(', ');
     return ctx.scratch.table('cloud_app_day', `
-      SELECT t.sub AS sub, t.entity AS entity, toInt64(intDiv(toUnixTimestamp(t.hour), 86400)) AS day, sum(t.calls) AS calls, sum(t.denied) AS denied,
-        groupBitOr(bitShiftLeft(toUInt32(1), toHour(t.hour))) AS mask,
-        groupBitOrIf(bitShiftLeft(toUInt32(1), toHour(t.hour)), bitCount(t.slots) >= ${BUSY_SLOTS}) AS busy, [t.entity] AS apps
-      FROM ${source} AS t GROUP BY sub, entity, day`, {});
+      SELECT sub, entity, day, calls, denied, ${hourMasksSql()}, apps
+      FROM (
+        SELECT t.sub AS sub, t.entity AS entity, toInt64(intDiv(toUnixTimestamp(t.hour), 86400)) AS day, sum(t.calls) AS calls, sum(t.denied) AS denied,
+          ${appWords}, [t.entity] AS apps
+        FROM ${source} AS t GROUP BY sub, entity, day
+      )`, {});
   }
-  // The day's 144 ten-minute slots as three UInt64 words of eight hours each (slot s: word s / 48, bit
-  // s % 48), and the hour masks unrolled into plain arithmetic: UInt256 shifts per event and a lambda per
-  // hour and row cost several times more.
   const slot = 'intDiv(toUInt32(toUnixTimestamp(ts)) % 86400, 600)';
   const words = [0, 1, 2].map((k) => `groupBitOrIf(bitShiftLeft(toUInt64(1), ${slot} % 48), intDiv(${slot}, 48) = ${k}) AS w${k}`).join(', ');
-  const six = (h: number) => `bitAnd(bitShiftRight(w${Math.floor(h / 8)}, ${(h % 8) * 6}), 63)`;
-  const hourBits = (test: (six: string) => string) =>
-    `toUInt32(${Array.from({ length: 24 }, (_, h) => `bitShiftLeft(toUInt32(${test(six(h))}), ${h})`).join(' + ')})`;
   return ctx.scratch.table(`${kind}_day`, `
-    SELECT sub, entity, day, calls, denied, ${hourBits((x) => `${x} != 0`)} AS mask, ${hourBits((x) => `bitCount(${x}) >= ${BUSY_SLOTS}`)} AS busy, apps
+    SELECT sub, entity, day, calls, denied, ${hourMasksSql()}, apps
     FROM (
       SELECT subaccount AS sub, ${kind} AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls,
         countIf(decision = 'deny') AS denied, ${words},

@@ -28,7 +28,7 @@ export const offHours: Detector = {
     min_active_share: 'the entity must have been active on at least this share of its baseline days (any day type): only a regular rhythm has off-hours (a sporadic support account does not)',
     max_chance: 'judge only a rhythm regular enough: (1 - s)^n at most this, s the share of comparable days its busiest hour is active, n those days (the chance that one of its usual hours looks as quiet)',
     span_margin_hours: 'an hour within this many hours of the span of its usual hours (first to last hour active on more than max_share of the days) is not off-hours',
-    min_calls: 'fewest calls in the off-hour that can raise a finding (the hour must also be busy: calls in at least 3 of its six 10-minute slots)',
+    min_calls: 'fewest calls in the off-hour that can raise a finding (the hour must also be busy: calls in at least 3 of its six 10-minute slots, or of the six from its half past to the next)',
     min_type_days: 'fewest baseline days of the same kind (weekday / weekend) to compare with that kind only; otherwise all days',
     base_score: 'score at min_calls (+20 per doubling of the calls, up to 4x)',
   },
@@ -48,7 +48,7 @@ export const offHours: Detector = {
       // Tokyo tenant's midnight); an app's is its own subaccount's.
       const scope = type === 'principal' ? "''" : 'sub';
       // Inner: per entity, the hour masks of every day (baseline; a principal's over all subaccounts) and,
-      // for the judged days, the busy hours (facts.ts: calls in at least 3 of the six 10-minute slots);
+      // for the judged days, the busy hours (facts.ts: calls in at least 3 of six 10-minute slots);
       // middle: per judged day, the baseline counts per hour; outer: the rare hours. The kind of day (local
       // weekend or not, local-week.ts) is per hour, a Tokyo tenant's UTC Sunday evening being its Monday
       // morning: `wms` holds the subaccount's weekend-hour masks from lo to the judged day (all in the week known on the judged day), `eqs` for each

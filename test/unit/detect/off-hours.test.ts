@@ -90,3 +90,26 @@ describe('off_hours in a local week that is not UTC', () => {
     }
   });
 });
+
+describe('off_hours for a session across the turn of an hour', () => {
+  const s = useStore();
+  // Gus and Hal work 09:00-17:00 UTC on weekdays. On day 8, Gus's account is busy from 21:40 to 22:20
+  // (two 10-minute slots in each hour, four in the hour from 21:30); Hal's makes as many calls, but in 16
+  // minutes around 22:00 (one slot in each hour): a blip, not a session.
+  const person = (principal: string) => (ts: number) => call(ts, { principal });
+  before(async () => {
+    const calls: CallRecord[] = [];
+    for (let day = 0; day < 9; day++) {
+      if (day % 7 === 5 || day % 7 === 6) continue;
+      for (const who of ['gus@acme.example', 'hal@acme.example']) calls.push(...spread(64, at(day, 9), at(day, 17), person(who)));
+    }
+    calls.push(...spread(12, at(8, 21, 40), at(8, 22, 20), person('gus@acme.example')));
+    calls.push(...spread(6, at(8, 21, 52), at(8, 22, 0), person('hal@acme.example')), ...spread(6, at(8, 22, 0), at(8, 22, 8), person('hal@acme.example')));
+    await load(s.store, emit(calls));
+  });
+
+  it('counts 40 minutes of activity from 21:40 as busy in both hours it touches, and a 16-minute blip in neither', async () => {
+    const findings = (await detectRange(s.store, range(at(8, 0), at(9, 0)), only)).filter((f) => f.entity_type === 'principal');
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end]), [['gus@acme.example', iso(at(8, 21)), iso(at(8, 23))]]);
+  });
+});
