@@ -50,7 +50,8 @@ export interface Detector {
   readonly paramDocs: Readonly<Record<string, string>>;
   /**
    * When one burst shows through several entity types (the app, the principal and the client IP of one
-   * scanner), only the hit with the highest score is kept, ties going to the type listed first.
+   * scanner), only one hit is kept: an entity new to the subaccount first, then the type listed first,
+   * then the highest score (episodes.ts).
    */
   readonly entityPreference?: readonly string[];
   /** A detector whose baseline only makes sense for one window length (off_hours: 60). */

@@ -18,6 +18,16 @@ describe('deny_burst', () => {
     await load(s.store, emit(spread(60, at(8, 12, 0), at(8, 12, 3), (ts, i) => call(ts, {
       ...denied, principal: '', client_ip: '198.51.100.77', path: `/internal/${i % 7}`,
     })), 'connector-inject-2'));
+    // hr-portal: Mallory and eight colleagues use it every day, never refused. Day 8, 15:00-15:10: Mallory
+    // tries its admin functions 40 times from three addresses, while each colleague is refused once: the
+    // app's count (48) is a little higher than hers, against the same empty baseline.
+    const hr = (ts: number, principal: string, extra: Record<string, unknown> = {}) => call(ts, { cloud_app: 'hr-portal', principal, client_ip: '192.0.2.99', ...extra });
+    const people = ['mallory@acme.example', ...Array.from({ length: 8 }, (_, i) => `user${i}@acme.example`)];
+    await load(s.store, emit([
+      ...Array.from({ length: 8 }, (_, day) => people.flatMap((who) => spread(6, at(day, 9), at(day, 17), (ts) => hr(ts, who)))).flat(),
+      ...spread(40, at(8, 15, 0), at(8, 15, 10), (ts, i) => hr(ts, 'mallory@acme.example', { ...denied, client_ip: `192.0.2.${10 + (i % 3)}`, path: `/admin/${i % 4}` })),
+      ...people.slice(1).map((who, i) => hr(at(8, 15, 1 + i), who, denied)),
+    ], 'connector-inject-3'));
   });
 
   it('flags the app denied 80 times in one 15-minute window, with the window, figures and samples', async () => {
@@ -43,6 +53,12 @@ describe('deny_burst', () => {
     assert.equal(f.evidence.new_entity, true);
     assert.deepEqual((f.evidence.also_seen_as as { entity: string }[]).map((a) => a.entity), ['erp-portal']);
     assert.match(f.explanation, /made no call in this subaccount before that day/);
+  });
+
+  it('names the employee behind a burst rather than the app that carried it and a few other refusals', async () => {
+    const findings = await detectRange(s.store, range(at(8, 14), at(8, 16)), only);
+    assert.deepEqual(findings.map((f) => [f.entity_type, f.entity, f.window_start]), [['principal', 'mallory@acme.example', iso(at(8, 15, 0))]], JSON.stringify(findings, null, 2));
+    assert.ok((findings[0]!.evidence.also_seen_as as { entity: string }[]).some((a) => a.entity === 'hr-portal'), JSON.stringify(findings[0]!.evidence));
   });
 
   it('stays quiet over days of ordinary traffic', async () => {
