@@ -12,8 +12,8 @@ import { EVALUATION_SEEDS, SIZES, TUNING_SEEDS, type SizeName } from './sizes.js
 
 const USAGE = `Usage: npm run eval:detect [-- --size small|full] [--seeds 101,102,...] [--tuning] [--jobs N] [--no-doc] [--keep DIR]
 
-  --size small|full  small (default): ${SIZES.small.note}, for CI;
-                     full: ${SIZES.full.note}, the documented figures
+  --size small|full  small (default): ${SIZES.small.note}, seeds ${SIZES.small.seeds.join(', ')}, for CI;
+                     full: ${SIZES.full.note}, seeds ${SIZES.full.seeds.join(', ')}, the documented figures
   --seeds LIST       seeds to run (default: the size's evaluation seeds, from ${EVALUATION_SEEDS.join(', ')})
   --tuning           run the tuning seeds (${TUNING_SEEDS.join(', ')}) instead: for working on detectors
   --jobs N           seeds at the same time (default 1)

@@ -2,7 +2,7 @@
 import type { Finding } from '../types.js';
 import type { EvalReport } from './harness.js';
 import { quantile, type Tally } from './score.js';
-import { SIZES, TARGETS, TUNING_SEEDS } from './sizes.js';
+import { EVALUATION_SEEDS, SIZES, TARGETS, TUNING_SEEDS } from './sizes.js';
 
 const MAX_LISTED = 25;
 
@@ -91,17 +91,22 @@ function verdict(report: EvalReport): string[][] {
   ];
 }
 
+/** '2 seeds; seeds 101, 102 (evaluation seeds)': how many, which, and whether they are the ones that count. */
 function seedsNote(report: EvalReport): string {
   const tuning = report.seeds.filter((s) => TUNING_SEEDS.includes(s));
-  const kind = tuning.length === report.seeds.length ? 'TUNING seeds: not the figures that count' : tuning.length > 0 ? `mixed: ${tuning.join(', ')} are tuning seeds` : 'evaluation seeds';
-  return `seeds ${report.seeds.join(', ')} (${kind})`;
+  const evaluation = report.seeds.filter((s) => EVALUATION_SEEDS.includes(s));
+  const kind = tuning.length === report.seeds.length ? 'TUNING seeds: not the figures that count'
+    : tuning.length > 0 ? `mixed: ${tuning.join(', ')} are tuning seeds`
+      : evaluation.length === report.seeds.length ? 'evaluation seeds' : 'not the evaluation seeds';
+  const count = report.seeds.length;
+  return `${count} seed${count === 1 ? '' : 's'}; seeds ${report.seeds.join(', ')} (${kind})`;
 }
 
 export function textReport(report: EvalReport): string {
   const events = report.perSeed.reduce((a, s) => a + s.events, 0);
   const causes = [...new Set(report.falsePositives.map((f) => f.cause))].sort();
   return [
-    `eval:detect ${report.size}: ${SIZES[report.size].note}; ${seedsNote(report)}; ${events.toLocaleString('en-US')} events; ${(report.wallMs / 60_000).toFixed(1)} min`,
+    `eval:detect ${report.size}: ${SIZES[report.size].note}, ${seedsNote(report)}; ${events.toLocaleString('en-US')} events; ${(report.wallMs / 60_000).toFixed(1)} min`,
     '',
     textTable(HEAD, detectorRows(report)),
     '',
@@ -125,7 +130,7 @@ export function markdownSection(report: EvalReport, when: Date): string {
     '',
     `\`npm run eval:detect -- --size ${report.size}\` — ${when.toISOString().slice(0, 19)}Z`,
     '',
-    `${SIZES[report.size].note}; ${seedsNote(report)}; the detectors are tuned on seeds ${TUNING_SEEDS.join(', ')} only. ${events.toLocaleString('en-US')} events in all; ${(report.wallMs / 60_000).toFixed(1)} min.`,
+    `${SIZES[report.size].note}, ${seedsNote(report)}; the detectors are tuned on seeds ${TUNING_SEEDS.join(', ')} only. ${events.toLocaleString('en-US')} events in all; ${(report.wallMs / 60_000).toFixed(1)} min.`,
     '',
     markdownTable(HEAD, detectorRows(report)),
     '',

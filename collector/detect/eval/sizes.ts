@@ -26,14 +26,14 @@ export const SIZES: Readonly<Record<SizeName, EvalSize>> = {
     name: 'small',
     simulate: { days: 14, subaccounts: 4, rateScale: 0.15, warmupDays: 7, start: new Date('2026-10-19T00:00:00Z') },
     seeds: EVALUATION_SEEDS.slice(0, 2),
-    note: '14 days x 4 subaccounts at 0.15x rates, 2 seeds',
+    note: '14 days x 4 subaccounts at 0.15x rates',
   },
   // The documented figures: a month of 8 tenants, a month-end and several holidays after the warm-up.
   full: {
     name: 'full',
     simulate: { days: 30, subaccounts: 8, rateScale: 0.5, warmupDays: 7, start: new Date('2026-10-05T00:00:00Z') },
     seeds: EVALUATION_SEEDS,
-    note: '30 days x 8 subaccounts at 0.5x rates, 3 seeds',
+    note: '30 days x 8 subaccounts at 0.5x rates',
   },
 };
 
