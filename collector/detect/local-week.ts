@@ -38,12 +38,20 @@ export function localOffsetSql(sub: string, day: string): string {
 }
 
 /**
- * SQL: the weekend masks (bit h: hour h of the UTC day is on a local weekend) of a subaccount for the days
- * from `lo` to `hi` inclusive, as an array, all in the week known on day `knownOn` (UTC where it is not known).
+ * SQL: the weekend mask (bit h: hour h of the UTC day is on a local weekend) of UTC day `day` in the week
+ * of offset `offset` (an SQL expression, e.g. localOffsetSql()). A day's mask depends only on its weekday
+ * and the offset: lw_dow_masks[offset + 12][day % 7 + 1].
+ */
+export function weekendMaskSql(offset: string, day: string): string {
+  return `{lw_dow_masks:Array(Array(Int64))}[${offset} + ${-OFFSETS[0]! + 1}][${day} % 7 + 1]`;
+}
+
+/**
+ * SQL: the weekend masks of a subaccount for the days from `lo` to `hi` inclusive, as an array, all in
+ * the week known on day `knownOn` (UTC where it is not known).
  */
 export function weekendMasksSql(sub: string, lo: string, hi: string, knownOn: string): string {
-  // A day's mask depends only on its weekday and the offset: lw_dow_masks[offset + 12][day % 7 + 1].
-  return `arrayMap(k -> {lw_dow_masks:Array(Array(Int64))}[${localOffsetSql(sub, knownOn)} + ${-OFFSETS[0]! + 1}][k % 7 + 1], range(${lo}, ${hi} + 1))`;
+  return `arrayMap(k -> ${weekendMaskSql(localOffsetSql(sub, knownOn), 'k')}, range(${lo}, ${hi} + 1))`;
 }
 
 function maskOf(day: number, offsetHours: number): number {

@@ -9,7 +9,7 @@
 // and well above the median of this window on earlier days); the values of those few windows and their
 // neighbours on the earlier days are then read by key, and the judgement (judgeSeasonal) is done here.
 import type { DetectContext } from './detector.js';
-import { localOffsetSql, localWeek } from './local-week.js';
+import { localOffsetSql, localWeek, weekendMaskSql } from './local-week.js';
 import { inMonthEnd } from './month-end.js';
 import { mad, median } from './score.js';
 import { n, windowGrid, type WindowGrid } from './sql.js';
@@ -100,7 +100,8 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
   // of the same kind of day). The outer WHERE keeps windows whose value reaches ratio x the lower median of
   // this window's samples: a superset of what judgeSeasonal() accepts, whose baseline is never lower.
   // The kind of each baseline day is read in the week known on the candidate's day (local-week.ts).
-  const weekendAsKnown = (dd: string) => `(toDayOfWeek(toDateTime(${dd} * 86400 + slot * {wsec:UInt32} + {woff:UInt32} + off * 3600, 'UTC')) >= 6)`;
+  const hourOfSlot = 'intDiv(slot * {wsec:UInt32} + {woff:UInt32}, 3600)';
+  const weekendAsKnown = (dd: string) => `bitTest(${weekendMaskSql('off', dd)}, ${hourOfSlot})`;
   const tupleExtras = extras.map(([name]) => `, ${name}`).join('');
   const fromTuple = extras.map(([name], i) => `, c.${i + 4} AS ${name}`).join('');
   const sql = `
@@ -123,7 +124,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
           SELECT sub, ${ek.key} AS entity, slot, arraySort(groupArray((day, x, wk${tupleExtras}))) AS pts, min(day) AS first
           FROM (
             SELECT sub, ${ek.names}, x${extraOut}, intDiv(win, {spd:UInt32}) AS day, win % {spd:UInt32} AS slot,
-              toDayOfWeek(toDateTime(win * {wsec:UInt32} + {woff:UInt32} + ${localOffsetSql('sub', 'day')} * 3600, 'UTC')) >= 6 AS wk
+              bitTest(${weekendMaskSql(localOffsetSql('sub', 'day'), 'day')}, intDiv((win - day * {spd:UInt32}) * {wsec:UInt32} + {woff:UInt32}, 3600)) AS wk
             FROM (${level1})
           )
           GROUP BY sub, ${ek.names}, slot
