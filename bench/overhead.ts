@@ -46,6 +46,12 @@ interface Measured extends WrkResult {
   readonly load: LoadReport;
 }
 
+/** One round: an "off" run and the "on" run after it. */
+interface Round {
+  readonly off: Measured;
+  readonly on: Measured;
+}
+
 async function measured(stack: TunnelStack, dir: string, label: string): Promise<Measured> {
   const pids = { relay: stack.relay()?.pid ?? 0, connector: stack.connector('connector-1')?.pid ?? 0, collector: process.pid };
   const before = await sampleLoad();
@@ -117,7 +123,7 @@ async function main(): Promise<void> {
     await writeFile(tokenFile, INGEST);
     const telemetry = { tracing: { enabled: true, otlp_endpoint: `http://127.0.0.1:${port}`, token_file: tokenFile } };
     const onStack = await stackWith(backend, telemetry, (id) => ({ audit: { dir: `audit/${id}`, collector: { url: `http://127.0.0.1:${port}`, token_file: tokenFile } }, log: { level: 'info' } }));
-    const pairs: { off: Measured; on: Measured }[] = [];
+    const pairs: Round[] = [];
     try {
       await wrkThrough(offStack, dir, 'warm-up').catch(() => undefined);
       await wrkThrough(onStack, dir, 'warm-up').catch(() => undefined);
@@ -137,9 +143,9 @@ async function main(): Promise<void> {
     const delays = await freshness(onStack, collector, freshnessCalls);
     await onStack.stop();
 
-    const ratioOf = (p: { off: Measured; on: Measured }): number => p.on.requestsPerSec / p.off.requestsPerSec;
+    const ratioOf = (p: Round): number => p.on.requestsPerSec / p.off.requestsPerSec;
     const byRatio = [...pairs].sort((a, b) => ratioOf(a) - ratioOf(b));
-    const median = byRatio[Math.floor((byRatio.length - 1) / 2)] as { off: Measured; on: Measured };
+    const median = byRatio[Math.floor((byRatio.length - 1) / 2)] as Round;
     const { off, on } = median;
     const ratio = ratioOf(median);
     const allRatios = pairs.map((p) => `${ratioOf(p).toFixed(2)}×`).join(', ');

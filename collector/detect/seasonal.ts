@@ -99,15 +99,16 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
   // the range (value >= floor) with the values of the same slot on the previous bdays days (all, and those
   // of the same kind of day). The outer WHERE keeps windows whose value reaches ratio x the lower median of
   // this window's samples: a superset of what judgeSeasonal() accepts, whose baseline is never lower.
-  // The kind of each baseline day is read in the week known on the candidate's day (local-week.ts).
+  // The kind of the candidate's day and of each baseline day is read in the week known on the candidate's
+  // day (local-week.ts), for the candidate rows only rather than for every window of the horizon.
   const hourOfSlot = 'intDiv(slot * {wsec:UInt32} + {woff:UInt32}, 3600)';
   const weekendAsKnown = (dd: string) => `bitTest(${weekendMaskSql('off', dd)}, ${hourOfSlot})`;
   const tupleExtras = extras.map(([name]) => `, ${name}`).join('');
-  const fromTuple = extras.map(([name], i) => `, c.${i + 4} AS ${name}`).join('');
+  const fromTuple = extras.map(([name], i) => `, c.${i + 3} AS ${name}`).join('');
   const sql = `
     SELECT sub, entity, win, x${extraOut}, wk, n_all FROM (
-      SELECT sub, entity, c.1 AS day, c.2 AS x, c.3 AS wk${fromTuple}, day * {spd:UInt32} + slot AS win,
-        ${localOffsetSql('sub', 'day')} AS off,
+      SELECT sub, entity, c.1 AS day, c.2 AS x${fromTuple}, day * {spd:UInt32} + slot AS win,
+        ${localOffsetSql('sub', 'day')} AS off, ${weekendAsKnown('day')} AS wk,
         arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day AND ${weekendAsKnown('t.1')} = wk, pts)) AS s_same,
         arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day, pts)) AS s_all,
         greatest(day - {bdays:UInt32}, first_day, {data_day:Int64}) AS lo,
@@ -121,10 +122,9 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
       FROM (
         SELECT sub, entity, slot, pts, min(first) OVER (PARTITION BY sub, entity) AS first_day
         FROM (
-          SELECT sub, ${ek.key} AS entity, slot, arraySort(groupArray((day, x, wk${tupleExtras}))) AS pts, min(day) AS first
+          SELECT sub, ${ek.key} AS entity, slot, arraySort(groupArray((day, x${tupleExtras}))) AS pts, min(day) AS first
           FROM (
-            SELECT sub, ${ek.names}, x${extraOut}, intDiv(win, {spd:UInt32}) AS day, win % {spd:UInt32} AS slot,
-              bitTest(${weekendMaskSql(localOffsetSql('sub', 'day'), 'day')}, intDiv((win - day * {spd:UInt32}) * {wsec:UInt32} + {woff:UInt32}, 3600)) AS wk
+            SELECT sub, ${ek.names}, x${extraOut}, intDiv(win, {spd:UInt32}) AS day, win % {spd:UInt32} AS slot
             FROM (${level1})
           )
           GROUP BY sub, ${ek.names}, slot

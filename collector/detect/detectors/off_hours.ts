@@ -51,9 +51,10 @@ export const offHours: Detector = {
       // for the judged days, the busy hours (facts.ts: calls in at least 3 of six 10-minute slots);
       // middle: per judged day, the baseline counts per hour; outer: the rare hours. The kind of day (local
       // weekend or not, local-week.ts) is per hour, a Tokyo tenant's UTC Sunday evening being its Monday
-      // morning: `wms` holds the subaccount's weekend-hour masks from lo to the judged day (all in the week known on the judged day), `eqs` for each
-      // baseline day its hours of the same kind as the judged day's. The heavy part only runs for days that
-      // had a busy hour; min_calls is checked on the few candidates with their samples.
+      // morning: `wms` holds the subaccount's weekend-hour masks from lo to the judged day (all in the week
+      // known on the judged day), `eqs` for each baseline day its hours of the same kind as the judged
+      // day's. The heavy part only runs for days that had a busy hour; min_calls is checked on the few
+      // candidates with their samples.
       const rows = await ctx.store.query<{ sub: string; entity: string; day: string | number; odd: number[]; act: number[]; basis: number[]; wmd: string | number; same: (boolean | number)[]; hist: number }>(`
         SELECT sub, entity, day, odd, act, basis, wmd, same, hist FROM (
           SELECT sub, entity, day, busy, hist, active_days, basis, wmd, same, act,
