@@ -41,10 +41,10 @@ export const peerDeviation: Detector = {
     window_minutes: 'window length (minutes)',
     min_calls: 'fewest calls of a subaccount in a window to be compared (and to count as a peer)',
     min_peers: 'fewest subaccounts (with min_calls) in a window for a comparison, the judged one included',
-    z: 'binomial z-score against the other subaccounts\' pooled rate the share must reach: (share - pooled) / sqrt(pooled x (1 - pooled) / calls)',
+    z: 'binomial z-score the share must reach against the other subaccounts\' pooled rate, (share - pooled) / sqrt(pooled x (1 - pooled) / calls), and against its own median (the same formula)',
     peer_ratio: 'and the share must be at least this multiple of the pooled rate (at least 0.5 %)',
     min_excess: 'and exceed the pooled rate by at least this much (0.03 = 3 points)',
-    own_ratio: 'and the value must be at least this multiple of the subaccount\'s own median over the baseline days',
+    own_ratio: 'and the value must be at least this multiple of the subaccount\'s own median over the baseline days (rates below 0.5 % count as 0.5 %)',
     min_own_windows: 'fewest own windows at that time of day (with min_calls) in the baseline for the own comparison; fewer = peers only, severity capped at medium',
     base_score: 'score at the threshold (+20 per doubling of z over it)',
   },
@@ -93,7 +93,11 @@ export const peerDeviation: Detector = {
             .map((o) => f.count(o) / f.of(o));
           const partial = own.length < (p.min_own_windows as number);
           const ownMedian = median(own);
-          if (!partial && v < (p.own_ratio as number) * Math.max(ownMedian, RATE_FLOOR)) continue;
+          // Against its own past, the same binomial test as against the peers: a tenant that always has a
+          // 2 % share reaches twice that in some window by chance alone when the window holds few calls.
+          const ownRate = Math.max(ownMedian, RATE_FLOOR);
+          const ownZ = (v - ownRate) / Math.sqrt((ownRate * (1 - ownRate)) / of);
+          if (!partial && (v < (p.own_ratio as number) * ownRate || ownZ < (p.z as number))) continue;
           const others = peers.length - 1;
           const draft: HitDraft = {
             win,
@@ -108,8 +112,8 @@ export const peerDeviation: Detector = {
               (partial ? `its own history at that time of day is too short (${own.length} windows; severity capped at medium). `
                 : `its own median at that time of day over the last ${ctx.baselineDays} days ${pct(ownMedian)}. `) +
               `Threshold: a binomial z of at least ${fmt(p.z as number)} against the others (it is ${fmt(z)}), at least ${fmt(p.peer_ratio as number)} x and ${fmt(100 * (p.min_excess as number))} points above their rate` +
-              `${partial ? '' : `, and at least ${fmt(p.own_ratio as number)} x its own median`}.`,
-            evidence: { observed: v, feature: f.id, count: f.count(r), calls: of, peers_rate: pooled, z, peers: others, own_median: partial ? null : ownMedian, own_windows: own.length },
+              `${partial ? '' : `, and at least ${fmt(p.own_ratio as number)} x its own median with a binomial z of at least ${fmt(p.z as number)} against it (it is ${fmt(ownZ)})`}.`,
+            evidence: { observed: v, feature: f.id, count: f.count(r), calls: of, peers_rate: pooled, z, peers: others, own_median: partial ? null : ownMedian, own_z: partial ? null : ownZ, own_windows: own.length },
           };
           pushTo(drafts, f.id, draft);
         }

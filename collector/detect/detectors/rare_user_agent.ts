@@ -1,8 +1,10 @@
 // rare_user_agent: a user agent the subaccount has not seen in its baseline that is a known attack tool
 // (sqlmap, nikto, nmap, ...), a scripting client whose family the subaccount never used (curl,
 // python-requests, Go-http-client, ...), or, at low severity, any agent family new to the subaccount that
-// no other subaccount uses either. Agents a subaccount uses every day (its own Python jobs) are its
-// baseline and stay quiet; a new version of a known family (okhttp/4.12.0 -> 4.12.1) is not new.
+// no other subaccount uses either. Agents a subaccount uses on several days (its own Python jobs) are its
+// baseline and stay quiet, as does a weekly job's agent on the same weekday, while one other earlier day
+// of use does not make a tool normal; a new version of a
+// known family (okhttp/4.12.0 -> 4.12.1) is not new.
 // Warm-up: subaccounts with fewer than warmup_days of history are not judged.
 // Unauthenticated calls at the relay (subaccount '') are not judged: an internet-facing relay sees every
 // scanner and script on the internet try it as an open proxy, one or two calls each, which is background,
@@ -30,10 +32,11 @@ export const rareUserAgent: Detector = {
   id: 'rare_user_agent',
   summary: 'a tool-like or rare user agent new to the subaccount',
   fixedWindowMinutes: 60,
-  defaults: { enabled: true, window_minutes: 60, min_calls: 1, rare_max_subaccounts: 1, score_scanner: 65, score_tool: 45, score_rare: 25 },
+  defaults: { enabled: true, window_minutes: 60, min_calls: 1, known_days: 2, rare_max_subaccounts: 1, score_scanner: 65, score_tool: 45, score_rare: 25 },
   paramDocs: {
     window_minutes: 'always 60: agents are counted per hour (facts.ts)',
     min_calls: 'fewest calls with the agent in an hour',
+    known_days: 'an agent (or family) is the subaccount\'s own once used on at least this many days of the baseline, or on the same weekday a week or two before (a weekly job): one other earlier day (the same stolen token and curl last Tuesday) does not make a tool normal',
     rare_max_subaccounts: 'an agent family that is neither a scanner nor a tool is rare when at most this many subaccounts use it',
     score_scanner: 'score of a known attack or scanning tool',
     score_tool: 'score of a scripting client whose family is new to the subaccount',
@@ -41,12 +44,15 @@ export const rareUserAgent: Detector = {
   },
   async detect(ctx, p) {
     const grid = windowGrid(ctx, 60);
+    // Used on known_days days of the baseline, or on the same weekday a week or two before (a weekly job).
+    const knownOn = (days: string) => `(arrayCount(x -> x >= d.1 - {bdays:UInt32} AND x < d.1, ${days}) >= {known_days:UInt32}
+          OR arrayExists(x -> x >= d.1 - {bdays:UInt32} AND x < d.1 AND (d.1 - x) % 7 = 0, ${days}))`;
     const table = await entityDayTable(ctx, 'user_agent');
     // Per agent and judged day, with the days the agent and its family were used in the subaccount.
     const rows = await ctx.store.query<Record<string, unknown>>(`
       SELECT sub, ua, fam, d.1 AS day, d.2 AS mask, d.3 AS denied, d.4 AS apps, fam_subs, sub_first,
-        arrayExists(x -> x >= d.1 - {bdays:UInt32} AND x < d.1, ua_days) AS ua_known,
-        arrayExists(x -> x >= d.1 - {bdays:UInt32} AND x < d.1, fam_days) AS fam_known
+        ${knownOn('ua_days')} AS ua_known,
+        ${knownOn('fam_days')} AS fam_known
       FROM (
         SELECT sub, ua, fam, days, ua_days,
           groupUniqArrayArray(ua_days) OVER (PARTITION BY sub, fam) AS fam_days,
@@ -62,7 +68,7 @@ export const rareUserAgent: Detector = {
         )
       )
       ARRAY JOIN days AS d
-      WHERE NOT ua_known`, { ...grid.params, from_day: Math.floor(ctx.fromMs / DAY_MS), to_day: Math.floor((ctx.toMs - 1) / DAY_MS) });
+      WHERE NOT ua_known`, { ...grid.params, known_days: Math.max(1, p.known_days as number), from_day: Math.floor(ctx.fromMs / DAY_MS), to_day: Math.floor((ctx.toMs - 1) / DAY_MS) });
     interface Candidate { win: number; h: number; sub: string; ua: string; fam: string; kind: AgentClass; base: number; why: string; famKnown: boolean; famSubs: number; denied: number; apps: string[]; history: number }
     const cands: Candidate[] = [];
     for (const r of rows) {
@@ -115,7 +121,7 @@ export const rareUserAgent: Detector = {
         title: `${c.kind === 'scanner' ? 'Attack tool' : c.kind === 'tool' ? 'Scripting client' : 'Rare user agent'} ${JSON.stringify(c.ua.slice(0, 80))} in subaccount ${c.sub || '(unauthenticated)'}`,
         explanation: `Observed: ${fmt(calls)} calls with user agent ${JSON.stringify(c.ua)} in subaccount "${c.sub}" between ${hh}:00 and ${hh}:59 UTC` +
           ` (${fmt(c.denied)} denied that day${c.apps.length ? `; cloud app(s) ${c.apps.join(', ')}` : ''}). ` +
-          `Baseline: the subaccount did not use this agent in the ${ctx.baselineDays} days before (${c.history} days of history)${c.famKnown ? ', though it uses other versions of its family' : ''}. ` +
+          `Baseline: the subaccount used this agent on fewer than ${fmt(p.known_days as number)} of the ${ctx.baselineDays} days before, and not on the same weekday in an earlier week (${c.history} days of history)${c.famKnown ? ', though it uses other versions of its family' : ''}. ` +
           `Threshold: flagged because ${c.why}.`,
         evidence: { observed: calls, agent_class: c.kind, family: c.fam, family_known: c.famKnown, family_subaccounts: c.famSubs, denied_calls_that_day: c.denied, cloud_apps: c.apps, history_days: c.history },
         sampleEventIds: sample?.ids ?? [],

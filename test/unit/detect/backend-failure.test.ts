@@ -37,3 +37,38 @@ describe('backend_failure', () => {
     assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
   });
 });
+
+describe('backend_failure for a weekly maintenance window', () => {
+  const s = useStore();
+  const outage = (day: number, hh: number, host: string) => spread(30, at(day, hh, 2), at(day, hh, 10), (ts) => call(ts, {
+    virtual_host: host, status: 503, error_type: 'connect_refused', bytes_out: 0, backend_ttfb_us: 0,
+  }));
+  before(async () => {
+    await load(s.store, background(16));
+    // erp fails every Tuesday at 22:00 (days 1, 8, 15); crm at 03:00 on days 8 and 15 only, so on day 15
+    // the baseline's first week (day 1) had no such failures.
+    await load(s.store, emit([...outage(1, 22, 'erp.virtual'), ...outage(8, 22, 'erp.virtual'), ...outage(15, 22, 'erp.virtual'), ...outage(8, 3, 'crm.virtual'), ...outage(15, 3, 'crm.virtual')]));
+  });
+
+  it('keeps the failure that recurs every week of the baseline at low severity and says why; the other stays high', async () => {
+    const findings = await detectRange(s.store, range(at(15, 0), at(16, 0)), only);
+    const byBackend = Object.fromEntries(findings.map((f) => [f.entity, f]));
+    assert.deepEqual(Object.keys(byBackend).sort(), ['crm.virtual:8000', 'erp.virtual:8000'], JSON.stringify(findings, null, 2));
+    const erp = byBackend['erp.virtual:8000']!;
+    assert.equal(erp.severity, 'low');
+    assert.deepEqual(erp.evidence.recurs_weekly, [{ weeks: 1, failed: 30 }, { weeks: 2, failed: 30 }]);
+    assert.match(erp.explanation, /It recurs weekly: .* 30 times 1 week before and 30 times 2 weeks before/);
+    const crm = byBackend['crm.virtual:8000']!;
+    assert.equal(crm.severity, 'high');
+    assert.equal(crm.evidence.recurs_weekly, null);
+  });
+
+  it('raises the first occurrences as usual', async () => {
+    const [erp] = await detectRange(s.store, range(at(8, 22), at(8, 23)), only);
+    assert.equal(erp?.entity, 'erp.virtual:8000');
+    assert.equal(erp?.severity, 'low', 'one earlier week in the baseline, and it failed: recurring');
+    const [first] = await detectRange(s.store, range(at(1, 22), at(1, 23)), only);
+    assert.equal(first?.entity, 'erp.virtual:8000');
+    assert.equal(first?.evidence.recurs_weekly, null, 'no earlier week in the store');
+  });
+});

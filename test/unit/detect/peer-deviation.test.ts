@@ -44,3 +44,40 @@ describe('peer_deviation', () => {
     assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
   });
 });
+
+/**
+ * q6 always has one call in twelve answered 404 (8.3 %), its peers none. On day 8 it has 5 in 24 for three
+ * hours from 12:00 (20.8 %: 2.5 x its own median, but 3.9 binomial sigmas on 72 calls, what chance gives
+ * a tenant this small now and then) and 12 in 24 for three hours from 18:00 (50 %).
+ */
+function steadyDeviant(): CallRecord[] {
+  const out: CallRecord[] = [];
+  for (let hour = 0; hour < 9 * 24; hour++) {
+    const start = at(0, 0) + hour * HOUR;
+    const onDay8 = (from: number) => hour >= 8 * 24 + from && hour < 8 * 24 + from + 3;
+    for (const sub of ['q1', 'q2', 'q3', 'q4', 'q5', 'q6']) {
+      const every = sub !== 'q6' ? 0 : onDay8(12) ? 5 : onDay8(18) ? 2 : 12;
+      out.push(...spread(24, start, start + HOUR, (ts, i) => call(ts, {
+        subaccount: sub,
+        ...(every > 0 && i % every === 0 ? { status: 404 } : {}),
+      })));
+    }
+  }
+  return out;
+}
+
+describe('peer_deviation against a tenant that is always different', () => {
+  const s = useStore();
+  before(async () => {
+    await load(s.store, emit(steadyDeviant()));
+  });
+
+  it('judges the tenant against its own past with the same binomial test: chance wobble is quiet, a real change is not', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.subaccount, f.evidence.feature, f.window_start]), [['q6', 'client_error_rate', iso(at(8, 18))]], JSON.stringify(findings, null, 2));
+    const f = findings[0]!;
+    assert.ok(Math.abs((f.evidence.own_median as number) - 1 / 12) < 1e-9, JSON.stringify(f.evidence));
+    assert.ok((f.evidence.own_z as number) > 5, JSON.stringify(f.evidence));
+    assert.match(f.explanation, /binomial z of at least 5 against it \(it is /);
+  });
+});

@@ -51,3 +51,23 @@ describe('rare_user_agent', () => {
     assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
   });
 });
+
+describe('rare_user_agent: one earlier day does not make a tool normal', () => {
+  const s = useStore();
+  const by = (day: number, agent: string) => spread(30, at(day, 5, 30), at(day, 5, 50), (ts) => call(ts, { subaccount: 'initech', cloud_app: 'procurement', user_agent: agent }));
+  before(async () => {
+    await load(s.store, background(9));
+    // curl with the app's token on day 2 and again on day 8; wget on days 2 and 5 (a job), and on day 8;
+    // a weekly aiohttp job on days 1 and 8, both Tuesdays.
+    await load(s.store, emit([
+      ...by(2, 'curl/8.5.0'), ...by(8, 'curl/8.5.0'), ...by(2, 'Wget/1.21.4'), ...by(5, 'Wget/1.21.4'), ...by(8, 'Wget/1.21.4'),
+      ...by(1, 'aiohttp/3.9.5'), ...by(8, 'aiohttp/3.9.5'),
+    ]));
+  });
+
+  it('flags the scripting client seen on one earlier day of the baseline, not the one seen on two nor the weekly one', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.subaccount, f.entity, f.window_start]), [['initech', 'curl/8.5.0', iso(at(8, 5))]], JSON.stringify(findings, null, 2));
+    assert.match(findings[0]!.explanation, /used this agent on fewer than 2 of the 14 days before, and not on the same weekday/);
+  });
+});
