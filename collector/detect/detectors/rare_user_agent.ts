@@ -3,8 +3,7 @@
 // python-requests, Go-http-client, ...), or, at low severity, any agent family new to the subaccount that
 // no other subaccount uses either. Agents a subaccount uses on several days (its own Python jobs) are its
 // baseline and stay quiet, as does a weekly job's agent on the same weekday, while one other earlier day
-// of use does not make a tool normal; a new version of a
-// known family (okhttp/4.12.0 -> 4.12.1) is not new.
+// of use does not make a tool normal; a new version of a known family (okhttp/4.12.0 -> 4.12.1) is not new.
 // Warm-up: subaccounts with fewer than warmup_days of history are not judged.
 // Unauthenticated calls at the relay (subaccount '') are not judged: an internet-facing relay sees every
 // scanner and script on the internet try it as an open proxy, one or two calls each, which is background,
@@ -51,6 +50,7 @@ export const rareUserAgent: Detector = {
     // Per agent and judged day, with the days the agent and its family were used in the subaccount.
     const rows = await ctx.store.query<Record<string, unknown>>(`
       SELECT sub, ua, fam, d.1 AS day, d.2 AS mask, d.3 AS denied, d.4 AS apps, fam_subs, sub_first,
+        arrayCount(x -> x >= d.1 - {bdays:UInt32} AND x < d.1, ua_days) AS ua_seen,
         ${knownOn('ua_days')} AS ua_known,
         ${knownOn('fam_days')} AS fam_known
       FROM (
@@ -69,7 +69,7 @@ export const rareUserAgent: Detector = {
       )
       ARRAY JOIN days AS d
       WHERE NOT ua_known`, { ...grid.params, known_days: Math.max(1, p.known_days as number), from_day: Math.floor(ctx.fromMs / DAY_MS), to_day: Math.floor((ctx.toMs - 1) / DAY_MS) });
-    interface Candidate { win: number; h: number; sub: string; ua: string; fam: string; kind: AgentClass; base: number; why: string; famKnown: boolean; famSubs: number; denied: number; apps: string[]; history: number }
+    interface Candidate { win: number; h: number; sub: string; ua: string; fam: string; kind: AgentClass; base: number; why: string; famKnown: boolean; famSubs: number; denied: number; apps: string[]; history: number; seenDays: number }
     const cands: Candidate[] = [];
     for (const r of rows) {
       const ua = String(r.ua);
@@ -99,7 +99,7 @@ export const rareUserAgent: Detector = {
       for (let h = 0; h < 24; h++) {
         const win = day * 24 + h;
         if ((mask & (1 << h)) === 0 || win < grid.fromWin || win >= grid.toWin) continue;
-        cands.push({ win, h, sub: String(r.sub), ua, fam, kind, base, why, famKnown, famSubs, denied: Number(r.denied), apps, history });
+        cands.push({ win, h, sub: String(r.sub), ua, fam, kind, base, why, famKnown, famSubs, denied: Number(r.denied), apps, history, seenDays: Number(r.ua_seen) });
       }
     }
     // The calls of each candidate hour, with its samples.
@@ -121,9 +121,9 @@ export const rareUserAgent: Detector = {
         title: `${c.kind === 'scanner' ? 'Attack tool' : c.kind === 'tool' ? 'Scripting client' : 'Rare user agent'} ${JSON.stringify(c.ua.slice(0, 80))} in subaccount ${c.sub || '(unauthenticated)'}`,
         explanation: `Observed: ${fmt(calls)} calls with user agent ${JSON.stringify(c.ua)} in subaccount "${c.sub}" between ${hh}:00 and ${hh}:59 UTC` +
           ` (${fmt(c.denied)} denied that day${c.apps.length ? `; cloud app(s) ${c.apps.join(', ')}` : ''}). ` +
-          `Baseline: the subaccount used this agent on fewer than ${fmt(p.known_days as number)} of the ${ctx.baselineDays} days before, and not on the same weekday in an earlier week (${c.history} days of history)${c.famKnown ? ', though it uses other versions of its family' : ''}. ` +
+          `Baseline: the subaccount ${c.seenDays === 0 ? 'did not use this agent in' : `used this agent on ${fmt(c.seenDays)} of`} the ${ctx.baselineDays} days before (${c.history} days of history; an agent is its own from ${fmt(p.known_days as number)} days, or from the same weekday a week or two before)${c.famKnown ? ', though it uses other versions of its family' : ''}. ` +
           `Threshold: flagged because ${c.why}.`,
-        evidence: { observed: calls, agent_class: c.kind, family: c.fam, family_known: c.famKnown, family_subaccounts: c.famSubs, denied_calls_that_day: c.denied, cloud_apps: c.apps, history_days: c.history },
+        evidence: { observed: calls, agent_class: c.kind, family: c.fam, family_known: c.famKnown, family_subaccounts: c.famSubs, denied_calls_that_day: c.denied, cloud_apps: c.apps, history_days: c.history, agent_days_in_baseline: c.seenDays },
         sampleEventIds: sample?.ids ?? [],
       });
     }

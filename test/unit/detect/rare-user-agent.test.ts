@@ -68,6 +68,7 @@ describe('rare_user_agent: one earlier day does not make a tool normal', () => {
   it('flags the scripting client seen on one earlier day of the baseline, not the one seen on two nor the weekly one', async () => {
     const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
     assert.deepEqual(findings.map((f) => [f.subaccount, f.entity, f.window_start]), [['initech', 'curl/8.5.0', iso(at(8, 5))]], JSON.stringify(findings, null, 2));
-    assert.match(findings[0]!.explanation, /used this agent on fewer than 2 of the 14 days before, and not on the same weekday/);
+    assert.match(findings[0]!.explanation, /used this agent on 1 of the 14 days before \(8 days of history; an agent is its own from 2 days, or from the same weekday a week or two before\)/);
+    assert.equal(findings[0]!.evidence.agent_days_in_baseline, 1);
   });
 });
