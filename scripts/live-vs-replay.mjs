@@ -17,7 +17,7 @@ const { createLiveDetector } = await dist('collector/detect/live.js');
 const { detectRange } = await dist('collector/detect/run.js');
 const { readFindings } = await dist('collector/detect/findings-store.js');
 const { independentTraffic, INDEPENDENT_START } = await dist('test/helpers/independent-traffic.js');
-const { AuditEmitter } = await dist('common/audit/emitter.js');
+const { emit } = await dist('test/unit/detect/fixtures.js');
 
 const { values } = parseArgs({ options: { step: { type: 'string', default: '60' }, 'from-day': { type: 'string', default: '4' } } });
 const stepMs = Number(values.step) * 60_000;
@@ -26,10 +26,7 @@ const DAY = 86_400_000;
 const dir = mkdtempSync(join(tmpdir(), 'tw-live-vs-replay-'));
 const store = await openStore({ dataDir: dir, retention: { auditDays: 0, rollupDays: 0 } });
 try {
-  const { records } = independentTraffic(23);
-  const events = [];
-  const emitter = new AuditEmitter({ emitter: 'connector', emitterId: 'connector-independent', chain: { seq: 0, hash: '' }, sinks: [{ write: (e) => void events.push(e), flush: async () => {}, close: async () => {} }] });
-  for (const r of records.sort((a, b) => a.ts.localeCompare(b.ts))) emitter.emit(r);
+  const events = emit(independentTraffic(23).records, 'connector-independent');
   for (let i = 0; i < events.length; i += 10_000) await store.insertAuditEvents(events.slice(i, i + 10_000));
   await store.flush();
   console.error(`loaded ${events.length.toLocaleString('en-US')} events`);

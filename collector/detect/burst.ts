@@ -10,7 +10,7 @@
 // by the floor alone.
 import type { DetectContext } from './detector.js';
 import { median } from './score.js';
-import { chTime, n, nums, windowGrid, type WindowGrid } from './sql.js';
+import { chTime, n, nums, WINDOW_KEY_SQL, windowGrid, windowKey, type WindowGrid, type WindowKey } from './sql.js';
 
 export interface BurstSpec {
   /** Table read: audit_events, audit_minute or audit_denied_1m (constant text, never input). */
@@ -88,9 +88,9 @@ export async function burstCandidates(ctx: DetectContext, windowMinutes: number,
     )
     ARRAY JOIN cand AS c`;
   const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, jfrom: chTime(Math.max(grid.fromWin * grid.windowMs, grid.horizonMs)), floor, ...spec.params });
-  const extras = await extrasOf(ctx, grid, spec, rows.map((r) => ({ sub: String(r.sub), entity: String(r.entity), win: n(r.win) })));
+  const extras = await extrasOf(ctx, grid, spec, rows.map((r) => ({ subaccount: String(r.sub), entity: String(r.entity), win: n(r.win) })));
   const candidates = rows.map((r) => {
-    const key = `${String(r.sub)}\u0000${String(r.entity)}\u0000${n(r.win)}`;
+    const key = windowKey({ subaccount: String(r.sub), entity: String(r.entity), win: n(r.win) });
     return {
       subaccount: String(r.sub),
       entity: String(r.entity),
@@ -107,7 +107,7 @@ export async function burstCandidates(ctx: DetectContext, windowMinutes: number,
  * The evidence aggregates of the candidate windows only: computed for every window of the horizon they
  * would cost more than the count itself (a groupUniqArray per window), and only a few windows need them.
  */
-async function extrasOf(ctx: DetectContext, grid: WindowGrid, spec: BurstSpec, keys: readonly { sub: string; entity: string; win: number }[]): Promise<Map<string, Record<string, unknown>>> {
+async function extrasOf(ctx: DetectContext, grid: WindowGrid, spec: BurstSpec, keys: readonly WindowKey[]): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
   const extras = Object.entries(spec.extras ?? {});
   if (keys.length === 0 || extras.length === 0) return out;
@@ -122,10 +122,10 @@ async function extrasOf(ctx: DetectContext, grid: WindowGrid, spec: BurstSpec, k
       ${extras.map(([name, agg]) => `, ${agg} AS ${name}`).join('')}
     FROM ${spec.source}
     WHERE ${spec.time} >= {lo:DateTime64(3, 'UTC')} AND ${spec.time} < {hi:DateTime64(3, 'UTC')} AND (${spec.extrasWhere ?? spec.where})
-      AND concat(sub, '\\0', entity, '\\0', toString(win)) IN {keys:Array(String)}
+      AND ${WINDOW_KEY_SQL} IN {keys:Array(String)}
     GROUP BY sub, entity, win`,
-  { ...spec.params, wsec: grid.wsec, lo: chTime(lo * grid.windowMs), hi: chTime(hi * grid.windowMs), keys: keys.map((k) => `${k.sub}\u0000${k.entity}\u0000${k.win}`) });
-  for (const r of rows) out.set(`${String(r.sub)}\u0000${String(r.entity)}\u0000${n(r.win)}`, Object.fromEntries(extras.map(([name]) => [name, r[name]])));
+  { ...spec.params, wsec: grid.wsec, lo: chTime(lo * grid.windowMs), hi: chTime(hi * grid.windowMs), keys: keys.map(windowKey) });
+  for (const r of rows) out.set(windowKey({ subaccount: String(r.sub), entity: String(r.entity), win: n(r.win) }), Object.fromEntries(extras.map(([name]) => [name, r[name]])));
   return out;
 }
 

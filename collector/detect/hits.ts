@@ -1,8 +1,8 @@
 // From a detector's judged windows to hits: the window on the grid, score and severity cap, and the
 // sample event ids fetched in one query for all of them.
 import type { DetectContext, Hit } from './detector.js';
-import { fetchSamples, sampleKey, type SampleSpec } from './samples.js';
-import type { WindowGrid } from './sql.js';
+import { fetchSamples, type SampleSpec } from './samples.js';
+import { windowKey, type WindowGrid } from './sql.js';
 
 /** A hit before its samples are known, with the key that finds them. */
 export type HitDraft = Omit<Hit, 'windowStartMs' | 'windowEndMs' | 'sampleEventIds'> & {
@@ -21,7 +21,7 @@ export async function finishHits(ctx: DetectContext, grid: WindowGrid, spec: Sam
       ...rest,
       windowStartMs: win * grid.windowMs + grid.offsetMs,
       windowEndMs: (win + 1) * grid.windowMs + grid.offsetMs,
-      sampleEventIds: samples?.get(sampleKey(keyOf(d)))?.ids ?? [],
+      sampleEventIds: samples?.get(windowKey(keyOf(d)))?.ids ?? [],
     };
   });
 }

@@ -2,7 +2,7 @@
 // match the detector's own filter, read in one query after the windows are known, so the scans that find
 // the windows never read event_id.
 import type { DetectContext } from './detector.js';
-import { chTime } from './sql.js';
+import { chTime, WINDOW_KEY_SQL, windowKey, type WindowKey } from './sql.js';
 
 export interface SampleSpec {
   /** Expressions over audit_events naming the subaccount and the entity of a hit. */
@@ -13,16 +13,6 @@ export interface SampleSpec {
   readonly params?: Readonly<Record<string, unknown>>;
 }
 
-export interface SampleKey {
-  readonly subaccount: string;
-  readonly entity: string;
-  readonly win: number;
-}
-
-export function sampleKey(k: SampleKey): string {
-  return `${k.subaccount}\u0000${k.entity}\u0000${k.win}`;
-}
-
 export interface Sample {
   readonly ids: string[];
   /** Events of the key that match the filter (not only the sampled ones). */
@@ -30,7 +20,7 @@ export interface Sample {
 }
 
 /** Up to ctx.maxSamples event ids per key, earliest first, and how many events matched (windows of `wsec` seconds, starting `woff` after their multiples). */
-export async function fetchSamples(ctx: DetectContext, wsec: number, spec: SampleSpec, keys: readonly SampleKey[], woff = 0): Promise<Map<string, Sample>> {
+export async function fetchSamples(ctx: DetectContext, wsec: number, spec: SampleSpec, keys: readonly WindowKey[], woff = 0): Promise<Map<string, Sample>> {
   const out = new Map<string, Sample>();
   if (keys.length === 0) return out;
   let lo = Infinity;
@@ -48,7 +38,7 @@ export async function fetchSamples(ctx: DetectContext, wsec: number, spec: Sampl
        WHERE ts >= {lo:DateTime64(3, 'UTC')} AND ts < {hi:DateTime64(3, 'UTC')} AND (${spec.where})
          ${bySubaccount ? 'AND subaccount IN {subs:Array(String)}' : ''}
      )
-     WHERE concat(sub, '\\0', entity, '\\0', toString(win)) IN {keys:Array(String)}
+     WHERE ${WINDOW_KEY_SQL} IN {keys:Array(String)}
      GROUP BY sub, entity, win`,
     {
       ...spec.params,
@@ -59,11 +49,11 @@ export async function fetchSamples(ctx: DetectContext, wsec: number, spec: Sampl
       lo: chTime(lo),
       hi: chTime(hi),
       subs: [...new Set(keys.map((k) => k.subaccount))],
-      keys: keys.map(sampleKey),
+      keys: keys.map(windowKey),
     },
   );
   for (const r of rows) {
-    out.set(sampleKey({ subaccount: r.sub, entity: r.entity, win: Number(r.win) }), { ids: ctx.maxSamples === 0 ? [] : r.ids, count: Number(r.c) });
+    out.set(windowKey({ subaccount: r.sub, entity: r.entity, win: Number(r.win) }), { ids: ctx.maxSamples === 0 ? [] : r.ids, count: Number(r.c) });
   }
   return out;
 }

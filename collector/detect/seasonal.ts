@@ -12,7 +12,7 @@ import type { DetectContext } from './detector.js';
 import { localOffsetSql, localWeek, weekendMaskSql } from './local-week.js';
 import { inMonthEnd } from './month-end.js';
 import { mad, median } from './score.js';
-import { n, windowGrid, type WindowGrid } from './sql.js';
+import { n, WINDOW_KEY_SQL, windowGrid, windowKey, type WindowGrid } from './sql.js';
 
 export interface SeasonalSpec {
   /** Table read and its time column (constant text, never input). */
@@ -138,16 +138,16 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
   const base = rows.map((r) => ({ r, sub: String(r.sub), entity: String(r.entity), win: n(r.win), history: n(r.n_all) }));
   // This window and its neighbours on the candidates' earlier days, read for those keys only.
   const wanted: string[] = [];
-  for (const b of base) for (let k = 1; k <= b.history; k++) for (const d of [-1, 0, 1]) wanted.push(`${b.sub}\u0000${b.entity}\u0000${b.win + d - k * grid.spd}`);
+  for (const b of base) for (let k = 1; k <= b.history; k++) for (const d of [-1, 0, 1]) wanted.push(windowKey({ subaccount: b.sub, entity: b.entity, win: b.win + d - k * grid.spd }));
   const near = new Map<string, number>();
   if (wanted.length > 0) {
     const found = await ctx.store.query<{ sub: string; entity: string; win: string | number; x: number }>(`
       SELECT sub, ${ek.key} AS entity, win, x FROM (${level1})
-      WHERE concat(sub, '\\0', entity, '\\0', toString(win)) IN {keys:Array(String)}`, { ...grid.params, ...spec.params, keys: wanted });
-    for (const f of found) near.set(`${f.sub}\u0000${f.entity}\u0000${n(f.win)}`, n(f.x));
+      WHERE ${WINDOW_KEY_SQL} IN {keys:Array(String)}`, { ...grid.params, ...spec.params, keys: wanted });
+    for (const f of found) near.set(windowKey({ subaccount: f.sub, entity: f.entity, win: n(f.win) }), n(f.x));
   }
   const candidates = base.map(({ r, sub, entity, win, history }) => {
-    const at = (w: number) => near.get(`${sub}\u0000${entity}\u0000${w}`) ?? 0;
+    const at = (w: number) => near.get(windowKey({ subaccount: sub, entity, win: w })) ?? 0;
     return {
       subaccount: sub,
       entity,

@@ -32,6 +32,21 @@ export function nums(value: unknown): number[] {
   return Array.isArray(value) ? value.map(n) : [];
 }
 
+/** One entity's window in a subaccount: the key of the lookups that read a few windows back by key. */
+export interface WindowKey {
+  readonly subaccount: string;
+  readonly entity: string;
+  readonly win: number;
+}
+
+/** A WindowKey as text; WINDOW_KEY_SQL writes the same text in SQL. */
+export function windowKey(k: WindowKey): string {
+  return `${k.subaccount}\u0000${k.entity}\u0000${k.win}`;
+}
+
+/** windowKey() in SQL over columns sub, entity and win: `WHERE ${WINDOW_KEY_SQL} IN {keys:Array(String)}`. */
+export const WINDOW_KEY_SQL = "concat(sub, '\\0', entity, '\\0', toString(win))";
+
 /**
  * The bound parameters of one detector's query over a range: the judged windows [from_win, to_win) on a
  * grid of `wsec` seconds, and the horizon read for their baselines, from `baselineDays` whole days before

@@ -15,7 +15,7 @@ import { burstBaselineText, burstCandidates, judgeBurst } from '../burst.js';
 import type { DetectContext, Detector } from '../detector.js';
 import { finishHits, type HitDraft } from '../hits.js';
 import { fmt, scoreOf } from '../score.js';
-import { chTime, DAY_MS, HOUR_MS, n, type WindowGrid } from '../sql.js';
+import { chTime, DAY_MS, HOUR_MS, n, WINDOW_KEY_SQL, windowKey, type WindowGrid, type WindowKey } from '../sql.js';
 
 /** A backend is named as the cloud side reaches it: virtual host:port (the mapping). */
 const BACKEND = "concat(virtual_host, ':', toString(virtual_port))";
@@ -66,7 +66,7 @@ export const backendFailure: Detector = {
       const kinds = Object.fromEntries(names.map((k, i) => [k, Number(counts[i])]));
       const kindText = Object.entries(kinds).sort((a, b) => b[1] - a[1]).map(([k, x]) => `${k} ${fmt(x)}`).join(', ');
       const internal = ((c.extras.internal as string[] | undefined) ?? []).filter((x) => x !== '');
-      const weeks = recurring.get(`${c.subaccount}\u0000${c.entity}\u0000${c.win}`);
+      const weeks = recurring.get(windowKey(c));
       drafts.push({
         win: c.win,
         subaccount: c.subaccount,
@@ -91,9 +91,9 @@ export const backendFailure: Detector = {
 /**
  * Hits whose backend failed as badly (at least `enough(observed)` calls in one window) within an hour of the
  * same time on the same weekday in every earlier week that the baseline reaches and the store holds (at
- * least one), keyed sub NUL entity NUL win, with those weeks' worst window.
+ * least one), keyed by windowKey(), with those weeks' worst window.
  */
-async function weeklyRecurrence(ctx: DetectContext, grid: WindowGrid, hits: readonly { subaccount: string; entity: string; win: number; observed: number }[], enough: (observed: number) => number): Promise<Map<string, { weeks: number; failed: number }[]>> {
+async function weeklyRecurrence(ctx: DetectContext, grid: WindowGrid, hits: readonly (WindowKey & { readonly observed: number })[], enough: (observed: number) => number): Promise<Map<string, { weeks: number; failed: number }[]>> {
   const out = new Map<string, { weeks: number; failed: number }[]>();
   const reach = Math.round(HOUR_MS / grid.windowMs);
   const weeksBack = (win: number) => {
@@ -109,7 +109,7 @@ async function weeklyRecurrence(ctx: DetectContext, grid: WindowGrid, hits: read
     for (const w of weeksBack(h.win)) {
       for (let d = -reach; d <= reach; d++) {
         const win = h.win - 7 * w * grid.spd + d;
-        keys.push(`${h.subaccount}\u0000${h.entity}\u0000${win}`);
+        keys.push(windowKey({ subaccount: h.subaccount, entity: h.entity, win }));
         lo = Math.min(lo, win);
         hi = Math.max(hi, win + 1);
       }
@@ -120,17 +120,17 @@ async function weeklyRecurrence(ctx: DetectContext, grid: WindowGrid, hits: read
     SELECT subaccount AS sub, ${BACKEND} AS entity, toInt64(intDiv(toUnixTimestamp(minute), {wsec:UInt32})) AS win, sum(calls) AS x
     FROM audit_minute
     WHERE minute >= {lo:DateTime64(3, 'UTC')} AND minute < {hi:DateTime64(3, 'UTC')} AND ${WHERE}
-      AND concat(sub, '\\0', entity, '\\0', toString(win)) IN {keys:Array(String)}
+      AND ${WINDOW_KEY_SQL} IN {keys:Array(String)}
     GROUP BY sub, entity, win`,
   { wsec: grid.wsec, lo: chTime(lo * grid.windowMs), hi: chTime(hi * grid.windowMs), keys });
-  const failed = new Map(rows.map((r) => [`${r.sub}\u0000${r.entity}\u0000${n(r.win)}`, n(r.x)]));
+  const failed = new Map(rows.map((r) => [windowKey({ subaccount: r.sub, entity: r.entity, win: n(r.win) }), n(r.x)]));
   for (const h of hits) {
     const weeks = weeksBack(h.win).map((w) => {
       let worst = 0;
-      for (let d = -reach; d <= reach; d++) worst = Math.max(worst, failed.get(`${h.subaccount}\u0000${h.entity}\u0000${h.win - 7 * w * grid.spd + d}`) ?? 0);
+      for (let d = -reach; d <= reach; d++) worst = Math.max(worst, failed.get(windowKey({ subaccount: h.subaccount, entity: h.entity, win: h.win - 7 * w * grid.spd + d })) ?? 0);
       return { weeks: w, failed: worst };
     });
-    if (weeks.length > 0 && weeks.every((w) => w.failed >= enough(h.observed))) out.set(`${h.subaccount}\u0000${h.entity}\u0000${h.win}`, weeks);
+    if (weeks.length > 0 && weeks.every((w) => w.failed >= enough(h.observed))) out.set(windowKey(h), weeks);
   }
   return out;
 }

@@ -10,9 +10,9 @@ import type { Detector, Hit } from '../detector.js';
 import { entityDayTable } from '../facts.js';
 import { localWeek, weekendMasksSql } from '../local-week.js';
 import { inUsualSpan, quietChance, servingUsualPrincipals } from '../off-hours-rhythm.js';
-import { fetchSamples, sampleKey } from '../samples.js';
+import { fetchSamples } from '../samples.js';
 import { scoreOf } from '../score.js';
-import { DAY_MS, HOUR_MS, windowGrid } from '../sql.js';
+import { DAY_MS, HOUR_MS, windowGrid, windowKey } from '../sql.js';
 
 const ENTITY_TYPES = ['principal', 'cloud_app'] as const;
 
@@ -102,13 +102,13 @@ export const offHours: Detector = {
         .flatMap((r) => r.odd.filter((h) => !inUsualSpan(r.act, r.basis, rhythm.maxShare, h, rhythm.spanMarginHours)).map((h) => ({ r, h, win: Number(r.day) * 24 + Number(h) })));
       // The calls of each candidate hour (and samples) in one query; quiet hours with a stray call or two drop out here.
       const samples = await fetchSamples(ctx, 3600, { subaccount: 'subaccount', entity: type, where }, cands.map((c) => ({ subaccount: c.r.sub, entity: c.r.entity, win: c.win })));
-      const busy = cands.filter((c) => (samples.get(sampleKey({ subaccount: c.r.sub, entity: c.r.entity, win: c.win }))?.count ?? 0) >= (p.min_calls as number));
+      const busy = cands.filter((c) => (samples.get(windowKey({ subaccount: c.r.sub, entity: c.r.entity, win: c.win }))?.count ?? 0) >= (p.min_calls as number));
       const serving = type === 'cloud_app'
         ? await servingUsualPrincipals(ctx, await entityDayTable(ctx, 'principal'), busy.map((c) => ({ sub: c.r.sub, app: c.r.entity, win: c.win })), p.min_calls as number, rhythm, lw)
         : new Set<string>();
       for (const { r, h, win } of busy) {
         if (serving.has(`${r.sub}\u0000${r.entity}\u0000${win}`)) continue;
-        const s = samples.get(sampleKey({ subaccount: r.sub, entity: r.entity, win }));
+        const s = samples.get(windowKey({ subaccount: r.sub, entity: r.entity, win }));
         const calls = s?.count ?? 0;
         const activeDays = r.act[h] ?? 0;
         const isTrue = (x: boolean | number | undefined) => x === true || x === 1;

@@ -9,10 +9,10 @@
 // scanner and script on the internet try it as an open proxy, one or two calls each, which is background,
 // not a client of a tenant; a burst of them is auth_failure_burst's.
 import type { Detector, Hit } from '../detector.js';
-import { fetchSamples, sampleKey } from '../samples.js';
+import { fetchSamples } from '../samples.js';
 import { fmt, scoreOf } from '../score.js';
 import { entityDayTable } from '../facts.js';
-import { DAY_MS, HOUR_MS, windowGrid } from '../sql.js';
+import { DAY_MS, HOUR_MS, windowGrid, windowKey } from '../sql.js';
 
 /** Attack and scanning tools: flagged whenever the exact agent is new to the subaccount. */
 export const SCANNER_AGENTS = /sqlmap|nikto|nmap|masscan|zgrab|nuclei|gobuster|dirbuster|dirb\/|feroxbuster|ffuf|wfuzz|hydra|acunetix|nessus|openvas|burp|owasp[ _-]?zap|zaproxy|w3af|arachni|wpscan|whatweb|skipfish|commix|metasploit|jaeles|httpx - open-source|netsparker|qualys|appscan|havij|brutus|medusa|fimap|xsstrike|dalfox|katana|interactsh/i;
@@ -106,7 +106,7 @@ export const rareUserAgent: Detector = {
     const samples = await fetchSamples(ctx, 3600, { subaccount: 'subaccount', entity: 'user_agent', where: "user_agent != ''" }, cands.map((c) => ({ subaccount: c.sub, entity: c.ua, win: c.win })));
     const hits: Hit[] = [];
     for (const c of cands) {
-      const sample = samples.get(sampleKey({ subaccount: c.sub, entity: c.ua, win: c.win }));
+      const sample = samples.get(windowKey({ subaccount: c.sub, entity: c.ua, win: c.win }));
       const calls = sample?.count ?? 0;
       if (calls < Math.max(1, p.min_calls as number)) continue;
       const hh = String(c.h).padStart(2, '0');
