@@ -6,7 +6,7 @@
 // Warm-up: a subaccount with less own history is judged against its peers alone, severity capped at medium.
 import type { Detector, Hit } from '../detector.js';
 import { finishHits, type HitDraft } from '../hits.js';
-import { fmt, median, scoreOf } from '../score.js';
+import { binomialZ, fmt, median, scoreOf } from '../score.js';
 import { DAY_MS, isoOf, n, windowGrid } from '../sql.js';
 
 interface Feature {
@@ -41,7 +41,7 @@ export const peerDeviation: Detector = {
     window_minutes: 'window length (minutes)',
     min_calls: 'fewest calls of a subaccount in a window to be compared (and to count as a peer)',
     min_peers: 'fewest subaccounts (with min_calls) in a window for a comparison, the judged one included',
-    z: 'binomial z-score the share must reach against the other subaccounts\' pooled rate, (share - pooled) / sqrt(pooled x (1 - pooled) / calls), and against its own median (the same formula)',
+    z: 'binomial z-score the share must reach against the other subaccounts\' pooled rate, and against its own median: the normal deviate with the same upper tail as the exact binomial P(count or more | calls, rate), about (share - rate) / sqrt(rate x (1 - rate) / calls) when the counts are large',
     peer_ratio: 'and the share must be at least this multiple of the pooled rate (at least 0.5 %)',
     min_excess: 'and exceed the pooled rate by at least this much (0.03 = 3 points)',
     own_ratio: 'and the value must be at least this multiple of the subaccount\'s own median over the baseline days (rates below 0.5 % count as 0.5 %)',
@@ -85,7 +85,7 @@ export const peerDeviation: Detector = {
           if (othersOf <= 0) continue;
           const pooled = (totalCount - f.count(r)) / othersOf;
           const p0 = Math.max(pooled, RATE_FLOOR);
-          const z = (v - p0) / Math.sqrt((p0 * (1 - p0)) / of);
+          const z = binomialZ(f.count(r), of, p0);
           if (z < (p.z as number) || v < (p.peer_ratio as number) * p0 || v - pooled < (p.min_excess as number)) continue;
           // Own past: the same time of day on the baseline days (a tenant's mix changes between day and night).
           const own = (bySub.get(r.sub) ?? [])
@@ -96,7 +96,7 @@ export const peerDeviation: Detector = {
           // Against its own past, the same binomial test as against the peers: a tenant that always has a
           // 2 % share reaches twice that in some window by chance alone when the window holds few calls.
           const ownRate = Math.max(ownMedian, RATE_FLOOR);
-          const ownZ = (v - ownRate) / Math.sqrt((ownRate * (1 - ownRate)) / of);
+          const ownZ = binomialZ(f.count(r), of, ownRate);
           if (!partial && (v < (p.own_ratio as number) * ownRate || ownZ < (p.z as number))) continue;
           const others = peers.length - 1;
           const draft: HitDraft = {

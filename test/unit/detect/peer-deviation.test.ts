@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { detectRange } from '../../../collector/detect/run.js';
+import { binomialZ } from '../../../collector/detect/score.js';
 import type { CallRecord } from '../../../common/audit/event.js';
 import { at, call, emit, HOUR, iso, load, onlyDetectors, range, spread, useStore } from './fixtures.js';
 
@@ -47,7 +48,7 @@ describe('peer_deviation', () => {
 
 /**
  * q6 always has one call in twelve answered 404 (8.3 %), its peers none. On day 8 it has 5 in 24 for three
- * hours from 12:00 (20.8 %: 2.5 x its own median, but 3.9 binomial sigmas on 72 calls, what chance gives
+ * hours from 12:00 (20.8 %: 2.5 x its own median, but a binomial z of 3.2 on 72 calls, what chance gives
  * a tenant this small now and then) and 12 in 24 for three hours from 18:00 (50 %).
  */
 function steadyDeviant(): CallRecord[] {
@@ -79,5 +80,18 @@ describe('peer_deviation against a tenant that is always different', () => {
     assert.ok(Math.abs((f.evidence.own_median as number) - 1 / 12) < 1e-9, JSON.stringify(f.evidence));
     assert.ok((f.evidence.own_z as number) > 5, JSON.stringify(f.evidence));
     assert.match(f.explanation, /binomial z of at least 5 against it \(it is /);
+  });
+});
+
+describe('binomialZ', () => {
+  it('is the normal deviate of the exact binomial tail: far below the normal approximation for small counts, close to it for large ones', () => {
+    // P(X >= 3 | 30, 0.005) = 5.1e-4, the tail of z 3.29; the approximation says 7.4.
+    assert.ok(Math.abs(binomialZ(3, 30, 0.005) - 3.29) < 0.05, String(binomialZ(3, 30, 0.005)));
+    // 600 of 10,000 against 5 %: the approximation says 4.59; the binomial's heavier right tail a little less.
+    const large = binomialZ(600, 10_000, 0.05);
+    assert.ok(large > 4.3 && large < 4.59, String(large));
+    // Tails far below the smallest double stay finite and ordered.
+    assert.ok(Number.isFinite(binomialZ(2000, 2000, 0.01)) && binomialZ(2000, 2000, 0.01) > binomialZ(1000, 2000, 0.01));
+    assert.equal(binomialZ(5, 10, 0.5), 0);
   });
 });
