@@ -8,19 +8,22 @@ import { at, call, emit, HOUR, iso, load, onlyDetectors, range, spread, useStore
 const only = onlyDetectors(['peer_deviation'], { peer_deviation: { min_calls: 20 } });
 const PEERS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
 
-/** 24 calls an hour per tenant, one in twelve refused; p3 refuses 15 of 24 on day 8 from 12:00 to 15:00. */
-function traffic(): CallRecord[] {
+/** 24 calls an hour for each tenant over 9 days from T0; `change` alters call i of an hour (hours since T0). */
+function hourly(subs: readonly string[], change: (sub: string, hour: number, i: number) => Partial<CallRecord>): CallRecord[] {
   const out: CallRecord[] = [];
   for (let hour = 0; hour < 9 * 24; hour++) {
-    for (const sub of PEERS) {
-      const burst = sub === 'p3' && hour >= 8 * 24 + 12 && hour < 8 * 24 + 15;
-      out.push(...spread(24, at(0, 0) + hour * HOUR, at(0, 0) + (hour + 1) * HOUR, (ts, i) => call(ts, {
-        subaccount: sub,
-        ...((burst ? i % 8 < 5 : i % 12 === 0) ? { decision: 'deny', deny_reason: 'path_not_allowed', status: 403, rule_id: '' } : {}),
-      })));
-    }
+    const start = at(0, 0) + hour * HOUR;
+    for (const sub of subs) out.push(...spread(24, start, start + HOUR, (ts, i) => call(ts, { subaccount: sub, ...change(sub, hour, i) })));
   }
   return out;
+}
+
+/** The three hours from `from` o'clock on day 8. */
+const onDay8 = (hour: number, from: number) => hour >= 8 * 24 + from && hour < 8 * 24 + from + 3;
+
+/** One in twelve calls refused; p3 refuses 15 of 24 on day 8 from 12:00 to 15:00. */
+function traffic(): CallRecord[] {
+  return hourly(PEERS, (sub, hour, i) => ((sub === 'p3' && onDay8(hour, 12) ? i % 8 < 5 : i % 12 === 0) ? { decision: 'deny', deny_reason: 'path_not_allowed', status: 403, rule_id: '' } : {}));
 }
 
 describe('peer_deviation', () => {
@@ -52,19 +55,10 @@ describe('peer_deviation', () => {
  * a tenant this small now and then) and 12 in 24 for three hours from 18:00 (50 %).
  */
 function steadyDeviant(): CallRecord[] {
-  const out: CallRecord[] = [];
-  for (let hour = 0; hour < 9 * 24; hour++) {
-    const start = at(0, 0) + hour * HOUR;
-    const onDay8 = (from: number) => hour >= 8 * 24 + from && hour < 8 * 24 + from + 3;
-    for (const sub of ['q1', 'q2', 'q3', 'q4', 'q5', 'q6']) {
-      const every = sub !== 'q6' ? 0 : onDay8(12) ? 5 : onDay8(18) ? 2 : 12;
-      out.push(...spread(24, start, start + HOUR, (ts, i) => call(ts, {
-        subaccount: sub,
-        ...(every > 0 && i % every === 0 ? { status: 404 } : {}),
-      })));
-    }
-  }
-  return out;
+  return hourly(['q1', 'q2', 'q3', 'q4', 'q5', 'q6'], (sub, hour, i) => {
+    const every = sub !== 'q6' ? 0 : onDay8(hour, 12) ? 5 : onDay8(hour, 18) ? 2 : 12;
+    return every > 0 && i % every === 0 ? { status: 404 } : {};
+  });
 }
 
 describe('peer_deviation against a tenant that is always different', () => {
