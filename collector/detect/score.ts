@@ -104,24 +104,21 @@ function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(a);
 }
 
-/** The standard normal quantile of probability exp(logP) (Acklam's rational approximation; logP may be far below the smallest double). */
+/**
+ * The standard normal quantile of probability exp(logP), for the lower half that upper tails beyond the
+ * mean map to (Acklam's rational approximation; logP may be far below the smallest double).
+ */
 function normalQuantileFromLog(logP: number): number {
   const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
   const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
   const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   const poly = (k: readonly number[], x: number) => k.reduce((acc, v) => acc * x + v, 0);
-  if (logP >= 0) return Infinity;
   if (logP < Math.log(0.02425)) {
     const q = Math.sqrt(-2 * logP);
     return poly(c, q) / (poly(d, q) * q + 1);
   }
-  const p = Math.exp(logP);
-  if (p > 1 - 0.02425) {
-    const q = Math.sqrt(-2 * Math.log1p(-p));
-    return -poly(c, q) / (poly(d, q) * q + 1);
-  }
-  const q = p - 0.5;
+  const q = Math.min(Math.exp(logP), 0.5) - 0.5;
   const r = q * q;
   return (poly(a, r) * q) / (poly(b, r) * r + 1);
 }
