@@ -163,11 +163,11 @@ try {
     const all = await allRecords();
     records = undefined;
     const docs = await step('elasticsearch: ECS mapping', () => measured(undefined, async () => mapEcs(all, 'raw1')));
-    rows.push(row('none', 'piece', 'elasticsearch: ECS documents (auditToEcs)', events, docs));
+    rows.push(row('none', 'piece', 'elasticsearch: ECS documents as JSON text (auditEcsJson)', events, docs));
     const esBatch = entryOf({ name: 'x', type: 'elasticsearch', nodes: ['http://127.0.0.1:9200'] }).entry.batch_size;
     const bodies = await step('elasticsearch: bulk bodies', () => measured(undefined, async () => bulkBodies(all, docs.value, 'raw1', esBatch)));
     docs.value.length = 0;
-    rows.push(row('none', 'piece', `elasticsearch: _bulk NDJSON bodies of ${fmt(esBatch)} (JSON.stringify)`, events, bodies, `${(totalBytes(bodies.value) / events).toFixed(0)} bytes per document with its action line`));
+    rows.push(row('none', 'piece', `elasticsearch: _bulk NDJSON bodies of ${fmt(esBatch)} (action lines joined to the documents)`, events, bodies, `${(totalBytes(bodies.value) / events).toFixed(0)} bytes per document with its action line`));
 
     const es = await step('starting the Elasticsearch stand-in', () => startBenchEsStandin());
     cleanup.add('stand-in', () => es.stop());

@@ -2,7 +2,7 @@
 // reading from the store (the runner's source), formatting (syslog messages and their octet-counted
 // frames; ECS documents and their _bulk bodies). They use the exporters' own functions; what they
 // produce is also what the raw baselines send.
-import { auditToEcs, dataStreamName, type EcsDocument } from '../../collector/export/elasticsearch/ecs.js';
+import { auditEcsJson, dataStreamName } from '../../collector/export/elasticsearch/ecs.js';
 import { resolveSyslogConfig } from '../../collector/export/syslog/config.js';
 import { FrameBuilder, octetCountedFrames } from '../../collector/export/syslog/framing.js';
 import { createAuditRowWriter, createFormatter } from '../../collector/export/syslog/message.js';
@@ -53,18 +53,19 @@ export function frameBatches(messages: readonly string[], batchSize: number): Bu
   return out;
 }
 
-export function mapEcs(records: readonly AuditRecord[], namespace: string): EcsDocument[] {
-  return records.map((r) => auditToEcs(r.event, namespace));
+/** The ECS documents as the exporter writes them: JSON text per event (auditEcsJson). */
+export function mapEcs(records: readonly AuditRecord[], namespace: string): string[] {
+  return records.map((r) => auditEcsJson(r.event, namespace));
 }
 
-/** NDJSON _bulk bodies of batchSize `create` operations each, serialised as the client's bulk helper does. */
-export function bulkBodies(records: readonly AuditRecord[], docs: readonly EcsDocument[], namespace: string, batchSize: number): string[] {
+/** NDJSON _bulk bodies of batchSize `create` operations each: the action line as the client's bulk helper writes it, then the document. */
+export function bulkBodies(records: readonly AuditRecord[], docs: readonly string[], namespace: string, batchSize: number): string[] {
   const index = dataStreamName('audit', namespace);
   const out: string[] = [];
   for (let i = 0; i < docs.length; i += batchSize) {
     const lines: string[] = [];
     for (let j = i; j < Math.min(i + batchSize, docs.length); j++) {
-      lines.push(JSON.stringify({ create: { _index: index, _id: (records[j] as AuditRecord).id } }), JSON.stringify(docs[j]));
+      lines.push(JSON.stringify({ create: { _index: index, _id: (records[j] as AuditRecord).id } }), docs[j] as string);
     }
     out.push(`${lines.join('\n')}\n`);
   }

@@ -11,7 +11,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { ExportOutcome, ExportRecord, ExportStream } from '../types.js';
 import { BulkTally, type ItemError } from './bulk-outcome.js';
-import { auditToEcs, dataStreamName, findingToEcs, type EcsDocument } from './ecs.js';
+import { auditEcsJson, dataStreamName, findingToEcs, type EcsDocument } from './ecs.js';
 
 export interface BulkSettings {
   readonly namespace: string;
@@ -23,7 +23,8 @@ export interface BulkSettings {
 interface Item {
   readonly id: string;
   readonly index: string;
-  readonly doc: EcsDocument;
+  /** The audit documents as their JSON text (auditEcsJson), findings as objects the client serialises. */
+  readonly doc: EcsDocument | string;
 }
 
 function idOf(action: Record<string, { _id?: string } | undefined>): string | undefined {
@@ -40,7 +41,7 @@ export async function sendBulk(client: Client, records: readonly ExportRecord[],
   const items: Item[] = [];
   for (const r of records) {
     try {
-      const doc = r.stream === 'audit' ? auditToEcs(r.event, settings.namespace) : findingToEcs(r.finding, r.id, settings.namespace);
+      const doc = r.stream === 'audit' ? auditEcsJson(r.event, settings.namespace) : findingToEcs(r.finding, r.id, settings.namespace);
       items.push({ id: r.id, index: index[r.stream], doc });
     } catch (err) {
       tally.reject(r.id, `cannot be mapped to ECS: ${(err as Error).message}`);

@@ -1,7 +1,7 @@
 // The ECS mapping (docs/ecs-mapping.md) with real values: what each audit field and finding field becomes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditToEcs, dataStreamName, findingToEcs, SEVERITY_NUMBER } from '../../../../collector/export/elasticsearch/ecs.js';
+import { auditEcsJson, auditToEcs, dataStreamName, findingToEcs, SEVERITY_NUMBER } from '../../../../collector/export/elasticsearch/ecs.js';
 import { fieldMappings, indexTemplate } from '../../../../collector/export/elasticsearch/templates.js';
 import type { ExportedAuditEvent } from '../../../../collector/export/types.js';
 import { auditRecords, findingRecords } from '../../../helpers/es-standin-records.js';
@@ -80,6 +80,33 @@ describe('ECS mapping of an audit event', () => {
     assert.equal(at(d, 'rule.id'), 'ldap-tcp');
     assert.equal(at(d, 'error.type'), 'reset');
     assert.equal(at(d, 'tunnelwatch.extra'), undefined);
+  });
+
+  it('writes hostile text as valid JSON that reads back as the same values', () => {
+    // Quotes, backslashes, control characters, line separators, a lone surrogate, non-ASCII, markup.
+    const nasty = ['a"b', 'back\\slash', 'nl\n\r\tx', '\u0000\u001f\u007f', '\u2028\u2029', '\ud800lone', 'Grüße 日本 🙂', '</script><b>'];
+    nasty.forEach((text, i) => {
+      const e: ExportedAuditEvent = {
+        ...denied, path: `/p/${text}`, query: `?q=${text}`, principal: text, user_agent: text, cloud_app: text, deny_reason: text as ExportedAuditEvent['deny_reason'],
+        virtual_host: text, subaccount: text, emitter_id: text, extra: i % 2 === 0 ? '{not json' : JSON.stringify({ note: text }),
+      };
+      const d = JSON.parse(auditEcsJson(e, 'default')) as Doc;
+      // A lone surrogate is written as its \u escape and so reads back as itself.
+      assert.equal(at(d, 'url.path'), `/p/${text}`);
+      assert.equal(at(d, 'url.query'), `q=${text}`);
+      assert.equal(at(d, 'user.name'), text);
+      assert.equal(at(d, 'user_agent.original'), text);
+      assert.equal(at(d, 'event.reason'), text);
+      assert.equal(at(d, 'server.domain'), text);
+      assert.equal(at(d, 'organization.id'), text);
+      assert.equal(at(d, 'observer.name'), text);
+      assert.deepEqual(at(d, 'related.user'), [text]);
+      assert.deepEqual(at(d, 'tunnelwatch.extra'), i % 2 === 0 ? '{not json' : { note: text }, 'extension fields that do not parse are kept as text');
+    });
+  });
+
+  it('gives the same bytes for the same event', () => {
+    for (const { event } of auditRecords(50)) assert.equal(auditEcsJson(event, 'ns'), auditEcsJson({ ...event }, 'ns'));
   });
 
   it('maps generated traffic consistently: outcome, type and ids follow the event', () => {
