@@ -2,7 +2,6 @@
 // credentials read from their file or environment variable (each time a client is built, so a rotated key
 // is picked up after a failure), TLS. Errors name where a secret was looked for, never what was found.
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { Client, Serializer } from '@elastic/elasticsearch';
 import { readConfiguredFile, resolveFrom } from '../../../common/config/load-config.js';
 import { TunnelwatchError } from '../../../common/errors.js';
@@ -60,41 +59,29 @@ export function describeConnection(config: EsConnectionConfig): string {
   return `${config.nodes.join(', ')} with ${how}`;
 }
 
-/** Bytes of one piece of a streamed _bulk body: small enough to come from reused memory, large enough for few writes. */
-const BODY_CHUNK = 64 * 1024;
-
-/** NDJSON lines, each followed by a newline, as UTF-8 buffers of about BODY_CHUNK bytes. */
-export function* ndjsonChunks(lines: Iterable<string>): Generator<Buffer> {
-  let buf = Buffer.allocUnsafe(BODY_CHUNK);
+/** NDJSON lines, each followed by a newline, as one UTF-8 buffer of exactly their size. */
+export function ndjsonBody(lines: readonly string[]): Buffer {
+  let bytes = 0;
+  for (const line of lines) bytes += Buffer.byteLength(line, 'utf8') + 1;
+  const body = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const line of lines) {
-    // At most 3 UTF-8 bytes per UTF-16 code unit, and the newline.
-    const room = line.length * 3 + 1;
-    if (at + room > buf.length) {
-      if (at > 0) yield buf.subarray(0, at);
-      buf = Buffer.allocUnsafe(Math.max(BODY_CHUNK, room));
-      at = 0;
-    }
-    at += buf.write(line, at, 'utf8');
-    buf[at++] = 0x0a;
+    at += body.write(line, at, 'utf8');
+    body[at++] = 0x0a;
   }
-  if (at > 0) yield buf.subarray(0, at);
+  return body;
 }
 
 /**
- * The client's serializer, with _bulk bodies streamed in pieces of BODY_CHUNK bytes instead of built as
- * one string (of flush_bytes, 5 MB by default) that is measured and then copied into one buffer: fresh
- * memory of that size costs more to touch on a virtual machine than all the mapping of its documents
- * (docs/benchmarks.md, "Export"). The transport sends a stream body chunked (no content-length), gzips
- * it as it goes when `compression` is on, and never retries it itself (the client's retries are off
- * anyway: the runner resends).
+ * The client's serializer, with each _bulk body written once into a buffer of its exact size. The stock
+ * one appends the lines to a string (a tree of thousands of pieces), which the transport then measures
+ * for Content-Length and the HTTP client encodes again: both walk the whole tree, which cost more CPU
+ * than mapping the documents (docs/benchmarks.md, "Export"). The transport takes a Buffer body as it is
+ * (Content-Length is its length; gzip with `compression`), so only the declared return type differs.
  */
-class StreamingBulkSerializer extends Serializer {
+class BulkBufferSerializer extends Serializer {
   override ndserialize(array: Array<Record<string, unknown> | string>): string {
-    const lines = (function* (serialize: (o: Record<string, unknown>) => string) {
-      for (const item of array) yield typeof item === 'string' ? item : serialize(item);
-    })((o) => this.serialize(o));
-    return Readable.from(ndjsonChunks(lines), { objectMode: false }) as unknown as string;
+    return ndjsonBody(array.map((item) => (typeof item === 'string' ? item : this.serialize(item)))) as unknown as string;
   }
 }
 
@@ -108,7 +95,7 @@ export function createClient(config: EsConnectionConfig, configFile: string, env
     // The runner owns retries (with backoff and jitter); the client must answer at once.
     maxRetries: 0,
     compression: config.compression,
-    Serializer: StreamingBulkSerializer,
+    Serializer: BulkBufferSerializer,
     tls: {
       ...(tls.ca_file ? { ca: readConfiguredFile(configFile, key('ca_file'), tls.ca_file) } : {}),
       ...(tls.cert_file ? { cert: readConfiguredFile(configFile, key('cert_file'), tls.cert_file) } : {}),
