@@ -22,6 +22,7 @@ import { machineInfo } from './lib/machine.js';
 import { withLoad } from './lib/machine-load.js';
 import { progress, step } from './lib/progress.js';
 import { fillAuditEvents } from './lib/query-data.js';
+import { configureEngineMemory } from '../collector/store/engine-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,6 +49,8 @@ const BASELINE_SQL = 'SELECT subaccount, toDate(ts) AS day, count(), countIf(dec
   'FROM audit_events GROUP BY subaccount, day';
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const machine = await machineInfo();
+// Before the engine is loaded: its allocator reads its options then (as the store sets them).
+configureEngineMemory();
 const { version } = await import('chdb');
 // Read before the store opens a session (afterwards it reads as unknown).
 const chdbVersion = version().libchdb.replace(/"/g, '');

@@ -34,6 +34,7 @@ import { generateEvents } from './lib/ingest-events.js';
 import { loadBetween, sampleLoad } from './lib/machine-load.js';
 import { machineInfo } from './lib/machine.js';
 import { progress, step } from './lib/progress.js';
+import { configureEngineMemory } from '../collector/store/engine-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,6 +89,8 @@ const machine = await machineInfo();
 await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - loadStart.atMs))));
 const loadBefore = loadBetween(loadStart, await sampleLoad());
 progress(`machine before the run: ${loadBefore.machineBusyPct.toFixed(0)}% busy, other processes ${loadBefore.otherPct.toFixed(0)}% of a CPU${loadBefore.topOther.length ? ` (${loadBefore.topOther.join(', ')})` : ''}`);
+// Before the engine is loaded: its allocator reads its options then (as the store sets them).
+configureEngineMemory();
 const { version } = await import('chdb');
 const dataDir = await mkdtemp(join(tmpdir(), 'tw-bench-export-'));
 cleanup.add('data directory', () => rm(dataDir, { recursive: true, force: true }));

@@ -18,6 +18,7 @@ import { markdownSection, terminalSummary } from './lib/ingest-report.js';
 import { machineInfo } from './lib/machine.js';
 import { step } from './lib/progress.js';
 import { httpPhase } from './lib/ingest-http.js';
+import { configureEngineMemory } from '../collector/store/engine-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,6 +46,8 @@ for (const [name, value] of Object.entries({ rows, 'format-rows': formatRows, ba
 const dataDir = args.keep ? resolve(args.keep) : await mkdtemp(join(tmpdir(), 'tw-bench-ingest-'));
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const machine = await machineInfo();
+// Before the engine is loaded: its allocator reads its options then (as the store sets them).
+configureEngineMemory();
 const { version } = await import('chdb');
 const phases: PhaseResult[] = [];
 const store = await openStore({ dataDir, batch: { rows: batchRows } }).catch(async (err: unknown) => {

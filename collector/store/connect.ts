@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { TunnelwatchError } from '../../common/errors.js';
 import { checkClusterName } from './cluster-name.js';
+import { configureEngineMemory } from './engine-memory.js';
 
 export interface ConnectOptions {
   /** Embedded store: the chDB data directory (created when missing; default .tunnelwatch/store). Ignored when url is set. */
@@ -69,7 +70,9 @@ function lockHolder(dir: string): string | undefined {
 async function connectEmbedded(dataDir: string): Promise<StoreConnection> {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
-  // Loaded lazily: the native engine is only mapped into processes that use it.
+  // Loaded lazily: the native engine is only mapped into processes that use it. Its allocator reads its
+  // options when it is loaded (engine-memory.ts).
+  configureEngineMemory();
   const { createChdbConnection } = await import('chdb/connection');
   let connection: ReturnType<typeof createChdbConnection>;
   try {
