@@ -23,8 +23,17 @@ function cpuRate(p: PhaseResult): number {
   return p.rows / p.cpuS;
 }
 
+/**
+ * The baseline: the faster of the engine's own INSERT ... SELECT phases (one statement, or 100,000-row
+ * statements), so that a slow run of one of them never flatters the ratios.
+ */
+function engineBaseline(phases: readonly PhaseResult[]): PhaseResult | undefined {
+  const runs = phases.filter((p) => p.id === 'engine' || p.id === 'engine-batches');
+  return runs.length === 0 ? undefined : runs.reduce((a, b) => (rate(b) > rate(a) ? b : a));
+}
+
 export function markdownSection(report: IngestReport, command: string): string {
-  const engine = report.phases.find((p) => p.id === 'engine');
+  const engine = engineBaseline(report.phases);
   const naive = report.phases.find((p) => p.id === 'format-naive');
   const store = report.phases.find((p) => p.id === 'store');
   const http = report.phases.find((p) => p.id === 'http');
@@ -37,6 +46,7 @@ export function markdownSection(report: IngestReport, command: string): string {
     '',
     'Every phase writes realistic audit events into the same embedded store (audit_events with its rollup views), tables emptied in between. The store and HTTP phases send from 16 concurrent callers, as the shippers of that many relays and connectors would; the store commits them in groups of up to 100,000 rows.',
     '"rows/CPU-s" divides by the CPU this process used (JS thread and engine threads): it moves less than wall time when other processes share the machine.',
+    `"vs engine" compares with the faster of the engine's own INSERT ... SELECT phases in this run${engine ? ` (here: ${engine.label})` : ''}.`,
     '',
     '| phase | rows | rows/s | vs engine | rows/CPU-s | vs engine | peak RSS | other load | note |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -52,10 +62,10 @@ export function markdownSection(report: IngestReport, command: string): string {
       '',
       '| target | measured | met |',
       '| --- | --- | --- |',
-      `| store path ≥ ${n(TARGET_ROWS_PER_S)} events/s sustained | ${n(rate(store))} events/s (${ratio(rate(store), rate(engine))} the engine's own INSERT ... SELECT, ${ratio(rate(store), rate(naive))} the naive path) | ${rate(store) >= TARGET_ROWS_PER_S ? 'yes' : '**no**'} |`,
+      `| store path ≥ ${n(TARGET_ROWS_PER_S)} events/s sustained | ${n(rate(store))} events/s (${ratio(rate(store), rate(engine))} the engine's best INSERT ... SELECT, ${ratio(rate(store), rate(naive))} the naive path) | ${rate(store) >= TARGET_ROWS_PER_S ? 'yes' : '**no**'} |`,
     );
     if (http) {
-      lines.push(`| collector HTTP ingest ≥ ${n(TARGET_ROWS_PER_S)} events/s sustained | ${n(rate(http))} events/s (${ratio(rate(http), rate(engine))} the engine's own INSERT ... SELECT) | ${rate(http) >= TARGET_ROWS_PER_S ? 'yes' : '**no**'} |`);
+      lines.push(`| collector HTTP ingest ≥ ${n(TARGET_ROWS_PER_S)} events/s sustained | ${n(rate(http))} events/s (${ratio(rate(http), rate(engine))} the engine's best INSERT ... SELECT) | ${rate(http) >= TARGET_ROWS_PER_S ? 'yes' : '**no**'} |`);
     }
   }
   return lines.join('\n');
@@ -63,7 +73,7 @@ export function markdownSection(report: IngestReport, command: string): string {
 
 export function terminalSummary(report: IngestReport): string {
   const width = Math.max(...report.phases.map((p) => p.label.length));
-  const engine = report.phases.find((p) => p.id === 'engine');
+  const engine = engineBaseline(report.phases);
   const rows = report.phases.map(
     (p) =>
       `${p.label.padEnd(width)}  ${n(rate(p)).padStart(9)} rows/s  ${(engine ? ratio(rate(p), rate(engine)) : '').padStart(6)}  ${n(cpuRate(p)).padStart(9)} rows/CPU-s  rss ${n(p.peakRssMb).padStart(5)} MB  other load ${p.load.otherPct.toFixed(0).padStart(3)}%  ${p.note ?? ''}`,
