@@ -18,11 +18,10 @@ import { detectRangeReport, type DetectReport } from '../collector/detect/run.js
 import { openStore } from '../collector/store/open-store.js';
 import { writeSection } from './lib/benchmarks-doc.js';
 import { detectSection, type SweepResult } from './lib/detect-report.js';
-import { machineInfo } from './lib/machine.js';
+import { engineVersion, machineInfo } from './lib/machine.js';
 import { withLoad } from './lib/machine-load.js';
 import { progress, step } from './lib/progress.js';
 import { fillAuditEvents } from './lib/query-data.js';
-import { configureEngineMemory } from '../collector/store/engine-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,11 +48,7 @@ const BASELINE_SQL = 'SELECT subaccount, toDate(ts) AS day, count(), countIf(dec
   'FROM audit_events GROUP BY subaccount, day';
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const machine = await machineInfo();
-// Before the engine is loaded: its allocator reads its options then (as the store sets them).
-configureEngineMemory();
-const { version } = await import('chdb');
-// Read before the store opens a session (afterwards it reads as unknown).
-const chdbVersion = version().libchdb.replace(/"/g, '');
+const chdbVersion = await engineVersion();
 const cpuMs = (since: NodeJS.CpuUsage) => {
   const u = process.cpuUsage(since);
   return (u.user + u.system) / 1000;

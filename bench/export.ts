@@ -32,9 +32,8 @@ import { findings, markdownSection, terminalSummary, type ExportReport } from '.
 import { runExporter } from './lib/export-run.js';
 import { generateEvents } from './lib/ingest-events.js';
 import { loadBetween, sampleLoad } from './lib/machine-load.js';
-import { machineInfo } from './lib/machine.js';
+import { engineVersion, machineInfo } from './lib/machine.js';
 import { progress, step } from './lib/progress.js';
-import { configureEngineMemory } from '../collector/store/engine-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -89,9 +88,7 @@ const machine = await machineInfo();
 await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - loadStart.atMs))));
 const loadBefore = loadBetween(loadStart, await sampleLoad());
 progress(`machine before the run: ${loadBefore.machineBusyPct.toFixed(0)}% busy, other processes ${loadBefore.otherPct.toFixed(0)}% of a CPU${loadBefore.topOther.length ? ` (${loadBefore.topOther.join(', ')})` : ''}`);
-// Before the engine is loaded: its allocator reads its options then (as the store sets them).
-configureEngineMemory();
-const { version } = await import('chdb');
+const chdbVersion = await engineVersion();
 const dataDir = await mkdtemp(join(tmpdir(), 'tw-bench-export-'));
 cleanup.add('data directory', () => rm(dataDir, { recursive: true, force: true }));
 const rows: PhaseRow[] = [];
@@ -210,7 +207,7 @@ const report: ExportReport = {
   startedAt,
   command: `npm run bench:export${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   machine,
-  chdb: version().libchdb.replace(/"/g, ''),
+  chdb: chdbVersion,
   rsyslog: rsyslogVersion,
   events,
   format,

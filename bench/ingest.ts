@@ -15,10 +15,9 @@ import { openStore } from '../collector/store/open-store.js';
 import { writeSection } from './lib/benchmarks-doc.js';
 import { enginePhase, formatPhases, generatorPhase, replayPhase, storePhase, type PhaseResult } from './lib/ingest-phases.js';
 import { markdownSection, terminalSummary } from './lib/ingest-report.js';
-import { machineInfo } from './lib/machine.js';
+import { engineVersion, machineInfo } from './lib/machine.js';
 import { step } from './lib/progress.js';
 import { httpPhase } from './lib/ingest-http.js';
-import { configureEngineMemory } from '../collector/store/engine-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,9 +45,7 @@ for (const [name, value] of Object.entries({ rows, 'format-rows': formatRows, ba
 const dataDir = args.keep ? resolve(args.keep) : await mkdtemp(join(tmpdir(), 'tw-bench-ingest-'));
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const machine = await machineInfo();
-// Before the engine is loaded: its allocator reads its options then (as the store sets them).
-configureEngineMemory();
-const { version } = await import('chdb');
+const chdbVersion = await engineVersion();
 const phases: PhaseResult[] = [];
 const store = await openStore({ dataDir, batch: { rows: batchRows } }).catch(async (err: unknown) => {
   if (!args.keep) await rm(dataDir, { recursive: true, force: true });
@@ -66,7 +63,7 @@ try {
   await store.close();
   if (!args.keep) await rm(dataDir, { recursive: true, force: true });
 }
-const report = { startedAt, machine, chdb: version().libchdb, phases, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+const report = { startedAt, machine, chdb: chdbVersion, phases, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 console.log(terminalSummary(report));
 const command = `npm run bench:ingest${rows !== 1_000_000 ? ` -- --rows ${rows}` : ''}`;
 if (!args['no-doc']) {

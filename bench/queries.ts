@@ -18,12 +18,11 @@ import { openStore } from '../collector/store/open-store.js';
 import { buildDashboardApp } from '../dashboard/app.js';
 import { createDashboardContext } from '../dashboard/dashboard.js';
 import { writeSection } from './lib/benchmarks-doc.js';
-import { machineInfo } from './lib/machine.js';
+import { engineVersion, machineInfo } from './lib/machine.js';
 import { withLoad } from './lib/machine-load.js';
 import { progress, step } from './lib/progress.js';
 import { fillAuditEvents } from './lib/query-data.js';
 import { queryCases, type QueryCase } from './lib/query-cases.js';
-import { configureEngineMemory } from '../collector/store/engine-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,11 +49,7 @@ const dataDir = args.keep ? resolve(args.keep) : await mkdtemp(join(tmpdir(), 't
 const reuse = args.keep !== undefined && existsSync(join(dataDir, 'store'));
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const machine = await machineInfo();
-// Before the engine is loaded: its allocator reads its options then (as the store sets them).
-configureEngineMemory();
-const { version } = await import('chdb');
-// Read before the store opens a session (afterwards it reads as unknown).
-const chdbVersion = version().libchdb.replace(/"/g, '');
+const chdbVersion = await engineVersion();
 const store = await openStore({ dataDir: join(dataDir, 'store') });
 const token = `tw_${randomBytes(24).toString('base64url')}`;
 

@@ -1,5 +1,6 @@
 // What the numbers were measured on: they only mean something next to the machine and tool versions.
 import { cpus, totalmem } from 'node:os';
+import { configureEngineMemory } from '../../collector/store/engine-memory.js';
 import { run } from '../../test/helpers/processes.js';
 
 export interface MachineInfo {
@@ -33,4 +34,14 @@ export async function machineInfo(): Promise<MachineInfo> {
       curl: await version('curl', ['--version'], /^(curl \S+)/m),
     },
   };
+}
+
+/**
+ * The embedded engine's version, loading the engine the way the store does (its allocator options set
+ * first: engine-memory.ts). Call it before a store opens a session: afterwards the version reads as unknown.
+ */
+export async function engineVersion(): Promise<string> {
+  configureEngineMemory();
+  const { version } = await import('chdb');
+  return version().libchdb.replace(/"/g, '');
 }

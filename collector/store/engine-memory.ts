@@ -1,7 +1,7 @@
 // How the embedded engine's memory allocator (the jemalloc inside libchdb) keeps memory that queries have
 // freed. chDB builds it to hand freed pages back to the system within 5 s (dirty_decay_ms:5000,
 // muzzy_decay_ms:0), so a query that follows a few seconds later takes fresh pages from the kernel and
-// faults each one in again. On the virtual machines we measured, a first touch costs several
+// faults each one in again. On the virtual machine we measured on, a first touch costs several
 // microseconds per 4 KB page, more than the query's own work on that memory: a full detection sweep
 // over 10 million events took 14.3 s with chDB's setting and 10.1 s with freed memory kept for a minute
 // (docs/store.md, "Engine memory"). The store keeps it for two minutes, longer than the live detector's
