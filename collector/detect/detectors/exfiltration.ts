@@ -14,7 +14,7 @@
 import type { DetectContext, Detector, Hit } from '../detector.js';
 import { appHalfHourTable } from '../facts.js';
 import { fmt, fmtBytes, scoreOf } from '../score.js';
-import { judgeSeasonal, seasonalBaselineText, seasonalCandidates, shiftOf, withShifted, type SeasonalCandidate, type SeasonalVerdict } from '../seasonal.js';
+import { judgeSeasonal, KNOWN_APPS, KNOWN_BACKENDS, seasonalBaselineText, seasonalCandidates, shiftOf, withShifted, type SeasonalCandidate, type SeasonalVerdict } from '../seasonal.js';
 import { chTime, DAY_MS, isoOf, n, windowGrid, type WindowGrid } from '../sql.js';
 import type { DetectorParams } from '../config.js';
 
@@ -40,10 +40,10 @@ export const exfiltration: Detector = {
     const prefilter = { ratio: p.ratio as number, unit: 100_000, minSamples: p.min_samples as number };
     const appSpec = hourly
       // Whole hours: the sweep's per-app half-hour aggregate (facts.ts, shared with volume_spike).
-      ? { source: await appHalfHourTable(ctx), time: 'half', where: '1 = 1', subaccount: 'sub', entity: ['entity'], metric: 'sum(bytes)' }
-      : { source: 'audit_events', time: 'ts', where: "cloud_app != '' AND decision = 'allow'", subaccount: 'subaccount', entity: ['cloud_app'], metric: 'sum(bytes_out)' };
+      ? { source: await appHalfHourTable(ctx), time: 'half', where: '1 = 1', subaccount: 'sub', entity: ['entity'], metric: 'sum(bytes)', history: KNOWN_APPS }
+      : { source: 'audit_events', time: 'ts', where: "cloud_app != '' AND decision = 'allow'", subaccount: 'subaccount', entity: ['cloud_app'], metric: 'sum(bytes_out)', history: KNOWN_APPS };
     const backendSpec = {
-      source: hourly ? 'audit_hour' : 'audit_minute', time: hourly ? 'hour' : 'minute', where: "decision = 'allow' AND virtual_host != ''", subaccount: 'subaccount', entity: ['virtual_host', 'virtual_port'], metric: 'sum(bytes_out)',
+      source: hourly ? 'audit_hour' : 'audit_minute', time: hourly ? 'hour' : 'minute', where: "decision = 'allow' AND virtual_host != ''", subaccount: 'subaccount', entity: ['virtual_host', 'virtual_port'], metric: 'sum(bytes_out)', history: KNOWN_BACKENDS,
     };
     // Apps on the plain grid and on the one shifted by half a window (a dump straddling two windows is
     // seen whole); backends, read from the hourly rollup, on the plain grid.

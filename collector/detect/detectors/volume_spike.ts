@@ -8,7 +8,7 @@ import type { Detector, DetectContext, Hit } from '../detector.js';
 import { appHalfHourTable } from '../facts.js';
 import { finishHits, type HitDraft } from '../hits.js';
 import { fmt, scoreOf } from '../score.js';
-import { judgeSeasonal, seasonalBaselineText, seasonalCandidates, shiftOf, withShifted, type SeasonalCandidate, type SeasonalVerdict } from '../seasonal.js';
+import { judgeSeasonal, KNOWN_APPS, KNOWN_SUBACCOUNTS, seasonalBaselineText, seasonalCandidates, shiftOf, withShifted, type SeasonalCandidate, type SeasonalVerdict } from '../seasonal.js';
 import { isoOf, type WindowGrid } from '../sql.js';
 import type { DetectorParams } from '../config.js';
 
@@ -41,11 +41,11 @@ async function level(ctx: DetectContext, p: DetectorParams, type: 'cloud_app' | 
   const perApp = type === 'cloud_app'
     ? (hourly
       // Whole hours: the sweep's per-app half-hour aggregate (facts.ts, shared with exfiltration and off_hours).
-      ? { source: await appHalfHourTable(ctx), time: 'half', where: '1 = 1', subaccount: 'sub', entity: ['entity'], metric: 'sum(calls)', extras: { denied: 'sum(denied)' } }
-      : { source: 'audit_events', time: 'ts', where: "cloud_app != ''", subaccount: 'subaccount', entity: ['cloud_app'], metric: 'count()', extras: { denied: "countIf(decision = 'deny')" } })
+      ? { source: await appHalfHourTable(ctx), time: 'half', where: '1 = 1', subaccount: 'sub', entity: ['entity'], metric: 'sum(calls)', extras: { denied: 'sum(denied)' }, history: KNOWN_APPS }
+      : { source: 'audit_events', time: 'ts', where: "cloud_app != ''", subaccount: 'subaccount', entity: ['cloud_app'], metric: 'count()', extras: { denied: "countIf(decision = 'deny')" }, history: KNOWN_APPS })
     : undefined;
   const { grid, candidates } = await seasonalCandidates(ctx, window, p.min_excess as number, { ratio: p.ratio as number, unit: 1, minSamples: p.min_samples as number }, perApp ??
-    { source: hourly ? 'audit_hour' : 'audit_minute', time: hourly ? 'hour' : 'minute', where: "subaccount != ''", subaccount: 'subaccount', entity: ['subaccount'], metric: 'sum(calls)', extras: { denied: "sumIf(calls, decision = 'deny')" } }, offset);
+    { source: hourly ? 'audit_hour' : 'audit_minute', time: hourly ? 'hour' : 'minute', where: "subaccount != ''", subaccount: 'subaccount', entity: ['subaccount'], metric: 'sum(calls)', extras: { denied: "sumIf(calls, decision = 'deny')" }, history: KNOWN_SUBACCOUNTS }, offset);
   const drafts: HitDraft[] = [];
   for (const c of candidates) {
     const v = judgeSeasonal(ctx, c, {

@@ -59,3 +59,38 @@ describe('volume_spike', () => {
     assert.deepEqual(await detectRange(s.store, range(at(0, 0), at(2, 0)), only), []);
   });
 });
+
+describe('volume_spike in a sweep over a later range (a live run) knows entities from before its horizon', () => {
+  const s = useStore();
+  // Baseline 7 days: judging day 17, the horizon begins on day 10.
+  const config = { ...only, baseline_days: 7 };
+  before(async () => {
+    await load(s.store, background(18));
+    // "reports" of acme: 15 calls at 10:00 on days 0-6, idle on days 7-14 (the horizon begins idle), back
+    // on days 15-16, then 400 calls at 10:00 on day 17.
+    const days = [0, 1, 2, 3, 4, 5, 6, 15, 16];
+    const calls = days.flatMap((d) => spread(15, at(d, 10, 0), at(d, 10, 59), (ts) => call(ts, { cloud_app: 'reports' })));
+    calls.push(...spread(400, at(17, 10, 0), at(17, 10, 59), (ts) => call(ts, { cloud_app: 'reports' })));
+    // "ledger": the same, but seen only on days 0-1, more than the baseline before the horizon.
+    for (const d of [0, 1, 15, 16]) calls.push(...spread(15, at(d, 12, 0), at(d, 12, 59), (ts) => call(ts, { cloud_app: 'ledger' })));
+    calls.push(...spread(400, at(17, 12, 0), at(17, 12, 59), (ts) => call(ts, { cloud_app: 'ledger' })));
+    await load(s.store, emit(calls, 'connector-inject-4'));
+  });
+
+  it('judges an app idle when the horizon begins with the history a whole-store sweep gives it', async () => {
+    const whole = (await detectRange(s.store, range(at(0, 0), at(18, 0)), config)).filter((f) => f.entity === 'reports');
+    const later = (await detectRange(s.store, range(at(17, 0), at(18, 0)), config)).filter((f) => f.entity === 'reports');
+    assert.deepEqual(whole.map((f) => [f.window_start, f.evidence.history_days]), [[iso(at(17, 10)), 7]], JSON.stringify(whole, null, 2));
+    // Counted from its first day in the horizon (day 15) it would have 2 days of history, under the warm-up.
+    assert.deepEqual(later.map((f) => [f.window_start, f.evidence.history_days, f.evidence.samples, f.evidence.median]),
+      whole.map((f) => [f.window_start, f.evidence.history_days, f.evidence.samples, f.evidence.median]));
+  });
+
+  it('counts an app seen only longer than the baseline before the horizon from its first day in it', async () => {
+    // The documented limit of a later range: the whole-store sweep still knows "ledger" from day 0.
+    const later = (await detectRange(s.store, range(at(17, 0), at(18, 0)), config)).filter((f) => f.entity === 'ledger');
+    assert.deepEqual(later, []);
+    const whole = (await detectRange(s.store, range(at(0, 0), at(18, 0)), config)).filter((f) => f.entity === 'ledger');
+    assert.deepEqual(whole.map((f) => f.window_start), [iso(at(17, 12))]);
+  });
+});
