@@ -1,0 +1,71 @@
+// The per-entity day tables of a sweep (facts.ts): the user-agent table, grouped by a hash of subaccount and
+// agent, holds exactly what grouping by the values gives, and is built again by value when hashes collide.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { DetectContext } from '../../../collector/detect/detector.js';
+import { DAY_KEY, entityDayTable } from '../../../collector/detect/facts.js';
+import { createScratch } from '../../../collector/detect/scratch.js';
+import { at, background, call, DAY, emit, load, spread, T0, useStore } from './fixtures.js';
+
+interface DayRow { sub: string; entity: string; day: string | number; calls: string | number; denied: string | number; mask: number; busy: number; apps: string[] }
+
+// Agents that differ in one byte, a NUL, markup and non-ASCII text, and one agent in two subaccounts.
+const AGENTS = ['curl/8.5.0', 'curl/8.5.1', 'x\u0000y', '<script>"\'', 'Größe/1.0 ☃', 'tw-test-agent/9.99'];
+
+describe('entity day tables', () => {
+  const s = useStore();
+  const originalHash = DAY_KEY.hash;
+  before(async () => {
+    await load(s.store, background(4));
+    const calls = AGENTS.flatMap((agent, i) => [
+      ...spread(5 + i, at(2, 9 + i), at(2, 9 + i, 50), (ts) => call(ts, { user_agent: agent })),
+      ...spread(3, at(3, 20), at(3, 21), (ts) => call(ts, { subaccount: 'globex', cloud_app: 'shop', user_agent: agent, decision: i % 2 === 0 ? 'deny' : 'allow' })),
+    ]);
+    await load(s.store, emit(calls, 'connector-inject'));
+  });
+  after(() => {
+    DAY_KEY.hash = originalHash;
+  });
+
+  async function dayTable(): Promise<{ table: string; rows: DayRow[]; drop: () => Promise<void> }> {
+    const scratch = createScratch(s.store);
+    const ctx: DetectContext = { store: s.store, fromMs: T0 + 2 * DAY, toMs: T0 + 4 * DAY, baselineDays: 14, warmupDays: 3, maxSamples: 5, dataStartMs: T0, scratch };
+    const table = await entityDayTable(ctx, 'user_agent');
+    const rows = await s.store.query<DayRow>(`SELECT sub, entity, day, calls, denied, mask, busy, arraySort(apps) AS apps FROM ${table} ORDER BY sub, entity, day`);
+    return { table, rows, drop: () => scratch.drop() };
+  }
+
+  it('holds per subaccount, agent and day what grouping by the values gives', async () => {
+    const { table, rows, drop } = await dayTable();
+    try {
+      assert.match(table, /_user_agent_day$/, 'the hashed table, no collision');
+      const exact = await s.store.query<{ sub: string; entity: string; day: string | number; calls: string | number; denied: string | number }>(`
+        SELECT subaccount AS sub, user_agent AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls, countIf(decision = 'deny') AS denied
+        FROM audit_events WHERE user_agent != '' GROUP BY sub, entity, day ORDER BY sub, entity, day`);
+      assert.ok(exact.length > AGENTS.length * 2);
+      assert.deepEqual(rows.map((r) => [r.sub, r.entity, Number(r.day), Number(r.calls), Number(r.denied)]),
+        exact.map((r) => [r.sub, r.entity, Number(r.day), Number(r.calls), Number(r.denied)]));
+      for (const agent of AGENTS) assert.equal(rows.filter((r) => r.entity === agent).length, 2, agent);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('builds the table again by value when groups share a hash, with the same rows', async () => {
+    const hashed = await dayTable();
+    await hashed.drop();
+    // Every subaccount and agent under one hash: each group mixes values.
+    DAY_KEY.hash = () => 'toUInt64(7)';
+    try {
+      const again = await dayTable();
+      try {
+        assert.match(again.table, /_user_agent_day_exact$/, 'the collision was seen');
+        assert.deepEqual(again.rows, hashed.rows);
+      } finally {
+        await again.drop();
+      }
+    } finally {
+      DAY_KEY.hash = originalHash;
+    }
+  });
+});
