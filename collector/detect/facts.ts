@@ -45,12 +45,14 @@ function hourMasksSql(): string {
 
 /** Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9 of the hour). */
 export function appHalfHourTable(ctx: DetectContext): Promise<string> {
-  return ctx.scratch.table('app_half', `
-    SELECT subaccount AS sub, cloud_app AS entity, toStartOfInterval(ts, INTERVAL 30 MINUTE) AS half, count() AS calls,
+  const app = ['subaccount', 'cloud_app'];
+  const sql = (hashed: boolean) => `
+    SELECT ${hashed ? 'any(subaccount) AS sub, any(cloud_app) AS entity' : 'subaccount AS sub, cloud_app AS entity'}, toStartOfInterval(ts, INTERVAL 30 MINUTE) AS half, count() AS calls,
       countIf(decision = 'deny') AS denied, sumIf(bytes_out, decision = 'allow') AS bytes,
-      groupBitOr(bitShiftLeft(toUInt8(1), intDiv(toMinute(ts), 10))) AS slots
+      groupBitOr(bitShiftLeft(toUInt8(1), intDiv(toMinute(ts), 10))) AS slots${hashed ? `, ${HASH.mixed(app)} AS mixed` : ''}
     FROM audit_events WHERE ${IN_HORIZON} AND cloud_app != ''
-    GROUP BY sub, entity, half`, horizon(ctx));
+    GROUP BY ${hashed ? HASH.key(app) : 'sub, entity'}, half`;
+  return checkedTable(ctx, 'app_half', sql(true), sql(false), horizon(ctx));
 }
 
 /** Columns sub, entity (the app), hour (DateTime), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9). */
@@ -83,22 +85,18 @@ export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise
   const slot = 'intDiv(toUInt32(toUnixTimestamp(ts)) % 86400, 600)';
   const words = [0, 1, 2].map((k) => `groupBitOrIf(bitShiftLeft(toUInt64(1), ${slot} % 48), intDiv(${slot}, 48) = ${k}) AS w${k}`).join(', ');
   const daySql = (hashed: boolean) => `
-    SELECT sub, entity, day, calls, denied, ${hourMasksSql()}, apps${hashed ? ', entity != entity_max OR sub != sub_max AS collided' : ''}
+    SELECT sub, entity, day, calls, denied, ${hourMasksSql()}, apps${hashed ? ', entity != entity_max OR sub != sub_max AS mixed' : ''}
     FROM (
       SELECT ${hashed ? `min(subaccount) AS sub, max(subaccount) AS sub_max, min(${kind}) AS entity, max(${kind}) AS entity_max` : `subaccount AS sub, ${kind} AS entity`},
         toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls, countIf(decision = 'deny') AS denied, ${words},
         ${kind === 'user_agent' ? 'groupUniqArray(3)(cloud_app)' : 'CAST([], \'Array(String)\')'} AS apps
       FROM audit_events WHERE ${IN_HORIZON} AND ${kind} != ''
-      GROUP BY ${hashed ? DAY_KEY.hash('subaccount', kind) : 'sub, entity'}, day
+      GROUP BY ${hashed ? HASH.key(['subaccount', kind]) : 'sub, entity'}, day
     )`;
   if (!HASHED_DAY_KINDS.has(kind)) return ctx.scratch.table(`${kind}_day`, daySql(false), horizon(ctx));
-  // Grouped by a 64-bit hash of subaccount and entity, the exact values kept as their least and greatest in
-  // the group: when two pairs ever share a hash (chance, or an agent string made to collide), least and
-  // greatest differ and the table is built again by the values themselves, so the result is always exact.
-  const hashed = await ctx.scratch.table(`${kind}_day`, daySql(true), horizon(ctx));
-  const [check] = await ctx.store.query<{ n: string | number }>(`SELECT count() AS n FROM ${hashed} WHERE collided`);
-  if (Number(check?.n ?? 0) === 0) return hashed;
-  return ctx.scratch.table(`${kind}_day_exact`, daySql(false), horizon(ctx));
+  // The values themselves are kept as their least and greatest in the group, so the check is exact: an
+  // agent string made to collide is caught like a chance collision.
+  return checkedTable(ctx, `${kind}_day`, daySql(true), daySql(false), horizon(ctx));
 }
 
 /**
@@ -108,8 +106,29 @@ export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise
  */
 const HASHED_DAY_KINDS: ReadonlySet<DayKind> = new Set(['user_agent']);
 
-/** The hash of the hashed day tables (SQL over the two columns); a test replaces it to force collisions. */
-export const DAY_KEY = { hash: (sub: string, entity: string): string => `cityHash64(${sub}, ${entity})` };
+/**
+ * Grouping by a 64-bit hash of the key columns instead of by the columns: the engine groups several
+ * String or LowCardinality columns by serialising every row's values, which costs it two to three times
+ * more than one number (docs/detectors.md, "What keeps a sweep cheap"). `key` is the hash; `mixed` an
+ * aggregate that is true when a group holds more than one key (by a second, independent 32-bit hash).
+ * A test replaces `key` to force collisions.
+ */
+export const HASH = {
+  key: (columns: readonly string[]): string => `cityHash64(${columns.join(', ')})`,
+  mixed: (columns: readonly string[]): string => `min(xxHash32(${columns.join(', ')})) != max(xxHash32(${columns.join(', ')}))`,
+};
+
+/**
+ * The scratch table of `hashed` (grouped by HASH.key, with a Bool column `mixed`), or, when any of its
+ * groups is mixed (two keys shared a hash), that of `exact`, grouped by the values: the detectors read the
+ * same rows either way.
+ */
+export async function checkedTable(ctx: DetectContext, what: string, hashed: string, exact: string, params: Record<string, unknown>): Promise<string> {
+  const table = await ctx.scratch.table(what, hashed, params);
+  const [check] = await ctx.store.query<{ n: string | number }>(`SELECT count() AS n FROM ${table} WHERE mixed`);
+  if (Number(check?.n ?? 0) === 0) return table;
+  return ctx.scratch.table(`${what}_exact`, exact, params);
+}
 
 /** The refused and 404 calls of the horizon: subaccount, cloud_app, principal, client_ip, path, decision, deny_reason, status, ts. */
 export function refusedTable(ctx: DetectContext): Promise<string> {

@@ -11,7 +11,7 @@
 // only the unusual days (and their baseline days) are then read for the subaccounts and per window, and
 // the finding spans the windows in which the entity reached a subaccount outside its baseline set.
 import type { Detector, Hit } from '../detector.js';
-import { entityDayTable } from '../facts.js';
+import { entityDayTable, HASH } from '../facts.js';
 import { fmt, median, scoreOf } from '../score.js';
 import { chTime, DAY_MS, n, windowGrid } from '../sql.js';
 
@@ -36,6 +36,13 @@ export const crossSubaccount: Detector = {
     const fromDay = Math.floor(ctx.fromMs / DAY_MS);
     const toDay = Math.floor((ctx.toMs - 1) / DAY_MS);
     const hits: Hit[] = [];
+    // Subaccounts are counted by a hash of their name (distinct numbers are counted several times faster
+    // than LowCardinality text: 0.87 -> 0.43 s for the client IPs of 10 million events), unless two of the
+    // horizon's subaccounts share a hash; then by name.
+    const [names] = await ctx.store.query<{ subs: string | number; hashes: string | number }>(`
+      SELECT count() AS subs, uniqExact(${HASH.key(['subaccount'])}) AS hashes
+      FROM (SELECT DISTINCT subaccount FROM audit_events WHERE ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')})`, grid.params);
+    const subCount = names !== undefined && n(names.subs) === n(names.hashes) ? `uniqExact(${HASH.key(['sub'])})` : 'uniqExact(sub)';
     for (const type of ENTITY_TYPES) {
       // Principals and agents: the per-day aggregates off_hours and rare_user_agent read too. Client IPs
       // are not per subaccount there (a shared address makes subaccounts x addresses rows): counted here.
@@ -55,7 +62,7 @@ export const crossSubaccount: Detector = {
           FROM (
             SELECT entity, day, n, groupArray(n) OVER w AS prev, max(n) OVER (PARTITION BY entity) AS top
             FROM (
-              SELECT entity, day, uniqExact(sub) AS n FROM ${table} WHERE sub != '' GROUP BY entity, day
+              SELECT entity, day, ${subCount} AS n FROM ${table} WHERE sub != '' GROUP BY entity, day
             )
             WINDOW w AS (PARTITION BY entity ORDER BY day RANGE BETWEEN {bdays:UInt32} PRECEDING AND 1 PRECEDING)
           )

@@ -10,6 +10,7 @@
 import type { Detector } from '../detector.js';
 import { finishHits, type HitDraft } from '../hits.js';
 import { fmt, scoreOf } from '../score.js';
+import { checkedTable, HASH } from '../facts.js';
 import { KNOWN_APPS, knownBefore } from '../seasonal.js';
 import { windowGrid } from '../sql.js';
 
@@ -48,6 +49,17 @@ export const firstSeenResource: Detector = {
     const seen = 'min(min(day)) OVER (PARTITION BY sub, app)';
     const appFirst = known === undefined ? seen : `if((sub, app) IN (SELECT sub, entity FROM ${known.table}), least({known_day:Int64}, ${seen}), ${seen})`;
     // Per resource and day (far fewer groups than per window): the first window it was used in that day.
+    const resource = ['subaccount', 'cloud_app', 'virtual_host', 'virtual_port', 'rule_id'];
+    const perDay = (hashed: boolean) => `
+      SELECT ${hashed ? 'any(subaccount) AS sub, any(cloud_app) AS app, any(virtual_host) AS vhost, any(virtual_port) AS vport, any(rule_id) AS res'
+        : 'subaccount AS sub, cloud_app AS app, virtual_host AS vhost, virtual_port AS vport, rule_id AS res'},
+        toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, toInt64(intDiv(toUnixTimestamp(min(ts)), {wsec:UInt32})) AS fw,
+        count() AS x${hashed ? `, ${HASH.mixed(resource)} AS mixed` : ''}
+      FROM audit_events
+      WHERE ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')} AND ${WHERE}
+      GROUP BY ${hashed ? HASH.key(resource) : 'sub, app, vhost, vport, res'}, day`;
+    // Scratch tables are named once per sweep: this one only serves this detector's window length.
+    const days = await checkedTable(ctx, 'resource_day', perDay(true), perDay(false), { wsec: grid.params.wsec, hfrom: grid.params.hfrom, hto: grid.params.hto });
     const rows = await ctx.store.query<Record<string, unknown>>(`
       SELECT sub, app, vhost, vport, res, c.1 AS day, c.2 AS win, c.3 AS calls, app_first, host_app_first, host_sub_first, res_sub_first
       FROM (
@@ -61,14 +73,7 @@ export const firstSeenResource: Detector = {
           min(min(day)) OVER (PARTITION BY sub, app, vhost, vport) AS host_app_first,
           min(min(day)) OVER (PARTITION BY sub, vhost, vport) AS host_sub_first,
           min(min(day)) OVER (PARTITION BY sub, vhost, vport, res) AS res_sub_first
-        FROM (
-          SELECT subaccount AS sub, cloud_app AS app, virtual_host AS vhost, virtual_port AS vport, rule_id AS res,
-            toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, toInt64(intDiv(toUnixTimestamp(min(ts)), {wsec:UInt32})) AS fw,
-            count() AS x
-          FROM audit_events
-          WHERE ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')} AND ${WHERE}
-          GROUP BY sub, app, vhost, vport, res, day
-        )
+        FROM ${days}
         GROUP BY sub, app, vhost, vport, res
       )
       ARRAY JOIN cand AS c

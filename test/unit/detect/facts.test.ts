@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DetectContext } from '../../../collector/detect/detector.js';
-import { DAY_KEY, entityDayTable } from '../../../collector/detect/facts.js';
+import { HASH, entityDayTable } from '../../../collector/detect/facts.js';
 import { createScratch } from '../../../collector/detect/scratch.js';
-import { at, background, call, DAY, emit, load, spread, T0, useStore } from './fixtures.js';
+import { detectRange } from '../../../collector/detect/run.js';
+import { at, background, call, DAY, emit, load, range, spread, T0, useStore } from './fixtures.js';
 
 interface DayRow { sub: string; entity: string; day: string | number; calls: string | number; denied: string | number; mask: number; busy: number; apps: string[] }
 
@@ -14,7 +15,7 @@ const AGENTS = ['curl/8.5.0', 'curl/8.5.1', 'x\u0000y', '<script>"\'', 'Größe/
 
 describe('entity day tables', () => {
   const s = useStore();
-  const originalHash = DAY_KEY.hash;
+  const originalKey = HASH.key;
   before(async () => {
     await load(s.store, background(4));
     const calls = AGENTS.flatMap((agent, i) => [
@@ -24,7 +25,7 @@ describe('entity day tables', () => {
     await load(s.store, emit(calls, 'connector-inject'));
   });
   after(() => {
-    DAY_KEY.hash = originalHash;
+    HASH.key = originalKey;
   });
 
   async function dayTable(): Promise<{ table: string; rows: DayRow[]; drop: () => Promise<void> }> {
@@ -55,7 +56,7 @@ describe('entity day tables', () => {
     const hashed = await dayTable();
     await hashed.drop();
     // Every subaccount and agent under one hash: each group mixes values.
-    DAY_KEY.hash = () => 'toUInt64(7)';
+    HASH.key = () => 'toUInt64(7)';
     try {
       const again = await dayTable();
       try {
@@ -65,7 +66,40 @@ describe('entity day tables', () => {
         await again.drop();
       }
     } finally {
-      DAY_KEY.hash = originalHash;
+      HASH.key = originalKey;
+    }
+  });
+});
+
+describe('detection with every hash colliding', () => {
+  const s = useStore();
+  const originalKey = HASH.key;
+  before(async () => {
+    await load(s.store, background(12));
+    const day = 10;
+    await load(s.store, emit([
+      // A volume spike, a new resource, an attack tool, and one client IP across five subaccounts.
+      ...spread(400, at(day, 13, 0), at(day, 13, 59), (ts) => call(ts, { cloud_app: 'analytics' })),
+      ...spread(40, at(day, 15, 0), at(day, 15, 30), (ts) => call(ts, { cloud_app: 'analytics', virtual_host: 'payroll.virtual', rule_id: 'acme-payroll', path: '/payroll/run' })),
+      ...spread(15, at(day, 10, 20), at(day, 10, 30), (ts) => call(ts, { cloud_app: 'analytics', user_agent: 'sqlmap/1.7.2#stable (https://sqlmap.org)' })),
+      ...['acme', 'globex', 'initech', 'umbrella', 'hooli'].flatMap((sub) => spread(6, at(day, 20, 0), at(day, 20, 40), (ts) => call(ts, { subaccount: sub, client_ip: '203.0.113.77', principal: 'intruder@example.com' }))),
+    ], 'connector-inject'));
+  });
+  after(() => {
+    HASH.key = originalKey;
+  });
+
+  it('finds what it finds with the real hash: the tables are built again by value', async () => {
+    const view = (fs: Awaited<ReturnType<typeof detectRange>>) => fs.map((f) => [f.finding_id, f.detector, f.severity, f.score, f.entity_type, f.entity, f.window_start, f.window_end, JSON.stringify(f.evidence)].join(' | ')).sort();
+    const hashed = view(await detectRange(s.store, range(at(9, 0), at(12, 0))));
+    for (const detector of ['volume_spike', 'first_seen_resource', 'rare_user_agent', 'cross_subaccount']) {
+      assert.ok(hashed.some((f) => f.includes(` | ${detector} | `)), `${detector} in ${hashed.join('\n')}`);
+    }
+    HASH.key = () => 'toUInt64(7)';
+    try {
+      assert.deepEqual(view(await detectRange(s.store, range(at(9, 0), at(12, 0)))), hashed);
+    } finally {
+      HASH.key = originalKey;
     }
   });
 });
