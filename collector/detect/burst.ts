@@ -9,6 +9,7 @@
 // without any event count as 0, so an entity that never had denials has a baseline of 0 and is judged
 // by the floor alone.
 import type { DetectContext } from './detector.js';
+import { HASH } from './facts.js';
 import { median } from './score.js';
 import { chTime, n, nums, WINDOW_KEY_SQL, windowGrid, windowKey, type WindowGrid, type WindowKey } from './sql.js';
 
@@ -35,6 +36,11 @@ export interface BurstSpec {
    * uniqExact()); path_enumeration bounds uniqExact(path) by the cheaper count().
    */
   readonly dayBound?: string;
+  /**
+   * Group by a hash of subaccount and entity, checked (facts.ts, HASH): for text entities (principal,
+   * client IP), whose grouping by value costs the most.
+   */
+  readonly hashed?: boolean;
 }
 
 export interface BurstCandidate {
@@ -53,41 +59,52 @@ export async function burstCandidates(ctx: DetectContext, windowMinutes: number,
   // Entities with a judged day whose total reaches the floor: no window of any other can (a window lies
   // within one day, and the day's value bounds its windows'). On traffic without bursts that is a handful,
   // and the per-window pass below, the costly one, only reads their rows.
-  const busy = `
-          SELECT sub, entity FROM (
-            SELECT ${spec.subaccount} AS sub, ${spec.entity} AS entity, toInt64(intDiv(toUnixTimestamp(${spec.time}), 86400)) AS day, ${spec.dayBound ?? spec.metric} AS x
+  // With spec.hashed, grouped by a hash of subaccount and entity (facts.ts, HASH), the values kept as their
+  // least and greatest: an entity group that mixed two keys is `mixed` up to the result, and then the
+  // query runs again grouped by the values. A mixed group without a candidate window changes nothing: the
+  // metric only grows when rows are added, so neither of its keys had one.
+  const sql = (hashed: boolean) => {
+    const key = hashed ? HASH.key([spec.subaccount, spec.entity]) : undefined;
+    const busy = `
+          SELECT ${key ? 'h' : 'sub, entity'} FROM (
+            SELECT ${key ? `${key} AS h` : `${spec.subaccount} AS sub, ${spec.entity} AS entity`}, toInt64(intDiv(toUnixTimestamp(${spec.time}), 86400)) AS day, ${spec.dayBound ?? spec.metric} AS x
             FROM ${spec.source}
             WHERE ${spec.time} >= {jfrom:DateTime64(3, 'UTC')} AND ${spec.time} < {hto:DateTime64(3, 'UTC')} AND (${spec.where})
-            GROUP BY sub, entity, day
+            GROUP BY ${key ? 'h' : 'sub, entity'}, day
           )
           WHERE x >= {floor:Float64}
-          GROUP BY sub, entity`;
-  // Per window, then per day (its busiest window, and the windows at the floor), then per entity: plain
-  // max() and mostly-empty arrays at each level, cheaper than a map aggregate over every window.
-  const sql = `
-    SELECT sub, entity, c.1 AS win, c.2 AS x,
+          GROUP BY ${key ? 'h' : 'sub, entity'}`;
+    // Per window, then per day (its busiest window, and the windows at the floor), then per entity: plain
+    // max() and mostly-empty arrays at each level, cheaper than a map aggregate over every window.
+    return `
+    SELECT sub, entity, c.1 AS win, c.2 AS x, mixed,
       arrayFilter(d -> d >= {data_day:Int64}, arrayMap(k -> toInt64(intDiv(c.1, {spd:UInt32})) - k, range(1, {bdays:UInt32} + 1))) AS bdays_list,
       arrayMap(d -> toFloat64(arrayFirst(t -> t.1 = d, dm).2), bdays_list) AS bvals
     FROM (
-      SELECT sub, entity, arrayFlatten(groupArray(day_cand)) AS cand, groupArray((day, dmax)) AS dm
+      SELECT ${key ? 'any(sub) AS sub, any(entity) AS entity, max(mixed) AS mixed' : 'sub, entity, false AS mixed'}, arrayFlatten(groupArray(day_cand)) AS cand, groupArray((day, dmax)) AS dm
       FROM (
-        SELECT sub, entity, intDiv(win, {spd:UInt32}) AS day, max(x) AS dmax,
+        SELECT ${key ? 'h, any(sub) AS sub, any(entity) AS entity, max(mixed) AS mixed' : 'sub, entity'}, intDiv(win, {spd:UInt32}) AS day, max(x) AS dmax,
           groupArrayIf((win, x), win >= {from_win:Int64} AND win < {to_win:Int64} AND x >= {floor:Float64}) AS day_cand
         FROM (
-          SELECT ${spec.subaccount} AS sub, ${spec.entity} AS entity,
+          SELECT ${key
+            ? `${key} AS h, min(${spec.subaccount}) AS sub, min(${spec.entity}) AS entity, sub != max(${spec.subaccount}) OR entity != max(${spec.entity}) AS mixed`
+            : `${spec.subaccount} AS sub, ${spec.entity} AS entity`},
             toInt64(intDiv(toUnixTimestamp(${spec.time}), {wsec:UInt32})) AS win, ${spec.metric} AS x
           FROM ${spec.source}
           WHERE ${spec.time} >= {hfrom:DateTime64(3, 'UTC')} AND ${spec.time} < {hto:DateTime64(3, 'UTC')} AND (${spec.where})
-            AND (sub, entity) IN (${busy})
-          GROUP BY sub, entity, win
+            AND ${key ? `${key} IN (${busy})` : `(sub, entity) IN (${busy})`}
+          GROUP BY ${key ? 'h' : 'sub, entity'}, win
         )
-        GROUP BY sub, entity, day
+        GROUP BY ${key ? 'h' : 'sub, entity'}, day
       )
-      GROUP BY sub, entity
+      GROUP BY ${key ? 'h' : 'sub, entity'}
       HAVING notEmpty(cand)
     )
     ARRAY JOIN cand AS c`;
-  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, jfrom: chTime(Math.max(grid.fromWin * grid.windowMs, grid.horizonMs)), floor, ...spec.params });
+  };
+  const params = { ...grid.params, jfrom: chTime(Math.max(grid.fromWin * grid.windowMs, grid.horizonMs)), floor, ...spec.params };
+  let rows = await ctx.store.query<Record<string, unknown>>(sql(spec.hashed === true), params);
+  if (rows.some((r) => r.mixed === true || r.mixed === 1)) rows = await ctx.store.query<Record<string, unknown>>(sql(false), params);
   const extras = await extrasOf(ctx, grid, spec, rows.map((r) => ({ subaccount: String(r.sub), entity: String(r.entity), win: n(r.win) })));
   const candidates = rows.map((r) => {
     const key = windowKey({ subaccount: String(r.sub), entity: String(r.entity), win: n(r.win) });

@@ -40,6 +40,7 @@ export const denyBurst: Detector = {
         where,
         subaccount: 'subaccount',
         entity: type,
+        hashed: type !== 'cloud_app',
         metric: 'count()',
         extras: { paths: 'uniqExact(path)', reasons: 'sumMap([toString(deny_reason)], [toUInt64(1)])', apps: "groupUniqArray(3)(cloud_app)" },
         params: { reasons: PROBING_REASONS },

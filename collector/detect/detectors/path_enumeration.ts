@@ -43,6 +43,7 @@ export const pathEnumeration: Detector = {
         where,
         subaccount: 'subaccount',
         entity: type,
+        hashed: type !== 'cloud_app',
         metric: 'uniqExact(path)',
         // A day's refused calls bound its windows' distinct paths, and are cheaper to count.
         dayBound: 'count()',

@@ -83,6 +83,9 @@ describe('detection with every hash colliding', () => {
       ...spread(40, at(day, 15, 0), at(day, 15, 30), (ts) => call(ts, { cloud_app: 'analytics', virtual_host: 'payroll.virtual', rule_id: 'acme-payroll', path: '/payroll/run' })),
       ...spread(15, at(day, 10, 20), at(day, 10, 30), (ts) => call(ts, { cloud_app: 'analytics', user_agent: 'sqlmap/1.7.2#stable (https://sqlmap.org)' })),
       ...['acme', 'globex', 'initech', 'umbrella', 'hooli'].flatMap((sub) => spread(6, at(day, 20, 0), at(day, 20, 40), (ts) => call(ts, { subaccount: sub, client_ip: '203.0.113.77', principal: 'intruder@example.com' }))),
+      // A principal probing unmapped hosts (a deny burst), and a client IP walking 60 paths (an enumeration).
+      ...spread(40, at(day, 3, 0), at(day, 3, 10), (ts) => call(ts, { principal: 'prober@example.com', decision: 'deny', deny_reason: 'no_mapping', status: 403, virtual_host: 'db.virtual' })),
+      ...spread(60, at(day, 4, 0), at(day, 4, 8), (ts, i) => call(ts, { client_ip: '198.51.100.23', decision: 'deny', deny_reason: 'path_not_allowed', status: 403, path: `/admin/${i}` })),
     ], 'connector-inject'));
   });
   after(() => {
@@ -92,7 +95,7 @@ describe('detection with every hash colliding', () => {
   it('finds what it finds with the real hash: the tables are built again by value', async () => {
     const view = (fs: Awaited<ReturnType<typeof detectRange>>) => fs.map((f) => [f.finding_id, f.detector, f.severity, f.score, f.entity_type, f.entity, f.window_start, f.window_end, JSON.stringify(f.evidence)].join(' | ')).sort();
     const hashed = view(await detectRange(s.store, range(at(9, 0), at(12, 0))));
-    for (const detector of ['volume_spike', 'first_seen_resource', 'rare_user_agent', 'cross_subaccount']) {
+    for (const detector of ['volume_spike', 'first_seen_resource', 'rare_user_agent', 'cross_subaccount', 'deny_burst', 'path_enumeration']) {
       assert.ok(hashed.some((f) => f.includes(` | ${detector} | `)), `${detector} in ${hashed.join('\n')}`);
     }
     HASH.key = () => 'toUInt64(7)';
