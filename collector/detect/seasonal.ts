@@ -149,7 +149,11 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
   // The kind of the candidate's day and of each baseline day is read in the week known on the candidate's
   // day (local-week.ts), for the candidate rows only rather than for every window of the horizon.
   const hourOfSlot = 'intDiv(slot * {wsec:UInt32} + {woff:UInt32}, 3600)';
-  const weekendAsKnown = (dd: string) => `bitTest(${weekendMaskSql('off', dd)}, ${hourOfSlot})`;
+  // Bit k of wkbits: the slot's hour is on a local weekend on days with day % 7 = k (the week known on the
+  // candidate's day). Read once per candidate row, the lambdas over its earlier days only test a bit: the
+  // nested parameter array read per element cost a quarter of the query.
+  const weekBits = `arraySum(arrayMap(k -> bitShiftLeft(toUInt8(bitTest(${weekendMaskSql('off', 'k')}, ${hourOfSlot})), k), range(7)))`;
+  const weekendAsKnown = (dd: string) => `bitTest(wkbits, ${dd} % 7)`;
   const tupleExtras = extras.map(([name]) => `, ${name}`).join('');
   // An entity known from before the horizon counts from the day before it (knownBefore()).
   const known = await knownBefore(ctx, spec.history);
@@ -159,7 +163,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
   const sql = `
     SELECT sub, entity, win, x${extraOut}, wk, n_all FROM (
       SELECT sub, entity, c.1 AS day, c.2 AS x${fromTuple}, day * {spd:UInt32} + slot AS win,
-        ${localOffsetSql('sub', 'day')} AS off, ${weekendAsKnown('day')} AS wk,
+        ${localOffsetSql('sub', 'day')} AS off, ${weekBits} AS wkbits, ${weekendAsKnown('day')} AS wk,
         arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day AND ${weekendAsKnown('t.1')} = wk, pts)) AS s_same,
         arrayMap(t -> t.2, arrayFilter(t -> t.1 >= day - {bdays:UInt32} AND t.1 < day, pts)) AS s_all,
         greatest(day - {bdays:UInt32}, first_day, {data_day:Int64}) AS lo,
