@@ -100,6 +100,8 @@ export function withShifted<H extends { readonly subaccount: string; readonly en
 /** The history of the seasonal entities: cloud apps (any call), subaccounts, backends (allowed calls). */
 export const KNOWN_APPS: SeasonalHistory = { name: 'known_apps', source: 'audit_events', time: 'ts', where: "cloud_app != ''", subaccount: 'subaccount', entity: ['cloud_app'] };
 export const KNOWN_SUBACCOUNTS: SeasonalHistory = { name: 'known_subaccounts', source: 'audit_hour', time: 'hour', where: "subaccount != ''", subaccount: 'subaccount', entity: ['subaccount'] };
+/** Principals over all subaccounts (subaccount ''), as off_hours reads a person's rhythm. */
+export const KNOWN_PRINCIPALS: SeasonalHistory = { name: 'known_principals', source: 'audit_events', time: 'ts', where: "subaccount != '' AND principal != ''", subaccount: "''", entity: ['principal'] };
 export const KNOWN_BACKENDS: SeasonalHistory = {
   name: 'known_backends', source: 'audit_hour', time: 'hour', where: "decision = 'allow' AND virtual_host != ''", subaccount: 'subaccount', entity: ['virtual_host', 'virtual_port'],
 };

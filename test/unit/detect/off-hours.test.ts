@@ -113,3 +113,31 @@ describe('off_hours for a session across the turn of an hour', () => {
     assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end]), [['gus@acme.example', iso(at(8, 21)), iso(at(8, 23))]]);
   });
 });
+
+describe('off_hours in a sweep over a later range (a live run) knows principals from before its horizon', () => {
+  const s = useStore();
+  // Baseline 7 days: judging day 17, the horizon begins on day 10.
+  const config = { ...only, baseline_days: 7 };
+  before(async () => {
+    await load(s.store, background(18));
+    // Frank works 09:00-17:00 every day but days 10-12 (the horizon begins while he is away), and on day
+    // 17 also at 03:00.
+    const frank = (ts: number) => call(ts, { principal: 'frank@acme.example' });
+    const calls: CallRecord[] = [];
+    for (let day = 0; day < 17; day++) {
+      if (day >= 10 && day <= 12) continue;
+      for (let h = 9; h < 17; h++) calls.push(...spread(8, at(day, h), at(day, h + 1), frank));
+    }
+    calls.push(...spread(20, at(17, 3, 5), at(17, 3, 40), frank));
+    await load(s.store, emit(calls, 'connector-inject-5'));
+  });
+
+  it('judges him with the history a whole-store sweep gives him', async () => {
+    const view = (fs: Awaited<ReturnType<typeof detectRange>>) => fs.filter((f) => f.entity === 'frank@acme.example')
+      .map((f) => [f.window_start, f.evidence.history_days, f.evidence.baseline_days, f.evidence.active_days_in_hour]);
+    const whole = view(await detectRange(s.store, range(at(0, 0), at(18, 0)), config)).filter((f) => f[0] === iso(at(17, 3)));
+    assert.deepEqual(whole, [[iso(at(17, 3)), 7, 5, 0]]);
+    // Counted from his first day in the horizon (day 13) he would have 4 days of history.
+    assert.deepEqual(view(await detectRange(s.store, range(at(17, 0), at(18, 0)), config)), whole);
+  });
+});
