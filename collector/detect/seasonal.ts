@@ -115,7 +115,7 @@ export const KNOWN_BACKENDS: SeasonalHistory = {
  * counts from its first day in the horizon (docs/detectors.md, "Live against replay"). Read once per sweep
  * and entity set (apps from audit_events over baseline_days: 0.05-0.2 s of a live run on 10M events).
  */
-export async function knownBefore(ctx: DetectContext, h: SeasonalHistory): Promise<{ table: string; day: number } | undefined> {
+async function knownBefore(ctx: DetectContext, h: SeasonalHistory): Promise<{ table: string; day: number } | undefined> {
   // The horizon is the same for every window length (whole days before the first judged day, facts.ts).
   const grid = windowGrid(ctx, 60);
   const dataDayMs = grid.dataDay * DAY_MS;
@@ -128,6 +128,17 @@ export async function knownBefore(ctx: DetectContext, h: SeasonalHistory): Promi
       GROUP BY sub, ${hk.names}
     )`, { kfrom: chTime(Math.max(grid.horizonMs - ctx.baselineDays * DAY_MS, dataDayMs)), hfrom: grid.params.hfrom });
   return { table, day: grid.horizonMs / DAY_MS - 1 };
+}
+
+/**
+ * SQL of an entity's first day: `seen` (its first day in the horizon), or, for an entity whose `key` (a
+ * (subaccount, entity) tuple) is in the set of knownBefore(), at most the day before the horizon; with the
+ * bound parameters it needs.
+ */
+export async function firstDaySql(ctx: DetectContext, h: SeasonalHistory, key: string, seen: string): Promise<{ sql: string; params: Record<string, number> }> {
+  const known = await knownBefore(ctx, h);
+  if (known === undefined) return { sql: seen, params: {} };
+  return { sql: `if(${key} IN (SELECT sub, entity FROM ${known.table}), least({known_day:Int64}, ${seen}), ${seen})`, params: { known_day: known.day } };
 }
 
 /** Candidate windows of the grid of `windowMinutes` shifted by `offsetMinutes` (the source's time column must be that fine). */
@@ -158,9 +169,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
   const weekendAsKnown = (dd: string) => `bitTest(wkbits, ${dd} % 7)`;
   const tupleExtras = extras.map(([name]) => `, ${name}`).join('');
   // An entity known from before the horizon counts from the day before it (knownBefore()).
-  const known = await knownBefore(ctx, spec.history);
-  const seen = 'min(first) OVER (PARTITION BY sub, entity)';
-  const firstDay = known === undefined ? seen : `if((sub, entity) IN (SELECT sub, entity FROM ${known.table}), least({known_day:Int64}, ${seen}), ${seen})`;
+  const firstDay = await firstDaySql(ctx, spec.history, '(sub, entity)', 'min(first) OVER (PARTITION BY sub, entity)');
   const fromTuple = extras.map(([name], i) => `, c.${i + 3} AS ${name}`).join('');
   const sql = `
     SELECT sub, entity, win, x${extraOut}, wk, n_all FROM (
@@ -177,7 +186,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
         intDiv(n_use - 1, 2) AS mid,
         if(n_use = 0, 0, if(mid < zeros, 0, use[mid - zeros + 1])) AS low_median
       FROM (
-        SELECT sub, entity, slot, pts, ${firstDay} AS first_day
+        SELECT sub, entity, slot, pts, ${firstDay.sql} AS first_day
         FROM (
           SELECT sub, ${ek.key} AS entity, slot, arraySort(groupArray((day, x${tupleExtras}))) AS pts, min(day) AS first
           FROM (
@@ -191,7 +200,7 @@ export async function seasonalCandidates(ctx: DetectContext, windowMinutes: numb
     )
     WHERE n_use >= {min_samples:UInt32} AND x >= {ratio:Float64} * greatest(low_median, {unit:Float64})`;
   const lw = await localWeek(ctx);
-  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, ...lw.params, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...(known ? { known_day: known.day } : {}), ...spec.params });
+  const rows = await ctx.store.query<Record<string, unknown>>(sql, { ...grid.params, ...lw.params, floor, ratio: prefilter.ratio, unit: prefilter.unit, min_samples: prefilter.minSamples, ...firstDay.params, ...spec.params });
   const base = rows.map((r) => ({ r, sub: String(r.sub), entity: String(r.entity), win: n(r.win), history: n(r.n_all) }));
   // This window and its neighbours on the candidates' earlier days, read for those keys only.
   const wanted: string[] = [];

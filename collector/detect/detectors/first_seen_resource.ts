@@ -11,7 +11,7 @@ import type { Detector } from '../detector.js';
 import { finishHits, type HitDraft } from '../hits.js';
 import { fmt, scoreOf } from '../score.js';
 import { checkedTable, HASH } from '../facts.js';
-import { KNOWN_APPS, knownBefore } from '../seasonal.js';
+import { firstDaySql, KNOWN_APPS } from '../seasonal.js';
 import { windowGrid } from '../sql.js';
 
 /** App, host and resource of an event, for picking sample events of the new resource. */
@@ -45,9 +45,7 @@ export const firstSeenResource: Detector = {
     const window = p.window_minutes;
     const grid = windowGrid(ctx, window);
     // An app known from before the horizon is as old as a sweep over the whole store finds it (seasonal.ts).
-    const known = await knownBefore(ctx, KNOWN_APPS);
-    const seen = 'min(min(day)) OVER (PARTITION BY sub, app)';
-    const appFirst = known === undefined ? seen : `if((sub, app) IN (SELECT sub, entity FROM ${known.table}), least({known_day:Int64}, ${seen}), ${seen})`;
+    const appFirst = await firstDaySql(ctx, KNOWN_APPS, '(sub, app)', 'min(min(day)) OVER (PARTITION BY sub, app)');
     // Per resource and day (far fewer groups than per window): the first window it was used in that day.
     const resource = ['subaccount', 'cloud_app', 'virtual_host', 'virtual_port', 'rule_id'];
     const perDay = (hashed: boolean) => `
@@ -69,7 +67,7 @@ export const firstSeenResource: Detector = {
           arrayPopBack(arrayPushFront(arrayMap(u -> u.1, uses), toInt64(-1000000))) AS prev,
           arrayFilter((u, pd) -> u.2 >= {from_win:Int64} AND u.2 < {to_win:Int64} AND u.3 >= {min_calls:UInt64}
             AND u.1 - pd > {bdays:UInt32}, uses, prev) AS cand,
-          ${appFirst} AS app_first,
+          ${appFirst.sql} AS app_first,
           min(min(day)) OVER (PARTITION BY sub, app, vhost, vport) AS host_app_first,
           min(min(day)) OVER (PARTITION BY sub, vhost, vport) AS host_sub_first,
           min(min(day)) OVER (PARTITION BY sub, vhost, vport, res) AS res_sub_first
@@ -78,7 +76,7 @@ export const firstSeenResource: Detector = {
       )
       ARRAY JOIN cand AS c
       WHERE c.1 - greatest(app_first, {data_day:Int64}) >= {warmup:UInt32}`,
-    { ...grid.params, min_calls: p.min_calls as number, warmup: ctx.warmupDays, ...(known ? { known_day: known.day } : {}) });
+    { ...grid.params, min_calls: p.min_calls as number, warmup: ctx.warmupDays, ...appFirst.params });
 
     // One hit per app and window, listing every resource new to it then.
     const byWindow = new Map<string, { sub: string; app: string; win: number; appFirst: number; items: { host: string; resource: string; kind: Kind; calls: number }[] }>();

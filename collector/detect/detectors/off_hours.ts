@@ -12,7 +12,7 @@ import { localWeek, weekendMasksSql } from '../local-week.js';
 import { inUsualSpan, quietChance, servingUsualPrincipals } from '../off-hours-rhythm.js';
 import { fetchSamples } from '../samples.js';
 import { scoreOf } from '../score.js';
-import { KNOWN_APPS, KNOWN_PRINCIPALS, knownBefore } from '../seasonal.js';
+import { firstDaySql, KNOWN_APPS, KNOWN_PRINCIPALS } from '../seasonal.js';
 import { DAY_MS, HOUR_MS, windowGrid, windowKey } from '../sql.js';
 
 const ENTITY_TYPES = ['principal', 'cloud_app'] as const;
@@ -49,8 +49,7 @@ export const offHours: Detector = {
       // Tokyo tenant's midnight); an app's is its own subaccount's.
       const scope = type === 'principal' ? "''" : 'sub';
       // An entity known from before the horizon is as old as a sweep over the whole store finds it (seasonal.ts).
-      const known = await knownBefore(ctx, type === 'principal' ? KNOWN_PRINCIPALS : KNOWN_APPS);
-      const firstDay = known === undefined ? 'min(day)' : `if((scope, entity) IN (SELECT sub, entity FROM ${known.table}), least({known_day:Int64}, min(day)), min(day))`;
+      const firstDay = await firstDaySql(ctx, type === 'principal' ? KNOWN_PRINCIPALS : KNOWN_APPS, '(scope, entity)', 'min(day)');
       // Inner: per entity, the hour masks of every day (baseline; a principal's over all subaccounts) and,
       // for the judged days, the busy hours (facts.ts: calls in at least 3 of six 10-minute slots);
       // middle: per judged day, the baseline counts per hour; outer: the rare hours. The kind of day (local
@@ -90,7 +89,7 @@ export const offHours: Detector = {
                 FROM ${table} WHERE sub != '' AND busy != 0 AND day >= {from_day:Int64} AND day <= {to_day:Int64} GROUP BY sub, entity
               ) AS j
               INNER JOIN (
-                SELECT scope, entity, groupArrayInsertAt(m, toUInt32(day - {h_day:Int64})) AS masks, ${firstDay} AS first_day
+                SELECT scope, entity, groupArrayInsertAt(m, toUInt32(day - {h_day:Int64})) AS masks, ${firstDay.sql} AS first_day
                 FROM (SELECT ${scope} AS scope, entity, day, groupBitOr(mask) AS m FROM ${table} WHERE sub != '' GROUP BY scope, entity, day)
                 GROUP BY scope, entity
               ) AS r USING (scope, entity)
@@ -100,7 +99,7 @@ export const offHours: Detector = {
           )
         )
         WHERE notEmpty(odd) AND active_days >= {active_share:Float64} * hist`,
-      { ...grid.params, ...lw.params, h_day: grid.horizonMs / DAY_MS, active_share: p.min_active_share as number, from_day: fromDay, to_day: toDay, warmup: Math.max(1, ctx.warmupDays), max_share: p.max_share as number, nb_share: p.neighbour_share as number, min_type_days: p.min_type_days as number, ...(known ? { known_day: known.day } : {}) });
+      { ...grid.params, ...lw.params, h_day: grid.horizonMs / DAY_MS, active_share: p.min_active_share as number, from_day: fromDay, to_day: toDay, warmup: Math.max(1, ctx.warmupDays), max_share: p.max_share as number, nb_share: p.neighbour_share as number, min_type_days: p.min_type_days as number, ...firstDay.params });
       const cands = rows.map((r) => ({ ...r, basis: r.basis.map(Number) }))
         .filter((r) => quietChance(r.act, r.basis) <= rhythm.maxChance)
         .flatMap((r) => r.odd.filter((h) => !inUsualSpan(r.act, r.basis, rhythm.maxShare, h, rhythm.spanMarginHours)).map((h) => ({ r, h, win: Number(r.day) * 24 + Number(h) })));
