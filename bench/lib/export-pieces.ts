@@ -2,7 +2,9 @@
 // reading from the store (the runner's source), formatting (syslog messages and their octet-counted
 // frames; ECS documents and their _bulk bodies). They use the exporters' own functions; what they
 // produce is also what the raw baselines send.
+import { ndjsonBody } from '../../collector/export/elasticsearch/connection.js';
 import { auditEcsJson, dataStreamName } from '../../collector/export/elasticsearch/ecs.js';
+import { createEcsRowWriter } from '../../collector/export/elasticsearch/ecs-rows.js';
 import { resolveSyslogConfig } from '../../collector/export/syslog/config.js';
 import { FrameBuilder, octetCountedFrames } from '../../collector/export/syslog/framing.js';
 import { createAuditRowWriter, createFormatter } from '../../collector/export/syslog/message.js';
@@ -53,21 +55,31 @@ export function frameBatches(messages: readonly string[], batchSize: number): Bu
   return out;
 }
 
-/** The ECS documents as the exporter writes them: JSON text per event (auditEcsJson). */
+/** The ECS documents as the exporter writes them for stored rows: UTF-8 bytes straight from each record's row (ecs-rows.ts). */
+export function mapEcsRows(records: readonly AuditRecord[], namespace: string): Buffer[] {
+  const write = createEcsRowWriter(namespace);
+  return records.map((r) => {
+    const doc = r.row ? write(r.row) : undefined;
+    if (!doc) throw new Error(`the row path declined ${r.id}`);
+    return doc;
+  });
+}
+
+/** The ECS documents from decoded events: JSON text (auditEcsJson), the path of rows the row writer declines. */
 export function mapEcs(records: readonly AuditRecord[], namespace: string): string[] {
   return records.map((r) => auditEcsJson(r.event, namespace));
 }
 
 /** NDJSON _bulk bodies of batchSize `create` operations each: the action line as the client's bulk helper writes it, then the document. */
-export function bulkBodies(records: readonly AuditRecord[], docs: readonly string[], namespace: string, batchSize: number): string[] {
+export function bulkBodies(records: readonly AuditRecord[], docs: readonly (string | Buffer)[], namespace: string, batchSize: number): Buffer[] {
   const index = dataStreamName('audit', namespace);
-  const out: string[] = [];
+  const out: Buffer[] = [];
   for (let i = 0; i < docs.length; i += batchSize) {
-    const lines: string[] = [];
+    const lines: (string | Buffer)[] = [];
     for (let j = i; j < Math.min(i + batchSize, docs.length); j++) {
-      lines.push(JSON.stringify({ create: { _index: index, _id: (records[j] as AuditRecord).id } }), docs[j] as string);
+      lines.push(JSON.stringify({ create: { _index: index, _id: (records[j] as AuditRecord).id } }), docs[j] as string | Buffer);
     }
-    out.push(`${lines.join('\n')}\n`);
+    out.push(ndjsonBody(lines));
   }
   return out;
 }

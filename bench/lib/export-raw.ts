@@ -2,7 +2,7 @@
 // nothing but send, measured in the same run against the same receiver.
 // - syslog: pre-formatted octet-counted frames (the exporter's own bytes) written over one TCP connection
 //   as fast as the socket takes them, no confirmation wait; done when rsyslog has written them all out.
-// - elasticsearch: pre-serialised _bulk bodies (the exporter's own documents) POSTed with `concurrency`
+// - elasticsearch: pre-serialised _bulk bodies (the exporter's own documents, as UTF-8 bytes) POSTed with `concurrency`
 //   requests in flight on keep-alive connections; done when every answer is in (each checked for
 //   "errors":false) and _count says the stand-in holds them all.
 import http from 'node:http';
@@ -29,12 +29,12 @@ export async function rawSyslogWrites(port: number, frames: readonly Buffer[]): 
   }
 }
 
-function post(agent: http.Agent, url: URL, body: string): Promise<string> {
+function post(agent: http.Agent, url: URL, body: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'POST',
       agent,
-      headers: { 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) },
+      headers: { 'content-type': 'application/x-ndjson', 'content-length': body.length },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -50,13 +50,13 @@ function post(agent: http.Agent, url: URL, body: string): Promise<string> {
   });
 }
 
-export async function rawBulkPosts(baseUrl: string, bodies: readonly string[], concurrency: number): Promise<void> {
+export async function rawBulkPosts(baseUrl: string, bodies: readonly Buffer[], concurrency: number): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const url = new URL('/_bulk?require_data_stream=true', baseUrl);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < bodies.length) {
-      const body = bodies[next++] as string;
+      const body = bodies[next++] as Buffer;
       const answer = await post(agent, url, body);
       // The stand-in writes "errors" first; a real client must look at it too.
       if (!answer.startsWith('{"errors":false')) throw new Error(`_bulk answered errors: ${answer.slice(0, 300)}`);

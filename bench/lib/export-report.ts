@@ -54,7 +54,7 @@ export function findings(rows: readonly PhaseRow[]): string[] {
       ? piece('stored rows')
         ? `store read ${cpuUs(read)}, frames from the stored rows ${cpuUs(piece('stored rows'))}`
         : `store read ${cpuUs(read)}, messages ${cpuUs(piece('messages'))}, frames ${cpuUs(piece('octet-counted'))}`
-      : `store read ${cpuUs(read)}, ECS documents ${cpuUs(piece('ECS'))}, _bulk bodies ${cpuUs(piece('_bulk'))}`;
+      : `store read ${cpuUs(read)}, ECS documents from the stored rows ${cpuUs(piece('ECS documents straight'))}, _bulk bodies ${cpuUs(piece('_bulk'))}`;
     out.push(`${receiver}: CPU of this process per event, parts alone: ${parts}; the whole run through the runner: ${cpuUs(e)} (the parts, plus the runner, garbage collection and the ${receiver === 'syslog' ? 'socket' : 'client\'s request and answer handling'}), and the receiver ${us(e.receiverCpuS, e.events)}.`);
     if (raw && raw.receiverCpuS > 0) {
       const ceiling = raw.events / raw.receiverCpuS;

@@ -111,3 +111,77 @@ export function rowOffsets(buf: Buffer, columns: readonly ColumnSpec[]): { reade
   if (r.at !== buf.length) throw new Error('RowBinary: the last row is truncated');
   return { reader: r, offsets };
 }
+
+/**
+ * Where each column of a row lies in its buffer, for the writers that format straight from the bytes
+ * (rfc5424-rows.ts, ecs-rows.ts): string lengths read as the decoder reads them, UInt16 and UInt64 fixed.
+ * Column i of the row last located is starts[i]..ends[i].
+ */
+export class RowColumns {
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  private readonly kinds: Uint8Array;
+  private reader: RowBinaryReader | undefined;
+
+  constructor(columns: readonly ColumnSpec[]) {
+    this.kinds = Uint8Array.from(columns.map((c) => (c.kind === 'string' ? 0 : c.kind === 'u16' ? 2 : 8)));
+    this.starts = new Int32Array(columns.length);
+    this.ends = new Int32Array(columns.length);
+  }
+
+  /** Locates the columns of the row at `at`; returns its end, or -1 when a length runs past the buffer. */
+  locate(buf: Buffer, at: number): number {
+    // One reader per page buffer.
+    if (this.reader === undefined || this.reader.buf !== buf) this.reader = new RowBinaryReader(buf);
+    const r = this.reader;
+    const { kinds, starts, ends } = this;
+    r.at = at;
+    try {
+      for (let i = 0; i < kinds.length; i++) {
+        const width = kinds[i] as number;
+        const n = width === 0 ? r.varint() : width;
+        starts[i] = r.at;
+        r.at += n;
+        ends[i] = r.at;
+      }
+    } catch {
+      return -1; // a length cut short
+    }
+    return r.at > buf.length ? -1 : r.at;
+  }
+}
+
+/** The little-endian UInt64 at src[s..s+8) as the nearest number, as RowBinaryReader.u64() reads it. */
+export function u64At(src: Uint8Array, s: number): number {
+  const lo = ((src[s] as number) | ((src[s + 1] as number) << 8) | ((src[s + 2] as number) << 16) | ((src[s + 3] as number) << 24)) >>> 0;
+  const hi = ((src[s + 4] as number) | ((src[s + 5] as number) << 8) | ((src[s + 6] as number) << 16) | ((src[s + 7] as number) << 24)) >>> 0;
+  return hi * 4294967296 + lo;
+}
+
+/** The little-endian UInt16 at src[s..s+2). */
+export function u16At(src: Uint8Array, s: number): number {
+  return (src[s] as number) | ((src[s + 1] as number) << 8);
+}
+
+/** Decimal digits of a non-negative safe integer at out[o..]; returns the end. */
+export function writeDecimal(out: Uint8Array, o: number, v: number): number {
+  if (v < 10) {
+    out[o] = 0x30 + v;
+    return o + 1;
+  }
+  let digits = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+  let at = o + digits;
+  if (v <= 0x7fffffff) {
+    // Integer division while the value fits 31 bits (nearly every value here).
+    for (let x = v; at > o; x = (x / 10) | 0) out[--at] = 0x30 + (x % 10);
+  } else {
+    for (let x = v; at > o; x = Math.floor(x / 10)) out[--at] = 0x30 + (x % 10);
+  }
+  return o + digits;
+}
+
+/** A non-negative number as String() writes it (digits while it is a safe integer), at out[o..]; returns the end. */
+export function writeNumber(out: Buffer, o: number, v: number): number {
+  return Number.isSafeInteger(v) ? writeDecimal(out, o, v) : o + out.write(String(v), o, 'latin1');
+}

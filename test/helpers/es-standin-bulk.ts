@@ -37,41 +37,84 @@ function faultError(fault: ItemFault, id: string): Record<string, unknown> {
   };
 }
 
-function itemError(op: string, index: string, id: string | undefined, status: number, error: Record<string, unknown>): Json {
-  return { [op]: { _index: index, _id: id ?? null, status, error } };
+function itemError(op: string, index: string, id: string | undefined, status: number, error: Record<string, unknown>): string {
+  return JSON.stringify({ [op]: { _index: index, _id: id ?? null, status, error } });
 }
 
-function writeOne(t: Target, op: string, id: string | undefined, doc: Json, source: string, check: boolean): Json {
+/** JSON string literals of index names, made once per name (every item of a bulk names one). */
+const quoted = new Map<string, string>();
+function quote(s: string): string {
+  let q = quoted.get(s);
+  if (q === undefined) {
+    q = JSON.stringify(s);
+    if (quoted.size < 10_000) quoted.set(s, q);
+  }
+  return q;
+}
+
+/** The answer to one item, as JSON text: the answers are written as text, not as objects to stringify. */
+function writeOne(t: Target, op: string, id: string | undefined, doc: Json, source: () => Buffer, check: boolean): { item: string; status: number } {
   const docId = id ?? `auto${(++autoId).toString(36)}`;
   const exists = t.docs.has(docId);
   if (op === 'create' && exists) {
-    return itemError(op, t.writeIndex, docId, 409, {
-      type: 'version_conflict_engine_exception',
-      reason: `[${docId}]: version conflict, document already exists (current version [1])`,
-      index_uuid: t.uuid, shard: '0', index: t.writeIndex,
-    });
+    return {
+      status: 409,
+      item: itemError(op, t.writeIndex, docId, 409, {
+        type: 'version_conflict_engine_exception',
+        reason: `[${docId}]: version conflict, document already exists (current version [1])`,
+        index_uuid: t.uuid, shard: '0', index: t.writeIndex,
+      }),
+    };
   }
   const problem = check ? checkDocument(t.fields, docId, doc) : undefined;
-  if (problem) return itemError(op, t.writeIndex, docId, problem.status, problem.error);
-  t.docs.set(docId, source);
-  const created = !exists;
+  if (problem) return { status: problem.status, item: itemError(op, t.writeIndex, docId, problem.status, problem.error) };
+  t.docs.set(docId, source());
+  const status = exists ? 200 : 201;
   return {
-    [op]: {
-      _index: t.writeIndex, _id: docId, _version: 1, result: created ? 'created' : 'updated',
-      _shards: { total: 2, successful: 1, failed: 0 }, _seq_no: t.seqNo++, _primary_term: 1, status: created ? 201 : 200,
-    },
+    status,
+    item: `{${quote(op)}:{"_index":${quote(t.writeIndex)},"_id":${JSON.stringify(docId)},"_version":1,"result":"${exists ? 'updated' : 'created'}","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":${t.seqNo++},"_primary_term":1,"status":${status}}}`,
   };
 }
 
-/** Runs one bulk body; returns the response or a whole-request error (e.g. a missing final newline). */
-export function runBulk(state: EsState, body: string, params: BulkParams, hooks: BulkHooks): Json | EsError {
-  if (body.length > 0 && !body.endsWith('\n')) {
+/**
+ * The lines of an NDJSON body, each decoded on its own (a non-ASCII character makes only its own line a
+ * two-byte string), and each line's bytes: a stored document is kept as its bytes, a view of the body, so
+ * that thousands of them do not sit in the JavaScript heap for the collector to walk again and again.
+ */
+function linesOf(body: Buffer | string): { text: string[]; bytes(i: number): Buffer } {
+  if (typeof body === 'string') {
+    const text = body.split('\n');
+    if (text[text.length - 1] === '') text.pop();
+    return { text, bytes: (i) => Buffer.from(text[i] ?? '', 'utf8') };
+  }
+  const text: string[] = [];
+  const starts: number[] = [];
+  const utf8 = (body as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice.bind(body);
+  for (let at = 0; at < body.length;) {
+    let nl = body.indexOf(0x0a, at);
+    if (nl < 0) nl = body.length;
+    text.push(utf8(at, nl));
+    starts.push(at);
+    at = nl + 1;
+  }
+  return { text, bytes: (i) => body.subarray(starts[i], (starts[i + 1] ?? body.length + 1) - 1) };
+}
+
+/** The answer to a bulk body, as JSON text (the keys in Elasticsearch's order: errors first). */
+export interface BulkAnswer {
+  readonly errors: boolean;
+  readonly text: string;
+}
+
+/** Runs one bulk body; returns the answer or a whole-request error (e.g. a missing final newline). */
+export function runBulk(state: EsState, body: Buffer | string, params: BulkParams, hooks: BulkHooks): BulkAnswer | EsError {
+  const last = typeof body === 'string' ? body.charCodeAt(body.length - 1) : body[body.length - 1];
+  if (body.length > 0 && last !== 0x0a) {
     return esError(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]');
   }
-  const lines = body.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
+  const { text: lines, bytes } = linesOf(body);
   const started = process.hrtime.bigint();
-  const items: Json[] = [];
+  const items: string[] = [];
   let errors = false;
   for (let i = 0; i < lines.length; i++) {
     let action: Json;
@@ -83,13 +126,14 @@ export function runBulk(state: EsState, body: string, params: BulkParams, hooks:
     const op = Object.keys(action)[0] ?? '';
     const meta = (action[op] ?? {}) as Json;
     const hasSource = op !== 'delete';
-    const sourceLine = hasSource ? lines[++i] : undefined;
-    if (!['create', 'index', 'delete', 'update'].includes(op)) {
+    const sourceAt = hasSource ? ++i : -1;
+    const sourceLine = hasSource ? lines[sourceAt] : undefined;
+    if (op !== 'create' && op !== 'index' && op !== 'delete' && op !== 'update') {
       return esError(400, 'illegal_argument_exception', `Malformed action/metadata line [${i + 1}], expected one of [create, delete, index, update] but found [${op}]`);
     }
     const id = meta._id === undefined ? undefined : String(meta._id);
     const indexName = (meta._index as string | undefined) ?? params.defaultIndex;
-    const push = (item: Json, status: number): void => {
+    const push = (item: string, status: number): void => {
       items.push(item);
       if (status >= 300) errors = true;
       hooks.onItem(id, indexName ?? '', status);
@@ -140,9 +184,9 @@ export function runBulk(state: EsState, body: string, params: BulkParams, hooks:
       }), 400);
       continue;
     }
-    const result = writeOne(target, op, id, doc, sourceLine ?? '', hooks.checkMappings);
-    push(result, Number((result[op] as Json).status));
+    const result = writeOne(target, op, id, doc, () => bytes(sourceAt), hooks.checkMappings);
+    push(result.item, result.status);
   }
   const took = Number((process.hrtime.bigint() - started) / 1_000_000n);
-  return { errors, took, items };
+  return { errors, text: `{"errors":${errors},"took":${took},"items":[${items.join(',')}]}` };
 }

@@ -7,6 +7,8 @@ import type { EsState, Json } from './es-standin-state.js';
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
+  /** The body already as JSON text (the _bulk answer, written item by item), instead of `body`. */
+  readonly text?: string;
 }
 
 export interface RouteRequest {
@@ -14,6 +16,8 @@ export interface RouteRequest {
   readonly segments: readonly string[];
   readonly query: URLSearchParams;
   readonly body: string;
+  /** The body's bytes, for _bulk: its lines are decoded one by one. */
+  readonly raw?: Buffer;
 }
 
 export const ES_VERSION = '9.1.5';
@@ -113,12 +117,12 @@ export function route(state: EsState, r: RouteRequest, hooks: BulkHooks & { putP
   }
   const bulkAt = r.segments.indexOf('_bulk');
   if (bulkAt >= 0 && (r.method === 'POST' || r.method === 'PUT')) {
-    const result = runBulk(state, r.body, {
+    const result = runBulk(state, r.raw ?? r.body, {
       defaultIndex: bulkAt === 1 ? first : undefined,
       requireDataStream: r.query.get('require_data_stream') === 'true',
       pipeline: r.query.get('pipeline') ?? undefined,
     }, hooks);
-    return isEsError(result) ? fail(result) : ok(result);
+    return isEsError(result) ? fail(result) : { status: 200, text: result.text };
   }
   if (second === '_refresh' || first === '_refresh') {
     return ok({ _shards: { total: 1, successful: 1, failed: 0 } });
@@ -129,7 +133,7 @@ export function route(state: EsState, r: RouteRequest, hooks: BulkHooks & { putP
   if (second === '_doc' && third && r.method === 'GET') {
     const t = targetsOf(state, first).find((x) => x.docs.has(third));
     if (!t) return ok({ _index: first, _id: third, found: false }, 404);
-    return ok({ _index: t.writeIndex, _id: third, _version: 1, _seq_no: 0, _primary_term: 1, found: true, _source: JSON.parse(t.docs.get(third) ?? 'null') as unknown });
+    return ok({ _index: t.writeIndex, _id: third, _version: 1, _seq_no: 0, _primary_term: 1, found: true, _source: JSON.parse(t.docs.get(third)?.toString('utf8') ?? 'null') as unknown });
   }
   return noHandler(r);
 }

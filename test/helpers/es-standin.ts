@@ -112,7 +112,7 @@ function basicUser(header: string | undefined): string | undefined {
   return decoded.slice(0, Math.max(0, decoded.indexOf(':')));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -122,7 +122,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       const enc = req.headers['content-encoding'];
       if (enc === 'gzip') raw = gunzipSync(raw);
       else if (enc === 'deflate') raw = inflateSync(raw);
-      resolve(raw.toString('utf8'));
+      resolve(raw);
     });
   });
 }
@@ -156,7 +156,7 @@ export async function startEsStandin(options: EsStandinOptions = {}): Promise<Es
     const accept = String(req.headers.accept ?? '');
     const compat = /compatible-with=(\d+)/.exec(accept)?.[1];
     const contentType = compat ? `application/vnd.elasticsearch+json;compatible-with=${compat}` : 'application/json';
-    const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    const text = reply.text ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
     const headers: Record<string, string | number> = { 'x-elastic-product': 'Elasticsearch', 'content-type': contentType, 'content-length': Buffer.byteLength(text) };
     if (reply.status === 401) headers['www-authenticate'] = 'Basic realm="security", charset="UTF-8", ApiKey';
     if (mode === 'mid-response') {
@@ -183,7 +183,7 @@ export async function startEsStandin(options: EsStandinOptions = {}): Promise<Es
       req.socket.destroy();
       return;
     }
-    const body = await readBody(req);
+    const raw = await readBody(req);
     if (options.auth && principal === undefined) {
       stats.unauthorized++;
       send(req, res, { status: 401, body: errorBody(unauthenticated(url.pathname, basicUser(authHeader))) });
@@ -203,7 +203,8 @@ export async function startEsStandin(options: EsStandinOptions = {}): Promise<Es
         return;
       }
     }
-    const reply = route(state, { method: req.method ?? 'GET', segments, query: url.searchParams, body }, hooks);
+    // A _bulk body is decoded line by line where it is parsed; the others are small JSON bodies.
+    const reply = route(state, { method: req.method ?? 'GET', segments, query: url.searchParams, body: isBulk ? '' : raw.toString('utf8'), raw }, hooks);
     if (drop === 'after') {
       stats.droppedConnections++;
       req.socket.destroy();
@@ -254,7 +255,7 @@ export async function startEsStandin(options: EsStandinOptions = {}): Promise<Es
     get port() { return port; },
     requestLog,
     stats,
-    documents: (index) => new Map(targetsNamed(index).flatMap((t) => [...t.docs].map(([id, source]): [string, Json] => [id, JSON.parse(source) as Json]))),
+    documents: (index) => new Map(targetsNamed(index).flatMap((t) => [...t.docs].map(([id, source]): [string, Json] => [id, JSON.parse(source.toString('utf8')) as Json]))),
     idCounts: () => {
       const counts = new Map<string, number>();
       for (const t of state.targets.values()) for (const id of t.docs.keys()) counts.set(id, (counts.get(id) ?? 0) + 1);

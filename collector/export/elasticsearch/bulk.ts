@@ -12,19 +12,25 @@ import type { Client } from '@elastic/elasticsearch';
 import type { ExportOutcome, ExportRecord, ExportStream } from '../types.js';
 import { BulkTally, type ItemError } from './bulk-outcome.js';
 import { auditEcsJson, dataStreamName, findingToEcs, type EcsDocument } from './ecs.js';
+import type { EcsRowWriter } from './ecs-rows.js';
 
 export interface BulkSettings {
   readonly namespace: string;
   readonly pipeline: string | undefined;
   readonly flushBytes: number;
   readonly concurrency: number;
+  /** Audit documents straight from their stored rows (ecs-rows.ts); the decoded event is mapped when it declines or throws. */
+  readonly writeRow?: EcsRowWriter;
 }
 
 interface Item {
   readonly id: string;
   readonly index: string;
-  /** The audit documents as their JSON text (auditEcsJson), findings as objects the client serialises. */
-  readonly doc: EcsDocument | string;
+  /**
+   * Audit documents as their UTF-8 bytes (ecs-rows.ts) or JSON text (auditEcsJson), findings as objects
+   * the client serialises. The client's serializer passes bytes through (connection.ts).
+   */
+  readonly doc: EcsDocument | string | Buffer;
 }
 
 function idOf(action: Record<string, { _id?: string } | undefined>): string | undefined {
@@ -41,7 +47,9 @@ export async function sendBulk(client: Client, records: readonly ExportRecord[],
   const items: Item[] = [];
   for (const r of records) {
     try {
-      const doc = r.stream === 'audit' ? auditEcsJson(r.event, settings.namespace) : findingToEcs(r.finding, r.id, settings.namespace);
+      const doc = r.stream === 'audit'
+        ? (r.row !== undefined ? settings.writeRow?.(r.row) : undefined) ?? auditEcsJson(r.event, settings.namespace)
+        : findingToEcs(r.finding, r.id, settings.namespace);
       items.push({ id: r.id, index: index[r.stream], doc });
     } catch (err) {
       tally.reject(r.id, `cannot be mapped to ECS: ${(err as Error).message}`);

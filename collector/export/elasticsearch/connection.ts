@@ -59,14 +59,18 @@ export function describeConnection(config: EsConnectionConfig): string {
   return `${config.nodes.join(', ')} with ${how}`;
 }
 
-/** NDJSON lines, each followed by a newline, as one UTF-8 buffer of exactly their size. */
-export function ndjsonBody(lines: readonly string[]): Buffer {
+/** NDJSON lines (text, or UTF-8 bytes taken as they are), each followed by a newline, as one buffer of exactly their size. */
+export function ndjsonBody(lines: readonly (string | Uint8Array)[]): Buffer {
   let bytes = 0;
-  for (const line of lines) bytes += Buffer.byteLength(line, 'utf8') + 1;
+  for (const line of lines) bytes += (typeof line === 'string' ? Buffer.byteLength(line, 'utf8') : line.length) + 1;
   const body = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const line of lines) {
-    at += body.write(line, at, 'utf8');
+    if (typeof line === 'string') at += body.write(line, at, 'utf8');
+    else {
+      body.set(line, at);
+      at += line.length;
+    }
     body[at++] = 0x0a;
   }
   return body;
@@ -78,10 +82,23 @@ export function ndjsonBody(lines: readonly string[]): Buffer {
  * for Content-Length and the HTTP client encodes again: both walk the whole tree, which cost more CPU
  * than mapping the documents (docs/benchmarks.md, "Export"). The transport takes a Buffer body as it is
  * (Content-Length is its length; gzip with `compression`), so only the declared return type differs.
+ *
+ * A document that is already its UTF-8 bytes (ecs-rows.ts) passes serialize() as it is: helpers.bulk
+ * measures each line with Buffer.byteLength, which takes bytes too, keeps it in its list of lines, and
+ * hands the list to ndserialize(), which copies the bytes in. Where the helper parses a line back (the
+ * document of a dropped item), deserialize() reads bytes as UTF-8 JSON.
  */
 class BulkBufferSerializer extends Serializer {
+  override serialize(object: Record<string, unknown>): string {
+    return object instanceof Uint8Array ? (object as unknown as string) : super.serialize(object);
+  }
+
+  override deserialize<T = unknown>(json: string): T {
+    return super.deserialize<T>((json as unknown) instanceof Uint8Array ? Buffer.from(json as unknown as Uint8Array).toString('utf8') : json);
+  }
+
   override ndserialize(array: Array<Record<string, unknown> | string>): string {
-    return ndjsonBody(array.map((item) => (typeof item === 'string' ? item : this.serialize(item)))) as unknown as string;
+    return ndjsonBody(array.map((item) => (typeof item === 'string' || item instanceof Uint8Array ? item : this.serialize(item)))) as unknown as string;
   }
 }
 

@@ -47,7 +47,7 @@ function nonEmpty2(a: string, b: string): string {
 }
 
 /** The extension fields as JSON: the stored object re-serialised, a string when they do not parse, '' when none. */
-function extraJson(extra: string): string {
+export function extraJson(extra: string): string {
   if (extra === '' || extra === '{}') return '';
   try {
     return JSON.stringify(JSON.parse(extra) as unknown);

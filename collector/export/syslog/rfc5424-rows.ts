@@ -13,7 +13,7 @@
 // is not RFC 3339 with milliseconds.
 import { isUtf8 } from 'node:buffer';
 import { PAGE_COLUMNS } from '../audit-source.js';
-import { RowBinaryReader } from '../row-binary.js';
+import { RowColumns, u16At, u64At, writeNumber } from '../row-binary.js';
 import type { AuditRowBytes, ExportedAuditEvent } from '../types.js';
 import { AUDIT_EXPORT_FIELDS } from './fields.js';
 import type { FrameBuilder } from './framing.js';
@@ -60,24 +60,6 @@ function isIsoMillis(src: Buffer, at: number): boolean {
   return true;
 }
 
-/** Decimal digits of a non-negative safe integer at out[o..]; returns the end. */
-function writeDecimal(out: Uint8Array, o: number, v: number): number {
-  if (v < 10) {
-    out[o] = 0x30 + v;
-    return o + 1;
-  }
-  let digits = 1;
-  for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
-  let at = o + digits;
-  if (v <= 0x7fffffff) {
-    // Integer division while the value fits 31 bits (nearly every value here).
-    for (let x = v; at > o; x = (x / 10) | 0) out[--at] = 0x30 + (x % 10);
-  } else {
-    for (let x = v; at > o; x = Math.floor(x / 10)) out[--at] = 0x30 + (x % 10);
-  }
-  return o + digits;
-}
-
 export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string): RowWriter {
   // The message with placeholders (control characters no header field or parameter name can hold)
   // where the time and the values go; cut at them, the rest is constant. All constant pieces live in
@@ -102,39 +84,16 @@ export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string)
   const SEP = 16;
   const sepBytes = (from[SEP + N] as number) - (from[SEP] as number);
   const headBytes = Math.max(...Array.from({ length: 8 }, (_, sev) => (from[2 * sev + 2] as number) - (from[2 * sev] as number)));
-  const starts = new Int32Array(N);
-  const ends = new Int32Array(N);
+  const columns = new RowColumns(PAGE_COLUMNS);
+  const { starts, ends } = columns;
   const text = (src: Buffer, i: number): string => (src as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(starts[i] as number, ends[i] as number);
-
-  let reader: RowBinaryReader | undefined;
 
   return (row, frames) => {
     const src = row.buf;
     // A Buffer (what the store's client returns); any other byte array is left to the string path.
     if (!Buffer.isBuffer(src)) return false;
-    // Where each column's bytes are: string lengths read as the decoder reads them, UInt16 and UInt64
-    // fixed. One reader per page buffer.
-    if (reader === undefined || reader.buf !== src) reader = new RowBinaryReader(src);
-    const r = reader;
-    r.at = row.at;
-    try {
-      for (let i = 0; i < N; i++) {
-        const kind = KINDS[i];
-        if (kind === STRING) {
-          const n = r.varint();
-          starts[i] = r.at;
-          r.at += n;
-        } else {
-          starts[i] = r.at;
-          r.at += kind === U16 ? 2 : 8;
-        }
-        ends[i] = r.at;
-      }
-    } catch {
-      return false; // a length cut short
-    }
-    const p = r.at;
-    if (p > src.length) return false;
+    const p = columns.locate(src, row.at);
+    if (p < 0) return false;
     if ((ends[TS] as number) - (starts[TS] as number) !== 24 || !isIsoMillis(src, starts[TS] as number)) return false;
     // Only ASCII words can match, so reading bytes as Latin-1 decides as the decoded strings would.
     const severity = auditUrgency({
@@ -171,13 +130,10 @@ export function createRowWriter(parts: HeaderParts, sdId: string, msgId: string)
           out[o++] = c;
         }
       } else if (kind === U16) {
-        o = writeDecimal(out, o, (src[s] as number) | ((src[s + 1] as number) << 8));
+        o = writeNumber(out, o, u16At(src, s));
       } else {
-        const lo = ((src[s] as number) | ((src[s + 1] as number) << 8) | ((src[s + 2] as number) << 16) | ((src[s + 3] as number) << 24)) >>> 0;
-        const hi = ((src[s + 4] as number) | ((src[s + 5] as number) << 8) | ((src[s + 6] as number) << 16) | ((src[s + 7] as number) << 24)) >>> 0;
         // The nearest number, as the decoder gives it; beyond 2^53 its text is String()'s, as there.
-        const v = hi * 4294967296 + lo;
-        o = Number.isSafeInteger(v) ? writeDecimal(out, o, v) : o + out.write(String(v), o, 'latin1');
+        o = writeNumber(out, o, u64At(src, s));
       }
       const sepEnd = from[SEP + i + 1] as number;
       for (let k = from[SEP + i] as number; k < sepEnd; k++) out[o++] = tpl[k] as number;

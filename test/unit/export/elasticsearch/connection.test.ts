@@ -21,6 +21,17 @@ describe('bulk request body', () => {
     assert.equal(body.length, lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0));
   });
 
+  it('takes a line that is already UTF-8 bytes as it is, between text lines', () => {
+    const text = ['{"create":{"_id":"a"}}', '{"create":{"_id":"b"}}'];
+    const docs = ['{"m":"Grüße 日本 🙂"}', '{"n":1}'];
+    // Views into one larger buffer, as the row path's documents are views into a slab.
+    const slab = Buffer.from(`xx${docs.join('')}yy`, 'utf8');
+    const first = slab.subarray(2, 2 + Buffer.byteLength(docs[0] as string));
+    const second = slab.subarray(first.byteOffset - slab.byteOffset + first.length, slab.length - 2);
+    const body = ndjsonBody([text[0] as string, first, text[1] as string, second]);
+    assert.ok(body.equals(joined([text[0] as string, docs[0] as string, text[1] as string, docs[1] as string])));
+  });
+
   it('is empty for no lines', () => {
     assert.equal(ndjsonBody([]).length, 0);
   });
