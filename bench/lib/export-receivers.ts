@@ -1,6 +1,7 @@
 // The two receivers of `npm run bench:export`, each a process of its own, so their CPU is theirs and can
 // be reported: a real rsyslog (imtcp, octet counting) and the Elasticsearch wire stand-in
-// (test/helpers/es-standin-main.ts, NOT Elasticsearch) with its mapping check off.
+// (test/helpers/es-standin-main.ts, NOT Elasticsearch) with its mapping check off, keeping the _ids of
+// the documents and not their sources (es-standin.ts, keepSources).
 //
 // rsyslog is set up to measure the exporter, not rsyslog's disk: an in-memory main queue between the TCP
 // input and the output, and one short line per message ("<MSGID>\n", from rsyslog's own RFC 5424 parse of
@@ -90,7 +91,7 @@ export async function startBenchRsyslog(): Promise<BenchRsyslog> {
 export async function startBenchEsStandin(): Promise<BenchEsStandin> {
   const main = new URL('../../test/helpers/es-standin-main.js', import.meta.url).pathname;
   // Room for two runs' documents, which the stand-in keeps parsed in memory.
-  const proc = await startProcess(process.execPath, ['--max-old-space-size=6144', main, '--no-mapping-check'], { readyWhen: /"msg":"es stand-in listening"/, timeoutMs: 15_000 });
+  const proc = await startProcess(process.execPath, ['--max-old-space-size=6144', main, '--no-mapping-check', '--no-sources'], { readyWhen: /"msg":"es stand-in listening"/, timeoutMs: 15_000 });
   const line = proc.stdout().split('\n').find((l) => l.includes('es stand-in listening')) ?? '';
   const url = (JSON.parse(line) as { url: string }).url;
   return {

@@ -16,6 +16,8 @@ export interface BulkHooks {
   pipelines: ReadonlySet<string>;
   /** Run the minimal mapping check on every document (off for benchmarks, where it would dominate). */
   checkMappings: boolean;
+  /** Keep each document's bytes (off for benchmarks: only the _id is kept). */
+  keepSources: boolean;
 }
 
 export interface BulkParams {
@@ -53,7 +55,7 @@ function quote(s: string): string {
 }
 
 /** The answer to one item, as JSON text: the answers are written as text, not as objects to stringify. */
-function writeOne(t: Target, op: string, id: string | undefined, doc: Json, source: () => Buffer, check: boolean): { item: string; status: number } {
+function writeOne(t: Target, op: string, id: string | undefined, doc: Json, source: (() => Buffer) | undefined, check: boolean): { item: string; status: number } {
   const docId = id ?? `auto${(++autoId).toString(36)}`;
   const exists = t.docs.has(docId);
   if (op === 'create' && exists) {
@@ -68,7 +70,7 @@ function writeOne(t: Target, op: string, id: string | undefined, doc: Json, sour
   }
   const problem = check ? checkDocument(t.fields, docId, doc) : undefined;
   if (problem) return { status: problem.status, item: itemError(op, t.writeIndex, docId, problem.status, problem.error) };
-  t.docs.set(docId, source());
+  t.docs.set(docId, source ? source() : null);
   const status = exists ? 200 : 201;
   return {
     status,
@@ -184,7 +186,7 @@ export function runBulk(state: EsState, body: Buffer | string, params: BulkParam
       }), 400);
       continue;
     }
-    const result = writeOne(target, op, id, doc, () => bytes(sourceAt), hooks.checkMappings);
+    const result = writeOne(target, op, id, doc, hooks.keepSources ? () => bytes(sourceAt) : undefined, hooks.checkMappings);
     push(result.item, result.status);
   }
   const took = Number((process.hrtime.bigint() - started) / 1_000_000n);

@@ -1,6 +1,6 @@
 // The Elasticsearch wire stand-in (es-standin.ts; NOT Elasticsearch) as a process of its own, for a
 // benchmark or a test whose collector must not share an event loop with it:
-//   node dist/test/helpers/es-standin-main.js [--port N] [--no-mapping-check] [--user NAME:PASSWORD]... [--api-key ID:KEY]...
+//   node dist/test/helpers/es-standin-main.js [--port N] [--no-mapping-check] [--no-sources] [--user NAME:PASSWORD]... [--api-key ID:KEY]...
 // It prints one JSON line {"msg":"es stand-in listening","url":...} once ready, and stops on SIGTERM.
 // Its fault controls are in-process only; from outside, count documents with GET <index>/_count.
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string' },
     'no-mapping-check': { type: 'boolean' },
+    'no-sources': { type: 'boolean' },
     user: { type: 'string', multiple: true },
     'api-key': { type: 'string', multiple: true },
   },
@@ -23,6 +24,7 @@ const secured = Object.keys(users).length + Object.keys(apiKeys).length > 0;
 const es = await startEsStandin({
   ...(values.port ? { port: Number(values.port) } : {}),
   checkMappings: !values['no-mapping-check'],
+  keepSources: !values['no-sources'],
   ...(secured ? { auth: { users, apiKeys } } : {}),
 });
 process.stdout.write(`${JSON.stringify({ msg: 'es stand-in listening', url: es.url, pid: process.pid })}\n`);

@@ -18,8 +18,8 @@ export interface Target {
    * Documents by _id as the source line arrived (parsed and checked on arrival, parsed again when read):
    * a million parsed documents kept as object trees made the stand-in's own garbage collection its main cost.
    */
-  /** Sources by _id, as the UTF-8 bytes they arrived as. */
-  readonly docs: Map<string, Buffer>;
+  /** Sources by _id, as the UTF-8 bytes they arrived as (null when the stand-in keeps no sources). */
+  readonly docs: Map<string, Buffer | null>;
   seqNo: number;
 }
 

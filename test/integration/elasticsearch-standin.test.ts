@@ -97,3 +97,25 @@ describe('Elasticsearch stand-in', () => {
     assert.equal(count.count, es.documents('logs-t1-default').size);
   });
 });
+
+describe('Elasticsearch stand-in keeping no sources (the benchmark receiver)', () => {
+  it('still parses every document, answers 201 / 409 / 400 by _id and counts, but holds no sources', async () => {
+    const es = await startEsStandin({ checkMappings: false, keepSources: false });
+    const client = new Client({ node: es.url, maxRetries: 0 });
+    try {
+      await client.indices.putIndexTemplate({ name: 't', index_patterns: ['logs-t-*'], priority: 200, data_stream: {} });
+      const ops = (ids: string[]) => ids.flatMap((id) => [{ create: { _index: 'logs-t-default', _id: id } }, { '@timestamp': '2025-01-01T00:00:00Z', m: `Grüße ${id}` }]);
+      const first = await client.bulk({ operations: ops(['a', 'b']) });
+      assert.deepEqual(first.items.map((i) => i.create?.status), [201, 201]);
+      const again = await client.bulk({ operations: [...ops(['b', 'c']), { create: { _index: 'logs-t-default', _id: 'd' } }, '{"@timestamp": nope}'] });
+      assert.deepEqual(again.items.map((i) => i.create?.status), [409, 201, 400]);
+      assert.equal(again.items[2]?.create?.error?.type, 'document_parsing_exception');
+      assert.equal((await client.count({ index: 'logs-t-default' })).count, 3);
+      assert.deepEqual([...es.idCounts().keys()].sort(), ['a', 'b', 'c']);
+      assert.throws(() => es.documents('logs-t-default'), /keeps no sources/);
+    } finally {
+      await client.close();
+      await es.close();
+    }
+  });
+});
