@@ -2,6 +2,7 @@
 // does: `create` with an _id answers 201 created or 409 version_conflict_engine_exception; data streams
 // take only `create` and need an @timestamp; injected per-item faults answer 429 / 400 / 503.
 import { esError, rejectedItem, type EsError } from './es-standin-errors.js';
+import type { ResponseFilter } from './es-standin-filter.js';
 import { checkDocument } from './es-standin-mapping.js';
 import type { EsState, Json, Target } from './es-standin-state.js';
 
@@ -24,6 +25,8 @@ export interface BulkParams {
   readonly defaultIndex: string | undefined;
   readonly requireDataStream: boolean;
   readonly pipeline: string | undefined;
+  /** `filter_path`: the answer is built as objects and filtered; without it, written as text. */
+  readonly filter?: ResponseFilter;
 }
 
 let autoId = 0;
@@ -39,8 +42,11 @@ function faultError(fault: ItemFault, id: string): Record<string, unknown> {
   };
 }
 
-function itemError(op: string, index: string, id: string | undefined, status: number, error: Record<string, unknown>): string {
-  return JSON.stringify({ [op]: { _index: index, _id: id ?? null, status, error } });
+/** An item's answer: JSON text, or the object when the answer is filtered. */
+type ItemAnswer = string | Json;
+
+function itemError(op: string, index: string, id: string | undefined, status: number, error: Record<string, unknown>): Json {
+  return { [op]: { _index: index, _id: id ?? null, status, error } };
 }
 
 /** JSON string literals of index names, made once per name (every item of a bulk names one). */
@@ -54,8 +60,8 @@ function quote(s: string): string {
   return q;
 }
 
-/** The answer to one item, as JSON text: the answers are written as text, not as objects to stringify. */
-function writeOne(t: Target, op: string, id: string | undefined, doc: Json, source: (() => Buffer) | undefined, check: boolean): { item: string; status: number } {
+/** The answer to one item; a success as JSON text unless `asObject` (the answers are written as text, not as objects to stringify). */
+function writeOne(t: Target, op: string, id: string | undefined, doc: Json, source: (() => Buffer) | undefined, check: boolean, asObject: boolean): { item: ItemAnswer; status: number } {
   const docId = id ?? `auto${(++autoId).toString(36)}`;
   const exists = t.docs.has(docId);
   if (op === 'create' && exists) {
@@ -72,9 +78,16 @@ function writeOne(t: Target, op: string, id: string | undefined, doc: Json, sour
   if (problem) return { status: problem.status, item: itemError(op, t.writeIndex, docId, problem.status, problem.error) };
   t.docs.set(docId, source ? source() : null);
   const status = exists ? 200 : 201;
+  const result = exists ? 'updated' : 'created';
+  if (asObject) {
+    return {
+      status,
+      item: { [op]: { _index: t.writeIndex, _id: docId, _version: 1, result, _shards: { total: 2, successful: 1, failed: 0 }, _seq_no: t.seqNo++, _primary_term: 1, status } },
+    };
+  }
   return {
     status,
-    item: `{${quote(op)}:{"_index":${quote(t.writeIndex)},"_id":${JSON.stringify(docId)},"_version":1,"result":"${exists ? 'updated' : 'created'}","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":${t.seqNo++},"_primary_term":1,"status":${status}}}`,
+    item: `{${quote(op)}:{"_index":${quote(t.writeIndex)},"_id":${JSON.stringify(docId)},"_version":1,"result":"${result}","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":${t.seqNo++},"_primary_term":1,"status":${status}}}`,
   };
 }
 
@@ -116,7 +129,7 @@ export function runBulk(state: EsState, body: Buffer | string, params: BulkParam
   }
   const { text: lines, bytes } = linesOf(body);
   const started = process.hrtime.bigint();
-  const items: string[] = [];
+  const items: ItemAnswer[] = [];
   let errors = false;
   for (let i = 0; i < lines.length; i++) {
     let action: Json;
@@ -135,7 +148,7 @@ export function runBulk(state: EsState, body: Buffer | string, params: BulkParam
     }
     const id = meta._id === undefined ? undefined : String(meta._id);
     const indexName = (meta._index as string | undefined) ?? params.defaultIndex;
-    const push = (item: string, status: number): void => {
+    const push = (item: ItemAnswer, status: number): void => {
       items.push(item);
       if (status >= 300) errors = true;
       hooks.onItem(id, indexName ?? '', status);
@@ -186,9 +199,11 @@ export function runBulk(state: EsState, body: Buffer | string, params: BulkParam
       }), 400);
       continue;
     }
-    const result = writeOne(target, op, id, doc, hooks.keepSources ? () => bytes(sourceAt) : undefined, hooks.checkMappings);
+    const result = writeOne(target, op, id, doc, hooks.keepSources ? () => bytes(sourceAt) : undefined, hooks.checkMappings, params.filter !== undefined);
     push(result.item, result.status);
   }
   const took = Number((process.hrtime.bigint() - started) / 1_000_000n);
-  return { errors, text: `{"errors":${errors},"took":${took},"items":[${items.join(',')}]}` };
+  if (params.filter) return { errors, text: JSON.stringify(params.filter({ errors, took, items })) };
+  const texts = items.map((i) => (typeof i === 'string' ? i : JSON.stringify(i)));
+  return { errors, text: `{"errors":${errors},"took":${took},"items":[${texts.join(',')}]}` };
 }

@@ -2,6 +2,7 @@
 // Anything else gets Elasticsearch's "no handler found" 400.
 import { runBulk, type BulkHooks } from './es-standin-bulk.js';
 import { esError, errorBody, isEsError, type EsError } from './es-standin-errors.js';
+import type { ResponseFilter } from './es-standin-filter.js';
 import type { EsState, Json } from './es-standin-state.js';
 
 export interface Reply {
@@ -18,6 +19,8 @@ export interface RouteRequest {
   readonly body: string;
   /** The body's bytes, for _bulk: its lines are decoded one by one. */
   readonly raw?: Buffer;
+  /** `filter_path` of the request (es-standin-filter.ts). */
+  readonly filter?: ResponseFilter;
 }
 
 export const ES_VERSION = '9.1.5';
@@ -121,6 +124,7 @@ export function route(state: EsState, r: RouteRequest, hooks: BulkHooks & { putP
       defaultIndex: bulkAt === 1 ? first : undefined,
       requireDataStream: r.query.get('require_data_stream') === 'true',
       pipeline: r.query.get('pipeline') ?? undefined,
+      ...(r.filter ? { filter: r.filter } : {}),
     }, hooks);
     return isEsError(result) ? fail(result) : { status: 200, text: result.text };
   }

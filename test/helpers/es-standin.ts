@@ -12,7 +12,8 @@
 // index, 201 created, 409 version_conflict_engine_exception for an _id already in that data stream,
 // @timestamp required and only `create` in data streams, require_data_stream, pipeline existence, and a
 // minimal mapping check (es-standin-mapping.ts) that answers 400 document_parsing_exception); _refresh,
-// _count, GET _doc; basic and ApiKey authentication (401; 403 for read-only principals); TLS; gzip request
+// _count, GET _doc; response filtering (filter_path, without exclusions; error answers unfiltered, as
+// Elasticsearch does); basic and ApiKey authentication (401; 403 for read-only principals); TLS; gzip request
 // bodies. Faults on demand: per-item 429/400/503, whole-request statuses, dropped connections before,
 // after or in the middle of a bulk answer, slow answers, and stop/start/restart with the data kept.
 // It does NOT: search, analyse text, check value ranges, roll over (each data stream has one backing index,
@@ -26,6 +27,7 @@ import type { Socket } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { ItemFault } from './es-standin-bulk.js';
 import { errorBody, forbidden, unauthenticated } from './es-standin-errors.js';
+import { compileFilter, type ResponseFilter } from './es-standin-filter.js';
 import { isWrite, route, type Reply } from './es-standin-routes.js';
 import { EsState, type Json } from './es-standin-state.js';
 
@@ -160,11 +162,13 @@ export async function startEsStandin(options: EsStandinOptions = {}): Promise<Es
     },
   };
 
-  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, mode?: DropMode): void => {
+  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply, mode?: DropMode, filter?: ResponseFilter): void => {
     const accept = String(req.headers.accept ?? '');
     const compat = /compatible-with=(\d+)/.exec(accept)?.[1];
     const contentType = compat ? `application/vnd.elasticsearch+json;compatible-with=${compat}` : 'application/json';
-    const text = reply.text ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
+    // Elasticsearch filters answers (filter_path), but never error answers.
+    const body = filter && reply.status < 400 && reply.body !== undefined ? filter(reply.body) : reply.body;
+    const text = reply.text ?? (body === undefined ? '' : JSON.stringify(body));
     const headers: Record<string, string | number> = { 'x-elastic-product': 'Elasticsearch', 'content-type': contentType, 'content-length': Buffer.byteLength(text) };
     if (reply.status === 401) headers['www-authenticate'] = 'Basic realm="security", charset="UTF-8", ApiKey';
     if (mode === 'mid-response') {
@@ -211,15 +215,22 @@ export async function startEsStandin(options: EsStandinOptions = {}): Promise<Es
         return;
       }
     }
+    let filter: ResponseFilter | undefined;
+    try {
+      filter = compileFilter(url.searchParams.get('filter_path'));
+    } catch (err) {
+      send(req, res, { status: 400, body: errorBody({ status: 400, error: { type: 'illegal_argument_exception', reason: (err as Error).message } }) });
+      return;
+    }
     // A _bulk body is decoded line by line where it is parsed; the others are small JSON bodies.
-    const reply = route(state, { method: req.method ?? 'GET', segments, query: url.searchParams, body: isBulk ? '' : raw.toString('utf8'), raw }, hooks);
+    const reply = route(state, { method: req.method ?? 'GET', segments, query: url.searchParams, body: isBulk ? '' : raw.toString('utf8'), raw, ...(filter ? { filter } : {}) }, hooks);
     if (drop === 'after') {
       stats.droppedConnections++;
       req.socket.destroy();
       return;
     }
     if (drop === 'mid-response') stats.droppedConnections++;
-    send(req, res, reply, drop);
+    send(req, res, reply, drop, filter);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -65,6 +65,9 @@ describe('Elasticsearch exporter delivery (wire stand-in)', () => {
 
     const { outcomes, dead, pending } = await deliver(exporter, records);
     assert.deepEqual(pending, []);
+    // Every _bulk asked for the items' status and error only (the reasons below came through that filter).
+    const bulks = es.requestLog.filter((q) => q.path.includes('_bulk'));
+    assert.ok(bulks.length > 0 && bulks.every((q) => new URL(q.path, 'http://x').searchParams.get('filter_path') === 'errors,items.*.error,items.*.status'));
     assert.ok(outcomes.length >= 2 && outcomes[0]?.status === 'retryable', 'the first send could not deliver everything');
     assert.deepEqual(dead.map((d) => d.id).sort(), [...poisoned].sort());
     for (const d of dead) assert.match(d.reason, /^Elasticsearch 400 document_parsing_exception: .*failed to parse field/);

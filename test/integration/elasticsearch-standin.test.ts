@@ -98,6 +98,41 @@ describe('Elasticsearch stand-in', () => {
   });
 });
 
+describe('Elasticsearch stand-in: response filtering (filter_path)', () => {
+  it('keeps only the paths asked for, drops what is left empty, and never filters an error answer', async () => {
+    const es = await startEsStandin({ checkMappings: false });
+    try {
+      const post = async (path: string, body: string, method = 'POST'): Promise<{ status: number; json: unknown }> => {
+        const res = await fetch(`${es.url}${path}`, { method, headers: { 'content-type': 'application/x-ndjson' }, ...(method === 'GET' ? {} : { body }) });
+        return { status: res.status, json: await res.json() };
+      };
+      await post('/_index_template/t', JSON.stringify({ index_patterns: ['logs-f-*'], data_stream: {}, priority: 200 }), 'PUT');
+      const line = (id: string, doc = '{"@timestamp":"2025-01-01T00:00:00Z"}') => `{"create":{"_index":"logs-f-default","_id":"${id}"}}\n${doc}\n`;
+      const beats = 'filter_path=errors,items.*.error,items.*.status';
+      assert.deepEqual((await post(`/_bulk?${beats}`, line('a') + line('b'))).json, { errors: false, items: [{ create: { status: 201 } }, { create: { status: 201 } }] });
+      const mixed = await post(`/_bulk?${beats}`, line('a') + line('c') + line('d', '{"@timestamp": nope}'));
+      assert.equal(mixed.status, 200);
+      const items = (mixed.json as { errors: boolean; items: { create: { status: number; error?: { type: string } } }[] });
+      assert.equal(items.errors, true);
+      assert.deepEqual(items.items.map((i) => [i.create.status, i.create.error?.type]), [[409, 'version_conflict_engine_exception'], [201, undefined], [400, 'document_parsing_exception']]);
+      assert.deepEqual(Object.keys(items.items[0]?.create ?? {}).sort(), ['error', 'status']);
+      // Only errors asked for and there are none: the empty items are dropped, as Elasticsearch does.
+      assert.deepEqual((await post('/_bulk?filter_path=errors,items.*.error', line('e'))).json, { errors: false });
+      assert.deepEqual((await post('/_bulk?filter_path=**.status', line('f'))).json, { items: [{ create: { status: 201 } }] });
+      assert.deepEqual((await post('/logs-f-default/_count?filter_path=count', '', 'GET')).json, { count: 5 });
+      // An error answer is not filtered; an exclusion filter is refused with a clear reason.
+      const refused = await post('/_bulk?filter_path=errors', line('g').slice(0, -1));
+      assert.equal(refused.status, 400);
+      assert.match(JSON.stringify(refused.json), /terminated by a newline/);
+      const exclusion = await post('/_bulk?filter_path=-took', line('h'));
+      assert.equal(exclusion.status, 400);
+      assert.match(JSON.stringify(exclusion.json), /does not implement exclusion filters/);
+    } finally {
+      await es.close();
+    }
+  });
+});
+
 describe('Elasticsearch stand-in keeping no sources (the benchmark receiver)', () => {
   it('still parses every document, answers 201 / 409 / 400 by _id and counts, but holds no sources', async () => {
     const es = await startEsStandin({ checkMappings: false, keepSources: false });

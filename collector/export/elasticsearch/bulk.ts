@@ -23,6 +23,9 @@ export interface BulkSettings {
   readonly writeRow?: EcsRowWriter;
 }
 
+/** The parts of a _bulk answer the outcome reads (bulk-outcome.ts): `errors`, and per item its status and error. */
+export const BULK_FILTER_PATH = 'errors,items.*.error,items.*.status';
+
 interface Item {
   readonly id: string;
   readonly index: string;
@@ -72,6 +75,10 @@ export async function sendBulk(client: Client, records: readonly ExportRecord[],
     refreshOnCompletion: false,
     // A name that would fall to a non-data-stream template must fail loudly, not create a plain index.
     require_data_stream: true,
+    // Only what the outcome needs from each item (as Beats and Logstash ask): its status and error.
+    // The full answer repeats _index, _id, _shards and more for every document, ~250 bytes each, which
+    // the client would download and parse for nothing.
+    filter_path: BULK_FILTER_PATH,
     ...(settings.pipeline !== undefined ? { pipeline: settings.pipeline } : {}),
   }, { signal });
   const onAbort = (): void => void helper.abort();
