@@ -4,12 +4,18 @@
 // with nothing kept) is dropped, so `errors,items.*.error` answers a bulk with no failure as
 // {"errors":false}. Exclusions (`-path`) are not implemented: such a filter is refused.
 
-type Pattern = readonly string[];
+/** A path's segments, each with its matcher (compiled once per filter, not per key). */
+type Pattern = readonly Segment[];
+interface Segment {
+  readonly text: string;
+  readonly matches: (key: string) => boolean;
+}
 
-function segmentMatcher(segment: string): (key: string) => boolean {
-  if (!segment.includes('*')) return (key) => key === segment;
-  const re = new RegExp(`^${segment.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return (key) => re.test(key);
+function segment(text: string): Segment {
+  if (text === '*' || text === '**') return { text, matches: () => true };
+  if (!text.includes('*')) return { text, matches: (key) => key === text };
+  const re = new RegExp(`^${text.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return { text, matches: (key) => re.test(key) };
 }
 
 /** The patterns still to match below `key`, and whether the key itself is kept whole. */
@@ -19,14 +25,14 @@ function step(patterns: readonly Pattern[], key: string): { whole: boolean; belo
   for (const p of patterns) {
     const [head, ...rest] = p;
     if (head === undefined) continue;
-    if (head === '**') {
+    if (head.text === '**') {
       // `**` matches zero levels (try the rest here) or one more (keep it for below).
       const zero = step([rest], key);
       whole ||= zero.whole;
       below.push(...zero.below, p);
       continue;
     }
-    if (!segmentMatcher(head)(key)) continue;
+    if (!head.matches(key)) continue;
     if (rest.length === 0) whole = true;
     else below.push(rest);
   }
@@ -62,7 +68,7 @@ export function compileFilter(param: string | null | undefined): ResponseFilter 
   const paths = param.split(',').map((p) => p.trim()).filter((p) => p !== '');
   const excluded = paths.find((p) => p.startsWith('-'));
   if (excluded !== undefined) throw new Error(`the stand-in does not implement exclusion filters (${excluded})`);
-  const patterns = paths.map((p) => p.split('.'));
+  const patterns = paths.map((p) => p.split('.').map(segment));
   return (body) => {
     const kept = apply(body, patterns);
     return kept === DROP ? {} : kept;

@@ -119,7 +119,8 @@ describe('Elasticsearch stand-in: response filtering (filter_path)', () => {
       // Only errors asked for and there are none: the empty items are dropped, as Elasticsearch does.
       assert.deepEqual((await post('/_bulk?filter_path=errors,items.*.error', line('e'))).json, { errors: false });
       assert.deepEqual((await post('/_bulk?filter_path=**.status', line('f'))).json, { items: [{ create: { status: 201 } }] });
-      assert.deepEqual((await post('/logs-f-default/_count?filter_path=count', '', 'GET')).json, { count: 5 });
+      assert.deepEqual((await post('/_bulk?filter_path=items.cr*te.st*us,took.nothing', line('f2'))).json, { items: [{ create: { status: 201 } }] });
+      assert.deepEqual((await post('/logs-f-default/_count?filter_path=count', '', 'GET')).json, { count: 6 });
       // An error answer is not filtered; an exclusion filter is refused with a clear reason.
       const refused = await post('/_bulk?filter_path=errors', line('g').slice(0, -1));
       assert.equal(refused.status, 400);
