@@ -31,6 +31,13 @@ export const PAGE_COLUMNS: readonly ColumnSpec[] = COLUMN_LIST.map((c) => ({
   kind: (U16.has(c) ? 'u16' : U64.has(c) ? 'u64' : 'string') as ColumnKind,
 }));
 
+/** The index of a column in PAGE_COLUMNS, for the writers that format straight from the row bytes. */
+export function pageColumn(name: string): number {
+  const i = PAGE_COLUMNS.findIndex((c) => c.name === name);
+  if (i < 0) throw new Error(`export page has no column ${name}`);
+  return i;
+}
+
 /** One page after the cursor ({t}, {id}) up to {upto}; both tables' minmax index on ingested_at (migration 0019) skips the parts written before {t}. */
 export const AUDIT_PAGE_SQL = `SELECT ${COLUMN_LIST.map((c) => (ISO.has(c) ? isoOf(c) : c)).join(', ')} FROM (
        SELECT ${COLUMNS} FROM audit_events ${PAGE}

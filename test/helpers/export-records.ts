@@ -31,3 +31,20 @@ export async function readAllAudit(store: Store, options: ReadOptions = {}): Pro
     position = page.end;
   }
 }
+
+/**
+ * Two copies of a stored audit row that the row writers must handle as the decoder does: 'x-huge-u64'
+ * with UInt64 values beyond 2^53 (bytes_in and duration_us at the maximum), and 'x-not-utf8' whose path
+ * and user agent are not valid UTF-8 (the decoder puts U+FFFD in their place).
+ */
+export async function insertEdgeRows(store: Store, sourceId: string): Promise<void> {
+  // (A subquery: an alias in REPLACE would also rename the column the WHERE reads.)
+  await store.client.command({
+    query: `INSERT INTO audit_events SELECT * REPLACE ('x-huge-u64' AS event_id, toUInt64('18446744073709551615') AS bytes_in, toUInt64('9007199254740993') AS bytes_out, toUInt64('18446744073709551615') AS duration_us) FROM (SELECT * FROM audit_events WHERE event_id = {id:String})`,
+    query_params: { id: sourceId },
+  });
+  await store.client.command({
+    query: `INSERT INTO audit_events SELECT * REPLACE ('x-not-utf8' AS event_id, unhex('2f61ff62') AS path, unhex('c0af') AS user_agent) FROM (SELECT * FROM audit_events WHERE event_id = {id:String})`,
+    query_params: { id: sourceId },
+  });
+}

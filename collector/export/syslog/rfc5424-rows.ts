@@ -12,7 +12,7 @@
 // formatter: bytes that are not valid UTF-8 (the decoder would put U+FFFD in their place), or a time that
 // is not RFC 3339 with milliseconds.
 import { isUtf8 } from 'node:buffer';
-import { PAGE_COLUMNS } from '../audit-source.js';
+import { PAGE_COLUMNS, pageColumn } from '../audit-source.js';
 import { RowColumns, u16At, u64At, writeNumber } from '../row-binary.js';
 import type { AuditRowBytes, ExportedAuditEvent } from '../types.js';
 import { AUDIT_EXPORT_FIELDS } from './fields.js';
@@ -28,17 +28,12 @@ const U16 = 1;
 const KINDS = Uint8Array.from(PAGE_COLUMNS.map((c) => (c.kind === 'string' ? STRING : c.kind === 'u16' ? U16 : 2)));
 const N = KINDS.length;
 
-function column(name: string): number {
-  const i = PAGE_COLUMNS.findIndex((c) => c.name === name);
-  if (i < 0) throw new Error(`export page has no column ${name}`);
-  return i;
-}
-const TS = column('ts_iso');
-const DECISION = column('decision');
-const DENY_REASON = column('deny_reason');
-const ERROR_TYPE = column('error_type');
+const TS = pageColumn('ts_iso');
+const DECISION = pageColumn('decision');
+const DENY_REASON = pageColumn('deny_reason');
+const ERROR_TYPE = pageColumn('error_type');
 /** Stored empty when the event had no extension fields; the event (and so the message) says '{}'. */
-const EXTRA = column('extra');
+const EXTRA = pageColumn('extra');
 
 // The page's columns are the structured data's parameters, one for one and in order.
 PAGE_COLUMNS.forEach((c, i) => {

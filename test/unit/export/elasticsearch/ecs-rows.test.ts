@@ -10,7 +10,7 @@ import type { ExportRecord } from '../../../../collector/export/types.js';
 import type { AuditEvent } from '../../../../common/audit/event.js';
 import { trafficEvents } from '../../../helpers/audit-traffic.js';
 import { openTestStore, type TestStore } from '../../../helpers/dashboard.js';
-import { readAllAudit } from '../../../helpers/export-records.js';
+import { insertEdgeRows, readAllAudit } from '../../../helpers/export-records.js';
 import { NASTY, nastyAuditEvents, storedAuditRecords } from '../syslog/records.js';
 
 type AuditRecord = Extract<ExportRecord, { stream: 'audit' }>;
@@ -97,14 +97,7 @@ describe('ECS documents from stored rows', () => {
 
   it('a UInt64 beyond 2^53 reads as the decoder reads it; bytes that are not UTF-8 are left to the decoded event', async () => {
     const source = records[5] as AuditRecord;
-    await ts.store.client.command({
-      query: `INSERT INTO audit_events SELECT * REPLACE ('x-huge-u64' AS event_id, toUInt64('18446744073709551615') AS bytes_in, toUInt64('9007199254740993') AS bytes_out, toUInt64('18446744073709551615') AS duration_us) FROM (SELECT * FROM audit_events WHERE event_id = {id:String})`,
-      query_params: { id: source.id },
-    });
-    await ts.store.client.command({
-      query: `INSERT INTO audit_events SELECT * REPLACE ('x-not-utf8' AS event_id, unhex('2f61ff62') AS path, unhex('c0af') AS user_agent) FROM (SELECT * FROM audit_events WHERE event_id = {id:String})`,
-      query_params: { id: source.id },
-    });
+    await insertEdgeRows(ts.store, source.id);
     const all = (await readAllAudit(ts.store)) as AuditRecord[];
     const huge = all.find((r) => r.id === 'x-huge-u64') as AuditRecord;
     const doc = rowPath(huge);

@@ -9,7 +9,7 @@ import type { ExportRecord } from '../../../../collector/export/types.js';
 import type { AuditEvent } from '../../../../common/audit/event.js';
 import { trafficEvents } from '../../../helpers/audit-traffic.js';
 import { openTestStore, type TestStore } from '../../../helpers/dashboard.js';
-import { readAllAudit } from '../../../helpers/export-records.js';
+import { insertEdgeRows, readAllAudit } from '../../../helpers/export-records.js';
 import { nastyAuditEvents, storedAuditRecords } from './records.js';
 
 const config = { format: 'rfc5424', facilityCode: 20, hostname: 'collector-1', app_name: 'tw', enterprise_number: 32473, bom: 'auto' } as const;
@@ -78,15 +78,7 @@ describe('RFC 5424 messages from stored rows', () => {
 
   it('a UInt64 beyond 2^53 reads as the decoder reads it; bytes that are not UTF-8 are left to the string path', async () => {
     const source = records[5] as AuditRecord;
-    // (A subquery: an alias in REPLACE would also rename the column the WHERE reads.)
-    await ts.store.client.command({
-      query: `INSERT INTO audit_events SELECT * REPLACE ('x-huge-u64' AS event_id, toUInt64('18446744073709551615') AS bytes_in, toUInt64('9007199254740993') AS bytes_out) FROM (SELECT * FROM audit_events WHERE event_id = {id:String})`,
-      query_params: { id: source.id },
-    });
-    await ts.store.client.command({
-      query: `INSERT INTO audit_events SELECT * REPLACE ('x-not-utf8' AS event_id, unhex('2f61ff62') AS path, unhex('c0af') AS user_agent) FROM (SELECT * FROM audit_events WHERE event_id = {id:String})`,
-      query_params: { id: source.id },
-    });
+    await insertEdgeRows(ts.store, source.id);
     const all = (await readAllAudit(ts.store)) as AuditRecord[];
     const huge = all.find((r) => r.id === 'x-huge-u64') as AuditRecord;
     const both = bothWays(huge);
