@@ -7,24 +7,15 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { StoredFinding } from '../../detect/findings-store.js';
 import type { ExportedAuditEvent } from '../types.js';
 import { auditEventClass, auditName, findingEventClass, PRODUCT, PRODUCT_VERSION, VENDOR } from './event-class.js';
+import { attributeEscaper, pipeHeaderEscape } from './escape.js';
 import { epochMillis } from './fields.js';
 import { auditUrgency, findingUrgency } from './severity.js';
 
-const HEADER_SPECIAL = /[\\|\r\n]/;
-
 /** Header fields: '\' and '|' get a backslash; CEF has no newline in the header, so CR and LF become spaces. */
-export function cefHeaderEscape(value: string): string {
-  if (!HEADER_SPECIAL.test(value)) return value;
-  return value.replace(/[\\|]/g, '\\$&').replace(/\r\n|[\r\n]/g, ' ');
-}
-
-const VALUE_SPECIAL = /[\\=\r\n]/;
+export const cefHeaderEscape = pipeHeaderEscape;
 
 /** Extension values: '\' and '=' get a backslash, CR becomes \r and LF \n; '|' stays as it is. */
-export function cefValueEscape(value: string): string {
-  if (!VALUE_SPECIAL.test(value)) return value;
-  return value.replace(/[\\=]/g, '\\$&').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-}
+export const cefValueEscape = attributeEscaper('=');
 
 /**
  * key=value pairs separated by single spaces; a field with the empty value is left out. Parts are joined

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import type { StoredFinding } from '../../detect/findings-store.js';
 import type { ExportedAuditEvent } from '../types.js';
 import { auditEventClass, findingEventClass, PRODUCT, PRODUCT_VERSION, VENDOR } from './event-class.js';
+import { attributeEscaper, pipeHeaderEscape } from './escape.js';
 import { isoMillis } from './fields.js';
 import { auditUrgency, findingUrgency, leefSev } from './severity.js';
 
@@ -15,24 +16,14 @@ export const DELIMITER = '^';
 /** Java SimpleDateFormat (what QRadar parses devTime with) for RFC 3339 UTC with milliseconds. */
 export const DEV_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
 
-const HEADER_SPECIAL = /[\\|\r\n]/;
-
 /** Header fields: '\' and '|' get a backslash; CR and LF become spaces (a header is one line). */
-export function leefHeaderEscape(value: string): string {
-  if (!HEADER_SPECIAL.test(value)) return value;
-  return value.replace(/[\\|]/g, '\\$&').replace(/\r\n|[\r\n]/g, ' ');
-}
-
-const VALUE_SPECIAL = /[\\^\r\n]/;
+export const leefHeaderEscape = pipeHeaderEscape;
 
 /**
  * Attribute values: '\' and the delimiter '^' get a backslash, CR becomes \r and LF \n. '=' needs none
  * (a key ends at the first '='), and neither does '|' (only the header is pipe-delimited).
  */
-export function leefValueEscape(value: string): string {
-  if (!VALUE_SPECIAL.test(value)) return value;
-  return value.replace(/[\\^]/g, '\\$&').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-}
+export const leefValueEscape = attributeEscaper(DELIMITER);
 
 /** key=value pairs joined by the delimiter, built as parts and joined once (see cef.ts). */
 class Attributes {
