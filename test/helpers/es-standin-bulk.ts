@@ -79,6 +79,8 @@ function writeOne(t: Target, op: string, id: string | undefined, doc: Json, sour
   t.docs.set(docId, source ? source() : null);
   const status = exists ? 200 : 201;
   const result = exists ? 'updated' : 'created';
+  // The same answer twice, as an object to filter and as text (no object per item when nothing is
+  // filtered); keep the two alike.
   if (asObject) {
     return {
       status,
@@ -94,7 +96,7 @@ function writeOne(t: Target, op: string, id: string | undefined, doc: Json, sour
 /**
  * The lines of an NDJSON body, each decoded on its own (a non-ASCII character makes only its own line a
  * two-byte string), and each line's bytes: a stored document is kept as its bytes, a view of the body, so
- * that thousands of them do not sit in the JavaScript heap for the collector to walk again and again.
+ * that thousands of them do not sit in the JavaScript heap for the garbage collector to walk again and again.
  */
 function linesOf(body: Buffer | string): { text: string[]; bytes(i: number): Buffer } {
   if (typeof body === 'string') {
