@@ -91,10 +91,9 @@ export function createEcsRowWriter(namespace: string): EcsRowWriter {
       for (let k = 0; k < n; k++) out[o++] = bytes[k] as number;
     }
   };
-  /** Column i as a JSON string literal. */
-  const str = (i: number): void => {
-    const e = ends[i] as number;
-    let j = starts[i] as number;
+  /** src[from..e) as a JSON string literal. */
+  const strAt = (from: number, e: number): void => {
+    let j = from;
     out[o++] = 0x22;
     if (e - j > LONG) {
       // A long value is copied at once up to its first byte to escape.
@@ -127,6 +126,8 @@ export function createEcsRowWriter(namespace: string): EcsRowWriter {
     }
     out[o++] = 0x22;
   };
+  /** Column i as a JSON string literal. */
+  const str = (i: number): void => strAt(starts[i] as number, ends[i] as number);
   const num = (v: number): void => {
     o = writeNumber(out, o, v);
   };
@@ -160,6 +161,13 @@ export function createEcsRowWriter(namespace: string): EcsRowWriter {
       str(b);
     }
     out[o++] = 0x5d;
+  };
+  /** The members of url: a comma before all but the first. */
+  let firstMember = true;
+  const member = (name: Buffer): void => {
+    if (!firstMember) out[o++] = 0x2c;
+    firstMember = false;
+    text(name);
   };
   /** hostAndPortJson() of ecs.ts. */
   const hostAndPort = (host: number, port: number): void => {
@@ -240,7 +248,7 @@ export function createEcsRowWriter(namespace: string): EcsRowWriter {
     src = row.buf;
     const end = columns.locate(src, row.at);
     if (end < 0) return undefined;
-    // Every string is written at most five times, each byte escaped to six at worst; 4 KB holds the
+    // Every string is written at most four times, each byte escaped to six at worst; 4 KB holds the
     // constant pieces, the numbers and the extension fields' overhead.
     let extra = '';
     if (!empty(EXTRA) && !is(EXTRA, EMPTY_OBJECT)) extra = extraJson(slice(src, 'utf8Slice', EXTRA));
@@ -333,23 +341,16 @@ export function createEcsRowWriter(namespace: string): EcsRowWriter {
     }
     if (isHttp) {
       text(URL);
-      let first = true;
-      const member = (name: Buffer): void => {
-        if (!first) out[o++] = 0x2c;
-        first = false;
-        text(name);
-      };
+      firstMember = true;
       if (!empty(PATH)) {
         member(URL_PATH);
         str(PATH);
       }
       // The query without its leading '?'.
-      if (!empty(QUERY) && !(ends[QUERY] === (starts[QUERY] as number) + 1 && src[starts[QUERY] as number] === 0x3f)) {
-        const s = starts[QUERY] as number;
-        if (src[s] === 0x3f) starts[QUERY] = s + 1;
+      const queryFrom = (starts[QUERY] as number) + (!empty(QUERY) && src[starts[QUERY] as number] === 0x3f ? 1 : 0);
+      if (queryFrom < (ends[QUERY] as number)) {
         member(URL_QUERY);
-        str(QUERY);
-        starts[QUERY] = s;
+        strAt(queryFrom, ends[QUERY] as number);
       }
       if (!empty(VIRTUAL_HOST)) {
         member(URL_DOMAIN);
