@@ -185,3 +185,22 @@ export function writeDecimal(out: Uint8Array, o: number, v: number): number {
 export function writeNumber(out: Buffer, o: number, v: number): number {
   return Number.isSafeInteger(v) ? writeDecimal(out, o, v) : o + out.write(String(v), o, 'latin1');
 }
+
+/**
+ * A row writer (the exporters' path from a row's bytes) that cannot stop an export: a throw, not expected
+ * since the writers check what they read, answers `declined`, so the record is written from its decoded
+ * event instead. Logged once per writer: nothing is lost, and a systematic cause would otherwise log
+ * every record.
+ */
+export function guardRowWriter<A extends unknown[], R>(write: (...args: A) => R, declined: R, warn: (err: unknown) => void): (...args: A) => R {
+  let failed = false;
+  return (...args) => {
+    try {
+      return write(...args);
+    } catch (err) {
+      if (!failed) warn(err);
+      failed = true;
+      return declined;
+    }
+  };
+}

@@ -11,25 +11,15 @@ import { classifyCallError } from './bulk-outcome.js';
 import type { EsConfig } from './config.js';
 import { createClient, describeConnection } from './connection.js';
 import { createEcsRowWriter, type EcsRowWriter } from './ecs-rows.js';
+import { guardRowWriter } from '../row-binary.js';
 import { templatesInstalled } from './setup.js';
 
 export function createEsExporter(config: EsConfig, context: ExporterContext, env: NodeJS.ProcessEnv = process.env): Exporter {
   const log = context.log.child({ component: 'export.elasticsearch', exporter: config.name });
   // Built at once so that unreadable credentials or CA files stop the collector at start-up.
   let client: Client | undefined = createClient(config, context.configFile, env);
-  const rows = createEcsRowWriter(config.namespace);
-  let rowPathFailed = false;
-  const writeRow: EcsRowWriter = (row) => {
-    try {
-      return rows(row);
-    } catch (err) {
-      // Not expected (the writer checks what it reads); the decoded event is still mapped. Logged once:
-      // nothing is lost, and a systematic cause would otherwise log every record.
-      if (!rowPathFailed) log.warn({ err }, 'elasticsearch: an audit row could not be written from its bytes; mapping such rows from the decoded event (logged once)');
-      rowPathFailed = true;
-      return undefined;
-    }
-  };
+  const writeRow: EcsRowWriter = guardRowWriter(createEcsRowWriter(config.namespace), undefined, (err) =>
+    log.warn({ err }, 'elasticsearch: an audit row could not be written from its bytes; mapping such rows from the decoded event (logged once)'));
   const settings: BulkSettings = {
     namespace: config.namespace,
     writeRow,

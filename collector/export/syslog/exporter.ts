@@ -7,6 +7,7 @@ import type { ResolvedSyslogConfig } from './config.js';
 import { FrameBuilder } from './framing.js';
 import { createAuditRowWriter, createFormatter, type MessageFormatter } from './message.js';
 import type { RowWriter } from './rfc5424-rows.js';
+import { guardRowWriter } from '../row-binary.js';
 import { StreamTransport } from './stream-transport.js';
 import { tlsOptions } from './tls-options.js';
 import type { SendResult } from './transport.js';
@@ -29,7 +30,6 @@ export class SyslogExporter implements Exporter {
   /** RFC 5424 audit records from their stored bytes (tcp, tls); undefined for CEF, LEEF and udp. */
   private readonly writeRow: RowWriter | undefined;
   private readonly log: Logger;
-  private rowPathFailed = false;
   private transport: StreamTransport | UdpTransport | undefined;
 
   constructor(
@@ -42,7 +42,9 @@ export class SyslogExporter implements Exporter {
     this.batchSize = base.batch_size;
     this.maxInFlight = config.transport === 'udp' ? 1 : 2;
     this.format = createFormatter(config);
-    this.writeRow = config.transport === 'udp' ? undefined : createAuditRowWriter(config);
+    const rows = config.transport === 'udp' ? undefined : createAuditRowWriter(config);
+    this.writeRow = rows && guardRowWriter(rows, false, (err) =>
+      this.log.warn({ err }, 'syslog: an audit row could not be written from its bytes; writing such rows from the decoded event (logged once)'));
     this.log = context.log.child({ component: 'export.syslog', exporter: base.name });
   }
 
@@ -116,16 +118,7 @@ export class SyslogExporter implements Exporter {
 
   /** The row path; false (nothing written) when there is none or it declines, and the string path must write the record. */
   private fromRow(row: AuditRowBytes, frames: FrameBuilder): boolean {
-    if (this.writeRow === undefined) return false;
-    try {
-      return this.writeRow(row, frames);
-    } catch (err) {
-      // Not expected (the writer checks what it reads); the string path still gets its chance. Logged
-      // once: nothing is lost, and a systematic cause would otherwise log every record.
-      if (!this.rowPathFailed) this.log.warn({ err }, 'syslog: an audit row could not be written from its bytes; writing such rows from the decoded event (logged once)');
-      this.rowPathFailed = true;
-      return false;
-    }
+    return this.writeRow !== undefined && this.writeRow(row, frames);
   }
 
   async close(): Promise<void> {
