@@ -23,16 +23,17 @@ const IN_HORIZON = "ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(
  * the hour, or of the hour from its half past to the next half past (then both hours it touches are
  * busy): activity, not a stray call or two (which would make every quiet hour of a sparse principal a
  * candidate), and a session of 45 minutes from 21:30 is as busy as one from 21:00. Kept as bits per
- * slot, which is far cheaper to aggregate than counts per hour. (Not across midnight UTC: days are
- * aggregated apart.)
+ * slot, which is far cheaper to aggregate than counts per hour. Days are aggregated apart; the hour from
+ * 23:30 to 00:30 is judged across them (withMidnight).
  */
 export const BUSY_SLOTS = 3;
 
 /**
  * SQL over the day's 144 ten-minute slots as three UInt64 words w0, w1, w2 of eight hours each (slot s:
- * word s / 48, bit s % 48): `mask` (bit h: calls in hour h) and `busy` (bit h: hour h busy, BUSY_SLOTS),
- * both UInt32. The hour masks are unrolled into plain arithmetic: UInt256 shifts per event and a lambda
- * per hour and row cost several times more.
+ * word s / 48, bit s % 48): `mask` (bit h: calls in hour h) and `busy_day` (bit h: hour h busy within the
+ * day, BUSY_SLOTS), both UInt32, and the day's first and last half hours as slot bits, `head` (00:00-00:29)
+ * and `tail` (23:30-23:59), for withMidnight. The hour masks are unrolled into plain arithmetic: UInt256
+ * shifts per event and a lambda per hour and row cost several times more.
  */
 function hourMasksSql(): string {
   const six = (h: number) => `bitAnd(bitShiftRight(w${Math.floor(h / 8)}, ${(h % 8) * 6}), 63)`;
@@ -41,7 +42,30 @@ function hourMasksSql(): string {
   // Bit h: the hour from h:30 to (h + 1):30 is busy (the last three slots of h, the first three of h + 1).
   const straddle = bits(23, (h) => `bitCount(bitShiftRight(${six(h)}, 3)) + bitCount(bitAnd(${six(h + 1)}, 7)) >= ${BUSY_SLOTS}`);
   return `${bits(24, (h) => `${six(h)} != 0`)} AS mask,
-    bitOr(${bits(24, (h) => `bitCount(${six(h)}) >= ${BUSY_SLOTS}`)}, bitOr(${straddle}, bitShiftLeft(${straddle}, 1))) AS busy`;
+    bitOr(${bits(24, (h) => `bitCount(${six(h)}) >= ${BUSY_SLOTS}`)}, bitOr(${straddle}, bitShiftLeft(${straddle}, 1))) AS busy_day,
+    toUInt8(bitAnd(w0, 7)) AS head, toUInt8(bitShiftRight(w2, 45)) AS tail`;
+}
+
+/**
+ * The day table `raw` (columns DAY_COLUMNS, busy_day, head, tail) with `busy`: busy_day plus the hour from
+ * 23:30 to 00:30 when it is busy (BUSY_SLOTS of its six slots), which makes hour 23 of the day before and
+ * hour 0 of the day after busy, as within a day. A window over each entity's days in order: its neighbour
+ * row is the day before or after only when the entity was active that day. Over the materialised table,
+ * not inside the aggregation: the window there held up the aggregate (on 10 million events, principals
+ * 0.65 -> 1.3 s against +0.12 s this way).
+ */
+function withMidnight(ctx: DetectContext, what: string, raw: string): Promise<string> {
+  return ctx.scratch.table(what, `
+    SELECT ${DAY_COLUMNS}, toUInt32(bitOr(busy_day, bitOr(
+        if(prev_day = day - 1 AND bitCount(prev_tail) + bitCount(head) >= ${BUSY_SLOTS}, 1, 0),
+        if(next_day = day + 1 AND bitCount(tail) + bitCount(next_head) >= ${BUSY_SLOTS}, 8388608, 0)))) AS busy
+    FROM (
+      SELECT ${DAY_COLUMNS}, busy_day, head, tail,
+        lagInFrame(day, 1, toInt64(-2)) OVER w AS prev_day, lagInFrame(tail, 1, toUInt8(0)) OVER w AS prev_tail,
+        leadInFrame(day, 1, toInt64(-2)) OVER w AS next_day, leadInFrame(head, 1, toUInt8(0)) OVER w AS next_head
+      FROM ${raw}
+      WINDOW w AS (PARTITION BY sub, entity ORDER BY day ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
+    )`, {});
 }
 
 /** Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9 of the hour). */
@@ -66,6 +90,8 @@ export async function appHourTable(ctx: DetectContext): Promise<string> {
 
 export type DayKind = 'principal' | 'client_ip' | 'user_agent' | 'cloud_app';
 
+const DAY_COLUMNS = 'sub, entity, day, calls, denied, mask, apps';
+
 /**
  * Columns sub, entity, day (Int64 days since the epoch), calls, denied, mask (UInt32, bit h = calls in
  * hour h), busy (UInt32, bit h = hour h busy, see BUSY_SLOTS), apps (up to 3 cloud apps, agents only).
@@ -75,13 +101,13 @@ export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise
     // From app_hour: the apps' hours are already grouped there.
     const source = await appHourTable(ctx);
     const appWords = [0, 1, 2].map((k) => `groupBitOrIf(bitShiftLeft(toUInt64(t.slots), (toHour(t.hour) % 8) * 6), intDiv(toHour(t.hour), 8) = ${k}) AS w${k}`).join(', ');
-    return ctx.scratch.table('cloud_app_day', `
+    return withMidnight(ctx, 'cloud_app_day', await ctx.scratch.table('cloud_app_day_raw', `
       SELECT sub, entity, day, calls, denied, ${hourMasksSql()}, apps
       FROM (
         SELECT t.sub AS sub, t.entity AS entity, toInt64(intDiv(toUnixTimestamp(t.hour), 86400)) AS day, sum(t.calls) AS calls, sum(t.denied) AS denied,
           ${appWords}, [t.entity] AS apps
         FROM ${source} AS t GROUP BY sub, entity, day
-      )`, {});
+      )`, {}));
   }
   const slot = 'intDiv(toUInt32(toUnixTimestamp(ts)) % 86400, 600)';
   const words = [0, 1, 2].map((k) => `groupBitOrIf(bitShiftLeft(toUInt64(1), ${slot} % 48), intDiv(${slot}, 48) = ${k}) AS w${k}`).join(', ');
@@ -97,7 +123,7 @@ export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise
   // Grouped by a hash of subaccount and entity (on 10 million events, user agents 0.61 -> 0.37 s,
   // principals 0.54 -> 0.36 s). The values themselves are kept as their least and greatest in the group,
   // so the check is exact: an agent string made to collide is caught like a chance collision.
-  return checkedTable(ctx, `${kind}_day`, daySql(true), daySql(false), horizon(ctx));
+  return withMidnight(ctx, `${kind}_day`, await checkedTable(ctx, `${kind}_day_raw`, daySql(true), daySql(false), horizon(ctx)));
 }
 
 /**

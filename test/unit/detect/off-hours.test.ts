@@ -104,13 +104,30 @@ describe('off_hours for a session across the turn of an hour', () => {
       for (const who of ['gus@acme.example', 'hal@acme.example']) calls.push(...spread(64, at(day, 9), at(day, 17), person(who)));
     }
     calls.push(...spread(12, at(8, 21, 40), at(8, 22, 20), person('gus@acme.example')));
+    // Ivy and Jo keep the same office hours. Ivy's account is busy from 23:40 on day 7 to 00:20 on day 8
+    // (two slots on each side of midnight UTC, four in the hour from 23:30); Jo's makes as many calls in
+    // 16 minutes around midnight.
+    for (let day = 0; day < 9; day++) {
+      if (day % 7 === 5 || day % 7 === 6) continue;
+      for (const who of ['ivy@acme.example', 'jo@acme.example']) calls.push(...spread(64, at(day, 9), at(day, 17), person(who)));
+    }
+    calls.push(...spread(12, at(7, 23, 40), at(8, 0, 20), person('ivy@acme.example')));
+    calls.push(...spread(6, at(7, 23, 52), at(8, 0, 0), person('jo@acme.example')), ...spread(6, at(8, 0, 0), at(8, 0, 8), person('jo@acme.example')));
     calls.push(...spread(6, at(8, 21, 52), at(8, 22, 0), person('hal@acme.example')), ...spread(6, at(8, 22, 0), at(8, 22, 8), person('hal@acme.example')));
     await load(s.store, emit(calls));
   });
 
   it('counts 40 minutes of activity from 21:40 as busy in both hours it touches, and a 16-minute blip in neither', async () => {
     const findings = (await detectRange(s.store, range(at(8, 0), at(9, 0)), only)).filter((f) => f.entity_type === 'principal');
-    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end]), [['gus@acme.example', iso(at(8, 21)), iso(at(8, 23))]]);
+    assert.deepEqual(findings.filter((f) => f.window_start >= iso(at(8, 12))).map((f) => [f.entity, f.window_start, f.window_end]), [['gus@acme.example', iso(at(8, 21)), iso(at(8, 23))]]);
+  });
+
+  it('counts the same across midnight UTC, where the days meet', async () => {
+    const findings = (await detectRange(s.store, range(at(7, 12), at(8, 12)), only)).filter((f) => f.entity_type === 'principal');
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end]), [['ivy@acme.example', iso(at(7, 23)), iso(at(8, 1))]]);
+    // A sweep of the second day alone still sees the day before as its neighbour.
+    const second = (await detectRange(s.store, range(at(8, 0), at(8, 12)), only)).filter((f) => f.entity_type === 'principal');
+    assert.deepEqual(second.map((f) => [f.entity, f.window_start, f.window_end]), [['ivy@acme.example', iso(at(8, 0)), iso(at(8, 1))]]);
   });
 });
 
