@@ -5,6 +5,7 @@ import { HostPort, Identifier, LogSection } from '../common/config/schema-parts.
 import { DashboardSection } from '../dashboard/config-schema.js';
 import { DetectionSection } from './detect/config-schema.js';
 import { ExportersSection, ExportSection } from './export/config-schema.js';
+import { AUDIT_COMMIT_INTERVAL_MS } from './store/batch-writer.js';
 
 const RetentionDays = (table: string, days: number) =>
   Type.Integer({ minimum: 0, maximum: 36_500, default: days, description: `days rows of ${table} are kept (a TTL on their time; 0 = for ever)` });
@@ -35,7 +36,13 @@ export const StoreSection = Type.Object(
       minimum: 10,
       maximum: 10_000,
       default: 1000,
-      description: 'longest wait (ms) of a span or log record for its batch before the insert; an OTLP request is answered after its rows committed. Each insert costs the engine about the same whatever its size, so a longer wait saves CPU on a busy collector, but an SDK that sends one export at a time gets at most one export per wait: with the SDK default of 512 spans per export, about 500 spans/s at 1000 ms (lower it, or put an OpenTelemetry Collector in front, for a busier SDK). Audit events wait at most 200 ms',
+      description: 'longest wait (ms) of a span or log record for its batch before the insert; an OTLP request is answered after its rows committed. Each insert costs the engine about the same whatever its size, so a longer wait saves CPU on a busy collector, but an SDK that sends one export at a time gets at most one export per wait: with the SDK default of 512 spans per export, about 500 spans/s at 1000 ms (lower it, or put an OpenTelemetry Collector in front, for a busier SDK). Audit events: audit_commit_interval_ms',
+    }),
+    audit_commit_interval_ms: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: AUDIT_COMMIT_INTERVAL_MS,
+      description: 'pacing of audit_events commits (ms; 0 = none): while the events arriving in 200 ms are fewer than 10,000, a commit starts at most this long after the one before. An event waits 200 ms for its batch after a quiet spell, at most this long plus an insert under a light or moderate stream, and 200 ms under a heavy one; its sender is acknowledged after the commit. Each insert costs the embedded engine about the same CPU however few its rows (a part per table and rollup view), so pacing keeps a trickle of events from keeping the engine busy, at the price of freshness (docs/store.md)',
     }),
   },
   { additionalProperties: false, default: {}, description: 'where ingested rows are stored' },

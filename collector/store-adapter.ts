@@ -32,6 +32,7 @@ export async function openConfiguredStore(config: { readonly store: StoreConfig;
     },
     log,
     telemetryDelayMs: s.telemetry_batch_ms,
+    auditIntervalMs: s.audit_commit_interval_ms,
     // The ingest queue admits at most queue.max_rows rows until their commit, so the store's own bound
     // is never the one that refuses; it stays as a second line.
     ...(config.queue ? { batch: { maxQueuedRows: config.queue.max_rows } } : {}),

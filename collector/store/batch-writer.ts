@@ -3,11 +3,22 @@
 // slot is free. While every slot is busy the open batch keeps growing, so batches are small when traffic
 // is light (a row waits at most maxDelayMs plus the insert in front of it) and large under load, where each
 // insert's fixed cost (a part per table and per rollup view) is shared by more rows: with the rollup views,
-// 100k-row inserts measured 2.5x less engine CPU per row than 10k-row ones (docs/store.md). Each call's
+// 100k-row inserts measured 2.5x less engine CPU per row than 10k-row ones (docs/store.md). With pacing
+// (minIntervalMs), a stream too light to fill batches of paceBelowRows is committed at most once per
+// interval instead of once per maxDelayMs: the fixed cost of an insert then stops scaling with how
+// often rows happen to arrive (audit_events, open-store.ts). Each call's
 // promise settles only when every batch holding its rows has committed (or failed). The collector
 // acknowledges on that promise.
 import type { Logger } from 'pino';
 import { TunnelwatchError } from '../../common/errors.js';
+
+/**
+ * Audit commits of a stream lighter than 10,000 events per 200 ms start at most this often by default
+ * (ms). Every insert into audit_events costs the embedded engine ~80-120 ms of CPU however few its rows (a
+ * part for the table and for each rollup view, docs/store.md), so at 200 ms a trickle of events kept a
+ * fifth of a core busy; the price is freshness: ~1 s instead of ~0.5 (docs/benchmarks.md).
+ */
+export const AUDIT_COMMIT_INTERVAL_MS = 1000;
 
 /** What committing one batch reports: per row, a small outcome code whose meaning the flush defines. */
 export type RowOutcomes = Uint8Array;
@@ -21,6 +32,15 @@ export interface BatchWriterOptions<Row> {
   readonly batchRows?: number;
   /** After this many ms (default 200) the open batch is due: committed as soon as an insert slot is free. */
   readonly maxDelayMs?: number;
+  /**
+   * Pacing (default 0: none). A batch of fewer than `paceBelowRows` rows is not due before this many ms
+   * after the previous commit started, even when its first row has waited maxDelayMs: a trickle or a
+   * moderate stream is committed once per interval however its rows arrive, while a row after a quiet
+   * spell still waits only maxDelayMs, and a heavy stream (batches past paceBelowRows) is not slowed.
+   */
+  readonly minIntervalMs?: number;
+  /** Batches of at least this many rows are due after maxDelayMs whatever minIntervalMs says (default 10,000). */
+  readonly paceBelowRows?: number;
   /** Rows held at most (waiting, sealed and being inserted); a call past it is refused (default 400,000). */
   readonly maxQueuedRows?: number;
   /** Batches committed at the same time (default 2: the engine parses one while the next is built). */
@@ -70,6 +90,8 @@ interface Batch<Row> {
 export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchWriter<Row> {
   const batchRows = options.batchRows ?? 100_000;
   const maxDelayMs = options.maxDelayMs ?? 200;
+  const minIntervalMs = options.minIntervalMs ?? 0;
+  const paceBelowRows = options.paceBelowRows ?? 10_000;
   const maxQueuedRows = options.maxQueuedRows ?? 400_000;
   const concurrency = options.concurrency ?? 2;
   const codes = options.outcomeCodes ?? 1;
@@ -89,6 +111,11 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
   let refusedRows = 0;
   let refusing = false;
   let idleWaiters: (() => void)[] = [];
+  /** When the last commit started (performance.now()), for minIntervalMs. */
+  let lastStartAt = -Infinity;
+  /** When the open batch got its first row, and whether its timer was put off by pacing. */
+  let openSince = 0;
+  let paced = false;
 
   /** Takes the open batch out of the filling position, for `sealed` or straight into a slot. */
   function takeOpen(): Batch<Row> | null {
@@ -119,6 +146,7 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
       const batch = sealed.shift() ?? (due ? takeOpen() : null);
       if (!batch) break;
       inFlight++;
+      lastStartAt = performance.now();
       void run(batch);
     }
     if (inFlight === 0 && sealed.length === 0 && (open === null || open.rows.length === 0)) {
@@ -181,11 +209,29 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
         }),
       );
       if (batch.rows.length >= batchRows) sealFull();
-      // Not unref()ed, unlike our other timers: every row behind it has a caller waiting for its commit,
-      // and letting the process exit first would drop them. It lives at most maxDelayMs.
-      else if (!due) timer ??= setTimeout(markDue, maxDelayMs);
+      else if (!due) schedule(batch.rows.length);
     }
     return Promise.all(parts).then(() => counts);
+  }
+
+  /**
+   * Arms the open batch's timer on its first row: maxDelayMs, or later when pacing holds it back; a paced
+   * batch that grows past paceBelowRows gets its maxDelayMs back. Not unref()ed, unlike our other timers:
+   * every row behind it has a caller waiting for its commit, and letting the process exit first would
+   * drop them. It lives at most minIntervalMs.
+   */
+  function schedule(rows: number): void {
+    const now = performance.now();
+    if (!timer) {
+      openSince = now;
+      const wait = Math.max(maxDelayMs, lastStartAt + minIntervalMs - now);
+      paced = wait > maxDelayMs && rows < paceBelowRows;
+      timer = setTimeout(markDue, paced ? wait : maxDelayMs);
+    } else if (paced && rows >= paceBelowRows) {
+      paced = false;
+      clearTimeout(timer);
+      timer = setTimeout(markDue, Math.max(0, openSince + maxDelayMs - now));
+    }
   }
 
   function flush(): Promise<void> {

@@ -5,7 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { pino, type Logger } from 'pino';
 import { prepareAuditRow, rowToAuditEvent, AUDIT_SELECT_COLUMNS, type AuditEventRecord, type PreparedAuditRow } from './audit-row.js';
 import { AUDIT_OUTCOME, columnsInsert, createAuditFlush, nativeFileInsert, type AuditCounters } from './audit-writer.js';
-import { createBatchWriter } from './batch-writer.js';
+import { AUDIT_COMMIT_INTERVAL_MS, createBatchWriter } from './batch-writer.js';
 import { clusterRenderer, schemaTables } from './cluster-ddl.js';
 import { checkClusterName } from './cluster-name.js';
 import { connectStore, type ConnectOptions } from './connect.js';
@@ -25,6 +25,8 @@ export interface OpenStoreOptions extends ConnectOptions {
   readonly batch?: { rows?: number; maxDelayMs?: number; maxQueuedRows?: number; concurrency?: number };
   /** Longest wait (ms) of a span or log record for its batch (store.telemetry_batch_ms); default OTEL_MAX_DELAY_MS. */
   readonly telemetryDelayMs?: number;
+  /** Audit commits of a light stream start at most this often (ms; store.audit_commit_interval_ms); default AUDIT_COMMIT_INTERVAL_MS. */
+  readonly auditIntervalMs?: number;
 }
 
 /** How long a span or log record waits for its batch by default (ms). */
@@ -61,6 +63,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     ...batch,
     name: 'audit_events',
     outcomeCodes: 3,
+    minIntervalMs: options.auditIntervalMs ?? AUDIT_COMMIT_INTERVAL_MS,
     flush: createAuditFlush({ client, insert: connection.mode === 'embedded' && connection.dataDir ? nativeFileInsert(client, connection.dataDir) : columnsInsert(client), auditDays: retention.auditDays, counters: auditCounters, ...(rollups ? { rollups } : {}), log }),
   });
   // Telemetry waits longer for its batch than audit events (no freshness target): each insert of

@@ -44,6 +44,42 @@ describe('batch writer', () => {
     assert.deepEqual(r.batches, [[1, 2]]);
   });
 
+  it('paces a light stream to one commit per minIntervalMs, but not a row after a quiet spell, nor a full batch', async () => {
+    const r = recorder({ delayMs: 1 });
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 3, maxDelayMs: 10, minIntervalMs: 150 });
+    let t0 = performance.now();
+    await writer.write([1]);
+    const quiet = performance.now() - t0;
+    assert.ok(quiet >= 9 && quiet < 120, `after a quiet spell a row waits maxDelayMs only (${quiet.toFixed(0)} ms)`);
+    t0 = performance.now();
+    await writer.write([2]);
+    const paced = performance.now() - t0;
+    assert.ok(paced >= 120, `the next commit starts minIntervalMs after the last one (${paced.toFixed(0)} ms)`);
+    t0 = performance.now();
+    await writer.write([3, 4, 5]);
+    const full = performance.now() - t0;
+    assert.ok(full < 100, `a full batch is not paced (${full.toFixed(0)} ms)`);
+    await sleep(160);
+    t0 = performance.now();
+    await writer.write([6]);
+    assert.ok(performance.now() - t0 < 120, 'the interval has passed: maxDelayMs again');
+    assert.deepEqual(r.batches, [[1], [2], [3, 4, 5], [6]]);
+  });
+
+  it('stops pacing a batch once it reaches paceBelowRows', async () => {
+    const r = recorder({ delayMs: 1 });
+    const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 100, maxDelayMs: 10, minIntervalMs: 400, paceBelowRows: 4 });
+    await writer.write([1]);
+    const t0 = performance.now();
+    const light = writer.write([2]);
+    await sleep(30);
+    assert.deepEqual(r.batches, [[1]], 'one row: held back by pacing');
+    await Promise.all([light, writer.write([3, 4, 5])]);
+    const took = performance.now() - t0;
+    assert.ok(took < 300, `four rows: due after maxDelayMs from the first (${took.toFixed(0)} ms)`);
+    assert.deepEqual(r.batches, [[1], [2, 3, 4, 5]]);
+  });
+
   it('refuses a call when the queue is full, counts it, and takes rows again once it drained', async () => {
     const r = recorder({ delayMs: 30 });
     const writer = createBatchWriter<number>({ name: 't', flush: r.flush, batchRows: 5, maxQueuedRows: 10, concurrency: 1 });
