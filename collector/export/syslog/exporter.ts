@@ -42,10 +42,10 @@ export class SyslogExporter implements Exporter {
     this.batchSize = base.batch_size;
     this.maxInFlight = config.transport === 'udp' ? 1 : 2;
     this.format = createFormatter(config);
+    this.log = context.log.child({ component: 'export.syslog', exporter: base.name });
     const rows = config.transport === 'udp' ? undefined : createAuditRowWriter(config);
     this.writeRow = rows && guardRowWriter(rows, false, (err) =>
       this.log.warn({ err }, 'syslog: an audit row could not be written from its bytes; writing such rows from the decoded event (logged once)'));
-    this.log = context.log.child({ component: 'export.syslog', exporter: base.name });
   }
 
   async start(): Promise<void> {
