@@ -29,11 +29,21 @@ export function otlpProtobuf(): OtlpProtobuf {
   return loaded;
 }
 
+let root: protobuf.Root | undefined;
+
+/** The vendored OTLP definitions, loaded once (also for tests that encode requests). */
+export function otlpProtoRoot(): protobuf.Root {
+  if (!root) {
+    root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => PROTO_DIR + target;
+    root.loadSync(FILES, { keepCase: false });
+    root.resolveAll();
+  }
+  return root;
+}
+
 function load(): OtlpProtobuf {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => PROTO_DIR + target;
-  root.loadSync(FILES, { keepCase: false });
-  root.resolveAll();
+  const root = otlpProtoRoot();
   const traceRequest = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
   const traceResponse = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
   const logsRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');

@@ -6,21 +6,16 @@
 // stored exactly once. Seeded, so a failure names a body that can be replayed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { otlpProtoRoot } from '../../collector/otlp/otlp-protobuf.js';
 import { uuidv7 } from '../../common/ids.js';
 import { seededRandom } from '../helpers/audit-traffic.js';
 import { auditEvents } from '../helpers/collector-fixtures.js';
 import { queryStore, startCollectorProcess, type CollectorProcess } from '../helpers/collector-process.js';
 
-const PROTO_DIR = fileURLToPath(new URL('../../../collector/otlp/proto/', import.meta.url));
-
 function otlpTypes(): { traces: protobuf.Type; logs: protobuf.Type } {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => PROTO_DIR + target;
-  root.loadSync(['opentelemetry/proto/collector/trace/v1/trace_service.proto', 'opentelemetry/proto/collector/logs/v1/logs_service.proto']);
-  root.resolveAll();
+  const root = otlpProtoRoot();
   return {
     traces: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
     logs: root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest'),
