@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { normalizePath } from '../../../connector/acl/normalize-path.js';
+import { seededRandom } from '../../helpers/audit-traffic.js';
 
 const PIECES = [
   '/', '/', '/', '.', '..', '...', '%2e', '%2E', '.%2e', '%2e.', '%2f', '%2F', '%5c', '%5C', '\\', 'a', 'api', 'v1', '%41', '%61',
@@ -14,13 +15,10 @@ const PIECES = [
   '%00', '\u0000', '%ff', '%c0%af', '. ', 'x.', 'x ', '%u002e', '#', '?', '@', '!', "'", '*',
 ];
 
-/** A small deterministic generator (LCG), so a failure names a path that can be replayed. */
+/** Seeded, so a failure names a path that can be replayed. */
 function paths(count: number, seed: number): string[] {
-  let s = seed >>> 0;
-  const next = (n: number): number => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return Math.floor((s / 4294967296) * n);
-  };
+  const rnd = seededRandom(seed);
+  const next = (n: number): number => Math.floor(rnd() * n);
   return Array.from({ length: count }, () => `/${Array.from({ length: 1 + next(10) }, () => PIECES[next(PIECES.length)]).join('')}`);
 }
 
