@@ -5,7 +5,7 @@ import { HostPort, Identifier, LogSection } from '../common/config/schema-parts.
 import { DashboardSection } from '../dashboard/config-schema.js';
 import { DetectionSection } from './detect/config-schema.js';
 import { ExportersSection, ExportSection } from './export/config-schema.js';
-import { AUDIT_COMMIT_INTERVAL_MS } from './store/batch-writer.js';
+import { AUDIT_COMMIT_INTERVAL_MS, OTEL_MAX_DELAY_MS } from './store/commit-defaults.js';
 
 const RetentionDays = (table: string, days: number) =>
   Type.Integer({ minimum: 0, maximum: 36_500, default: days, description: `days rows of ${table} are kept (a TTL on their time; 0 = for ever)` });
@@ -35,7 +35,7 @@ export const StoreSection = Type.Object(
     telemetry_batch_ms: Type.Integer({
       minimum: 10,
       maximum: 10_000,
-      default: 1000,
+      default: OTEL_MAX_DELAY_MS,
       description: 'longest wait (ms) of a span or log record for its batch before the insert; an OTLP request is answered after its rows committed. Each insert costs the engine about the same whatever its size, so a longer wait saves CPU on a busy collector, but an SDK that sends one export at a time gets at most one export per wait: with the SDK default of 512 spans per export, about 500 spans/s at 1000 ms (lower it, or put an OpenTelemetry Collector in front, for a busier SDK). Audit events: audit_commit_interval_ms',
     }),
     audit_commit_interval_ms: Type.Integer({

@@ -6,19 +6,11 @@
 // 100k-row inserts measured 2.5x less engine CPU per row than 10k-row ones (docs/store.md). With pacing
 // (minIntervalMs), a stream too light to fill batches of paceBelowRows is committed at most once per
 // interval instead of once per maxDelayMs: the fixed cost of an insert then stops scaling with how
-// often rows happen to arrive (audit_events, open-store.ts). Each call's
+// often rows happen to arrive (audit_events: commit-defaults.ts, open-store.ts). Each call's
 // promise settles only when every batch holding its rows has committed (or failed). The collector
 // acknowledges on that promise.
 import type { Logger } from 'pino';
 import { TunnelwatchError } from '../../common/errors.js';
-
-/**
- * Audit commits of a stream lighter than 10,000 events per 200 ms start at most this often by default
- * (ms). Every insert into audit_events costs the embedded engine ~80-120 ms of CPU however few its rows (a
- * part for the table and for each rollup view, docs/store.md), so at 200 ms a trickle of events kept a
- * fifth of a core busy; the price is freshness: ~1 s instead of ~0.5 (docs/benchmarks.md).
- */
-export const AUDIT_COMMIT_INTERVAL_MS = 1000;
 
 /** What committing one batch reports: per row, a small outcome code whose meaning the flush defines. */
 export type RowOutcomes = Uint8Array;

@@ -5,8 +5,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { pino, type Logger } from 'pino';
 import { prepareAuditRow, rowToAuditEvent, AUDIT_SELECT_COLUMNS, type AuditEventRecord, type PreparedAuditRow } from './audit-row.js';
 import { AUDIT_OUTCOME, columnsInsert, createAuditFlush, nativeFileInsert, type AuditCounters } from './audit-writer.js';
-import { AUDIT_COMMIT_INTERVAL_MS, createBatchWriter } from './batch-writer.js';
+import { createBatchWriter } from './batch-writer.js';
 import { clusterRenderer, schemaTables } from './cluster-ddl.js';
+import { AUDIT_COMMIT_INTERVAL_MS, OTEL_MAX_DELAY_MS } from './commit-defaults.js';
 import { checkClusterName } from './cluster-name.js';
 import { connectStore, type ConnectOptions } from './connect.js';
 import { applyMigrations, loadMigrations } from './migrations.js';
@@ -28,9 +29,6 @@ export interface OpenStoreOptions extends ConnectOptions {
   /** Audit commits of a light stream start at most this often (ms; store.audit_commit_interval_ms); default AUDIT_COMMIT_INTERVAL_MS. */
   readonly auditIntervalMs?: number;
 }
-
-/** How long a span or log record waits for its batch by default (ms). */
-export const OTEL_MAX_DELAY_MS = 1000;
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const log = (options.log ?? pino({ level: 'silent' })).child({ component: 'collector.store' });
