@@ -8,7 +8,7 @@
 // Warm-up: entities with fewer than warmup_days of history are not judged.
 import type { Detector, Hit } from '../detector.js';
 import { entityDayTable } from '../facts.js';
-import { localWeek, weekendMasksSql } from '../local-week.js';
+import { localOffsetSql, localWeek, weekendMasksSql } from '../local-week.js';
 import { inUsualSpan, quietChance, servingUsualPrincipals } from '../off-hours-rhythm.js';
 import { fetchSamples } from '../samples.js';
 import { scoreOf } from '../score.js';
@@ -69,7 +69,8 @@ export const offHours: Detector = {
               arrayFilter(h -> bitTest(d.3, h) AND d.1 * 24 + h >= {from_win:Int64} AND d.1 * 24 + h < {to_win:Int64}, range(24)) AS busy,
               greatest(d.1 - {bdays:UInt32}, first_day, {data_day:Int64}) AS lo,
               d.1 - lo AS hist,
-              ${weekendMasksSql('sub', 'lo', 'd.1', 'd.1')} AS wms,
+              ${localOffsetSql('sub', 'd.1')} AS lw_off,
+              ${weekendMasksSql('lw_off', 'lo', 'd.1')} AS wms,
               wms[length(wms)] AS wmd,
               arrayMap(m -> bitAnd(bitNot(bitXor(m, wmd)), 16777215), arrayPopBack(wms)) AS eqs,
               arrayMap(h -> arrayCount(e -> bitTest(e, h), eqs), range(24)) AS same_days,
