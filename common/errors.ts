@@ -16,6 +16,7 @@ export const ERRORS = {
   TW_ERR_PROXY_NOT_ABSOLUTE_FORM: { status: 400, message: 'send proxy requests in absolute form (http://virtual-host:port/path) or use CONNECT' },
   TW_ERR_PROXY_TUNNEL_DOWN: { status: 502, message: 'the tunnel to the connector broke during the call' },
   TW_ERR_PROXY_HEADERS_TOO_LARGE: { status: 431, message: 'request headers exceed the relay limit (proxy.max_header_bytes)' },
+  TW_ERR_PROXY_REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive in time (its head within proxy.head_timeout_ms, 30 s by default, all of it within twice that): a stalled or too slow client' },
   // Access-control denials, decided by the connector.
   TW_ERR_ACL_APP_NOT_TRUSTED: { status: 403, message: 'the cloud app is not in the subaccount\'s trusted_apps list' },
   TW_ERR_ACL_NO_MAPPING: { status: 403, message: 'no mapping for this virtual host and port in the subaccount' },

@@ -77,11 +77,16 @@ export function installAccessControl(app: FastifyInstance, auth: AuthService): v
   });
 }
 
+/** 503s that say a feature is not configured (dashboard.relay_admin). */
+const UNCONFIGURED = new Set<string>(['TW_ERR_DASH_RELAY_ADMIN_UNCONFIGURED']);
+
 /** Every error as {"error":{code,status,message}} with a TW_ERR_DASH_* code; 5xx are logged, 4xx are not. */
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((error: FastifyError | TunnelwatchError, request, reply) => {
     if (error instanceof TunnelwatchError) {
-      if (error.status >= 500) log.error({ err: error, url: request.url.split('?')[0] }, 'dashboard request failed');
+      // A feature left unconfigured is the operator's choice, not a fault: a warning without a stack.
+      if (UNCONFIGURED.has(error.code)) log.warn({ code: error.code, url: request.url.split('?')[0] }, 'dashboard request needs a feature that is not configured');
+      else if (error.status >= 500) log.error({ err: error, url: request.url.split('?')[0] }, 'dashboard request failed');
       return sendError(reply, error);
     }
     const status = (error as FastifyError).statusCode ?? 500;

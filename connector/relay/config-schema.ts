@@ -18,6 +18,7 @@ export const RelayConfigSchema = Type.Object(
         listen: Type.String({ ...HostPort, description: 'host:port where cloud apps send proxy requests' }),
         max_header_bytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'largest request head accepted, in bytes; a larger one gets 431' }),
         keep_alive_timeout_ms: Type.Integer({ minimum: 100, default: 5_000, description: 'idle time allowed on a cloud app\'s keep-alive connection (ms)' }),
+        head_timeout_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'time a cloud app has to send a request\'s line and headers (ms), checked every half of it up to 30 s; a slower one gets 408 TW_ERR_PROXY_REQUEST_TIMEOUT and an audit event (slow-header clients hold connections open). The whole request, body included, must arrive within twice this' }),
         call_timeout_ms: Type.Integer({ minimum: 0, default: 120_000, description: 'deadline for the answer to an HTTP call through the tunnel (ms; 0 = none); TCP streams have none' }),
       },
       { additionalProperties: false },

@@ -42,14 +42,19 @@ export interface ProxyServerOptions {
   port: number;
   maxHeaderBytes: number;
   keepAliveTimeoutMs: number;
+  /** Time for a request's head (proxy.head_timeout_ms); twice this for the whole request. */
+  headTimeoutMs: number;
 }
 
 export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOptions): Promise<http.Server> {
   const server = http.createServer({
     maxHeaderSize: options.maxHeaderBytes,
     keepAliveTimeout: options.keepAliveTimeoutMs,
-    requestTimeout: 60_000,
-    headersTimeout: 30_000,
+    headersTimeout: options.headTimeoutMs,
+    requestTimeout: 2 * options.headTimeoutMs,
+    // How often Node looks for connections past these timeouts (its default, 30 s, would let a
+    // 1-second head timeout fire only after 30).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.headTimeoutMs / 2))),
     insecureHTTPParser: false,
     // Absolute-form targets carry the authority; a missing Host is judged by us, with an audit event.
     requireHostHeader: false,
@@ -127,11 +132,9 @@ function onClientError(ctx: ProxyContext, err: NodeJS.ErrnoException & { rawPack
     return;
   }
   const tooLarge = code === 'HPE_HEADER_OVERFLOW';
+  // A request not received within headersTimeout (its head) or requestTimeout (all of it): refused with
+  // its own code and an event, like a request the parser rejects.
   const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  if (timeout) {
-    socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    return;
-  }
   const inflight = ctx.inflight.get(socket);
   if (inflight) {
     // The parser failed in the body of a request already on its way through the tunnel (a bad chunk,
@@ -139,7 +142,7 @@ function onClientError(ctx: ProxyContext, err: NodeJS.ErrnoException & { rawPack
     // response has started (a late 400 would be taken as the answer to the next request); one event.
     ctx.inflight.delete(socket);
     inflight.abandon();
-    const r = inflight.call.refusal('TW_ERR_PROXY_MALFORMED_REQUEST', 'malformed_request', '', `${code}: ${err.message}`.slice(0, 200));
+    const r = inflight.call.refusal(timeout ? 'TW_ERR_PROXY_REQUEST_TIMEOUT' : 'TW_ERR_PROXY_MALFORMED_REQUEST', 'malformed_request', '', `${code}: ${err.message}`.slice(0, 200));
     if (inflight.res.headersSent) socket.destroy();
     else {
       const { status, headers, body } = renderRefusal(r);
@@ -153,7 +156,7 @@ function onClientError(ctx: ProxyContext, err: NodeJS.ErrnoException & { rawPack
     return;
   }
   const span = ctx.tracer.start({ name: 'HTTP', kind: 'server', startTimeMs: Date.now(), attributes: { 'client.address': clientIpOf(socket), 'tunnelwatch.emitter': 'relay' } });
-  const r = refusal(tooLarge ? 'TW_ERR_PROXY_HEADERS_TOO_LARGE' : 'TW_ERR_PROXY_MALFORMED_REQUEST', {
+  const r = refusal(tooLarge ? 'TW_ERR_PROXY_HEADERS_TOO_LARGE' : timeout ? 'TW_ERR_PROXY_REQUEST_TIMEOUT' : 'TW_ERR_PROXY_MALFORMED_REQUEST', {
     denyReason: 'malformed_request',
     detail: `${code}: ${err.message}`.slice(0, 200),
     traceId: span.traceId,

@@ -17,6 +17,15 @@ export type CallKind = 'http' | 'connect' | 'upgrade';
 
 const LOCATION_ID = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
 const MAX_PRINCIPAL = 256;
+/**
+ * The characters of an RFC 3986 authority (unreserved, percent-encoded, sub-delims, ":", "@", "[", "]"):
+ * what the tunnel's HTTP/2 :authority can carry. Anything else is refused here, with an event: forwarded,
+ * the connector's HTTP/2 layer would reset the stream before its access rules ran, and the call would
+ * look like a broken tunnel. Within these characters the connector decides (userinfo, ports, dots).
+ */
+const AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;
+/** Request headers the relay reads that must come once: a second copy would be joined or dropped by Node's parser, and which one counts would be ambiguous. */
+const SINGLE_HEADERS = ['proxy-authorization', 'x-tunnel-location-id', 'x-tunnel-principal'] as const;
 
 export function clientIpOf(socket: Socket): string {
   const ip = socket.remoteAddress ?? '';
@@ -56,6 +65,7 @@ export class RelayCall {
     const url = this.req.url ?? '';
     if (!/^[\x21-\x7e]+$/.test(url)) return { code: 'TW_ERR_PROXY_MALFORMED_REQUEST', detail: 'the request target holds bytes outside printable ASCII' };
     if (this.kind === 'connect') {
+      if (/[/?#]/.test(url)) return { code: 'TW_ERR_PROXY_MALFORMED_REQUEST', detail: `a CONNECT target is host:port, without a scheme, path or query; got "${url.slice(0, 100)}"` };
       this.authority = url;
     } else {
       const m = /^http:\/\/([^/?#]*)([^#]*)$/i.exec(url);
@@ -68,6 +78,8 @@ export class RelayCall {
       const rest = m[2] as string;
       this.target = rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest;
     }
+    if (this.authority === '') return { code: 'TW_ERR_PROXY_MALFORMED_REQUEST', detail: 'the request target names no host' };
+    if (!AUTHORITY.test(this.authority)) return { code: 'TW_ERR_PROXY_MALFORMED_REQUEST', detail: `the host:port of the target holds characters an authority cannot have; got "${this.authority.slice(0, 100)}"` };
     return undefined;
   }
 
@@ -90,6 +102,9 @@ export class RelayCall {
 
   /** Reads location id and principal headers; returns a detail string when they are malformed. */
   parseTunnelHeaders(): string | undefined {
+    for (const name of SINGLE_HEADERS) {
+      if ((this.req.headersDistinct[name]?.length ?? 0) > 1) return `${name} must be sent once`;
+    }
     const loc = this.req.headers['x-tunnel-location-id'];
     if (loc !== undefined) {
       if (typeof loc !== 'string' || !LOCATION_ID.test(loc)) return 'X-Tunnel-Location-Id must be 1-64 letters, digits, ".", "_" or -';

@@ -90,7 +90,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
       secretQueryParams: config.audit.secret_query_params,
       observe: callMetrics.observe,
     },
-    { host: proxyAddr.host, port: proxyAddr.port, maxHeaderBytes: config.proxy.max_header_bytes, keepAliveTimeoutMs: config.proxy.keep_alive_timeout_ms },
+    { host: proxyAddr.host, port: proxyAddr.port, maxHeaderBytes: config.proxy.max_header_bytes, keepAliveTimeoutMs: config.proxy.keep_alive_timeout_ms, headTimeoutMs: config.proxy.head_timeout_ms },
   );
   const configReport = configReporterOf(config, configFile, log);
   const reloadTarget = {

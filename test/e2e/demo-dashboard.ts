@@ -23,7 +23,7 @@ export interface DemoDashboard {
 export const QUICKSTART = join('examples', 'quickstart');
 
 /** The demo's fixed ports (examples/quickstart/*.yaml): two demos cannot run at once. */
-const DEMO_PORTS = [18080, 18081, 18082, 18090, 18100, 18443];
+const DEMO_PORTS = [18080, 18081, 18082, 18090, 18091, 18100, 18443];
 
 export interface DemoUser {
   readonly username: string;
@@ -73,7 +73,7 @@ export async function startDemoDashboard(options: { rate?: number } = {}): Promi
   }
   const dir = mkdtempSync(join(tmpdir(), 'tw-e2e-demo-'));
   const slapd = await startSlapd();
-  for (const file of ['relay.yaml', 'connector.yaml', 'demo-ingest.token']) copyFileSync(join(QUICKSTART, file), join(dir, file));
+  for (const file of ['relay.yaml', 'connector.yaml', 'demo-ingest.token', 'demo-relay-admin.token']) copyFileSync(join(QUICKSTART, file), join(dir, file));
   writeFileSync(join(dir, 'ldap-service.password'), `${SERVICE_PASSWORD}\n`, { mode: 0o600 });
   const collector = parse(readFileSync(join(QUICKSTART, 'collector.yaml'), 'utf8')) as { dashboard: Record<string, unknown> };
   collector.dashboard.ldap = {

@@ -90,7 +90,6 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
   const authorised = options.authorised ?? options.connectors.map((c) => ({ cn: c.id, subaccounts: Object.keys(c.subaccounts) }));
   const relayConfig = {
     relay: { id: 'relay-1' },
-    proxy: { listen: `127.0.0.1:${proxyPort}` },
     tunnel: {
       listen: `127.0.0.1:${tunnelPort}`,
       tls: { cert: 'pki/relay.crt', key: 'pki/relay.key', ca: 'pki/ca.crt' },
@@ -110,6 +109,8 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
         }
       : {}),
     ...(options.relayExtra ?? {}),
+    // A proxy section in relayExtra adds to the listener rather than replacing it.
+    proxy: { listen: `127.0.0.1:${proxyPort}`, ...((options.relayExtra?.proxy as Record<string, unknown> | undefined) ?? {}) },
   };
   await writeFile(join(dir, 'relay.yaml'), stringify(relayConfig));
   for (const c of options.connectors) {

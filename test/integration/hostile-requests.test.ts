@@ -21,6 +21,8 @@ const TOKEN_ACME = 'tw_test_acme_portal_hostile_0123456789';
 const TOKEN_OTHER = 'tw_test_other_vault_hostile_0123456789';
 const RELAY = 'relay-1';
 const CONNECTOR = 'connector-1';
+/** proxy.head_timeout_ms of this test's relay: the stalled-head case waits this long (checked every half). */
+const HEAD_TIMEOUT_MS = 2000;
 
 // ---------------------------------------------------------------------------------------------------
 // Building raw requests. Strings are written as latin1, so '\u00e9' is the single byte 0xE9 on the wire.
@@ -166,6 +168,19 @@ const CASES: Case[] = [
   { name: 'a backslash in the authority', raw: get('http://app.virtual:8000\\@secret.virtual:8000/public'), expect: relay400() },
   { name: 'an IPv6 literal host', raw: get('http://[::1]:8000/public'), expect: conn403('no_mapping', '/public', { virtual_host: '::1' }) },
   { name: 'a Host header naming secret.virtual (the absolute-form target wins)', raw: `GET ${APP}/public/h HTTP/1.1\r\nHost: secret.virtual:8000\r\n${AUTH}\r\n`, expect: { ...allowed('GET /public/h HTTP/1.1', '/public/h', { virtual_host: 'app.virtual' }), backendHeaders: ['host: app.virtual:8000'] } },
+
+  // --- targets the tunnel's HTTP/2 :authority cannot carry: refused by the relay, not reset in the tunnel
+  { name: 'CONNECT with a path (host:port/x)', raw: req('CONNECT', 'app.virtual:8000/x'), expect: relay400() },
+  { name: 'CONNECT with a query (host:port?a=1)', raw: req('CONNECT', 'app.virtual:8000?a=1'), expect: relay400() },
+  { name: 'CONNECT with an absolute URL', raw: req('CONNECT', `${APP}/public`), expect: relay400() },
+  { name: 'an absolute-form target without a host (http:///public)', raw: get('http:///public'), expect: relay400('/public') },
+
+  // --- headers the relay reads, sent twice
+  { name: 'two X-Tunnel-Principal headers', raw: get(`${APP}/public`, 'X-Tunnel-Principal: alice\r\nX-Tunnel-Principal: mallory\r\n'), expect: relay400('/public') },
+  { name: 'two Proxy-Authorization headers', raw: get(`${APP}/public`, `Proxy-Authorization: Bearer ${TOKEN_OTHER}\r\n`), expect: relay400('/public') },
+
+  // --- a request head that never ends (slow headers): 408 with its code and an event
+  { name: 'a head without its final empty line', raw: `GET ${APP}/public/slow HTTP/1.1\r\nHost: app.virtual:8000\r\n${AUTH}`, expect: { ...relay400(), status: 408 } },
 
   // --- fragments
   { name: 'a raw fragment #x', raw: get(`${APP}/public/a#x`), expect: relay400() },
@@ -360,6 +375,8 @@ describe('hostile requests over raw TCP to the relay proxy port', () => {
     backend = await startRecordingBackend();
     const internal = `127.0.0.1:${backend.port}`;
     stack = await startTunnelStack({
+      // A short head timeout, so that the stalled-head case is answered within seconds.
+      relayExtra: { proxy: { head_timeout_ms: HEAD_TIMEOUT_MS } },
       tokens: [
         { subaccount: 'acme', cloudApp: 'portal', token: TOKEN_ACME },
         { subaccount: 'other', cloudApp: 'vault', token: TOKEN_OTHER },
