@@ -68,7 +68,14 @@ function digits(s: string, from: number, to: number): number {
 
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** YYYY-MM-DDTHH:MM:SS.mmmZ, a date that exists. */
+/**
+ * Years the store keeps exactly: its per-minute rollups and retention are 32-bit DateTime (to 2106-02-07),
+ * and a ts past that was counted as stored and then dropped by the engine; the whole store's 64-bit time
+ * ends in 2299, and a year 0001 made a replay judge two thousand years of windows.
+ */
+export const TS_YEARS = { min: 1970, max: 2099 } as const;
+
+/** YYYY-MM-DDTHH:MM:SS.mmmZ, a date that exists, in TS_YEARS. */
 const timestamp: Check = (v) => {
   if (typeof v === 'string' && v.length === 24 && v[4] === '-' && v[7] === '-' && v[10] === 'T' && v[13] === ':' && v[16] === ':' && v[19] === '.' && v[23] === 'Z') {
     const year = digits(v, 0, 4);
@@ -76,6 +83,7 @@ const timestamp: Check = (v) => {
     const day = digits(v, 8, 10);
     const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
     const maxDay = month === 2 && !leap ? 28 : (DAYS[month - 1] ?? 0);
+    if (year < TS_YEARS.min || year > TS_YEARS.max) return `expected a time from ${TS_YEARS.min}-01-01 to ${TS_YEARS.max}-12-31 (UTC) ${got(v)}`;
     if (year >= 0 && day >= 1 && day <= maxDay && digits(v, 11, 13) <= 23 && digits(v, 14, 16) <= 59 && digits(v, 17, 19) <= 59 &&
       digits(v, 11, 13) >= 0 && digits(v, 14, 16) >= 0 && digits(v, 17, 19) >= 0 && digits(v, 20, 23) >= 0) return undefined;
   }

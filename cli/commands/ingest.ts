@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import { createCollectorClient, readTokenFile } from '../../common/audit/collector-client.js';
 import { loadConfigFile } from '../../common/config/load-config.js';
 import { createLogger } from '../../common/log.js';
 import { Backoff } from '../../common/backoff.js';
 import { CollectorConfigSchema } from '../../collector/config-schema.js';
 import { ingestFiles, type IngestSink } from '../../collector/ingest/ingest-files.js';
+import { inputFileProblem } from '../../collector/ingest/ndjson-input.js';
 import { openConfiguredStore } from '../../collector/store-adapter.js';
 import type { AuditEventInput } from '../../collector/store/open-store.js';
 import { parseOptions, UsageError, type Command } from '../command.js';
@@ -15,7 +15,8 @@ export const ingestCommand: Command = {
   help: `Usage: tunnelwatch ingest --config collector.yaml FILE...
        tunnelwatch ingest --collector URL --token-file FILE FILE...
 
-Loads audit events (NDJSON, audit-event-v1) into the store, keeping their timestamps. Each line is
+Loads audit events (NDJSON, audit-event-v1; files plain or gzip-compressed) into the store, keeping
+their timestamps. Each line is
 checked first: malformed lines are listed (file:line and why) and skipped, the rest is loaded. Events
 the store already holds (same event_id) are counted as duplicates, not loaded twice. Progress goes to
 stderr. Exit code 0 when every line was loaded, 1 when some lines were skipped, 2 on usage errors.
@@ -27,7 +28,10 @@ stderr. Exit code 0 when every line was loaded, 1 when some lines were skipped, 
   async run(args) {
     const { values, positionals } = parseOptions(args, { config: { type: 'string', short: 'c' }, collector: { type: 'string' }, 'token-file': { type: 'string' } }, true);
     if (positionals.length === 0) throw new UsageError('name at least one NDJSON file');
-    for (const f of positionals) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
+    for (const f of positionals) {
+      const unreadable = inputFileProblem(f);
+      if (unreadable) throw new UsageError(unreadable);
+    }
     if (!!values.config === !!values.collector) throw new UsageError('give either --config collector.yaml or --collector URL');
     let sink: IngestSink;
     let close: () => Promise<void>;

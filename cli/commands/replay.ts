@@ -1,8 +1,8 @@
 // `tunnelwatch replay --input FILE.ndjson [--json]`: detection on anyone's own audit events, offline.
-import { existsSync, statSync } from 'node:fs';
 import { replayEvents } from '../../collector/detect/replay.js';
 import type { DetectionConfig } from '../../collector/detect/config.js';
 import type { Finding } from '../../collector/detect/types.js';
+import { inputFileProblem } from '../../collector/ingest/ndjson-input.js';
 import { parseOptions, UsageError, type Command } from '../command.js';
 
 const HELP = `Usage: tunnelwatch replay --input FILE.ndjson [--json] [--baseline-days N] [--warmup-days N] [--min-severity S]
@@ -13,7 +13,7 @@ keeping their timestamps, runs every detector over the whole time range as a liv
 lines are skipped and reported; an event_id seen twice is loaded once. Progress goes to stderr.
 
 Options:
-  --input FILE          the NDJSON file of audit events (required)
+  --input FILE          the NDJSON file of audit events, plain or gzip-compressed (required)
   --json                print the findings as NDJSON (one finding a line, the spec's fields) instead of a table
   --baseline-days N     days of history each window is compared with (default 14)
   --warmup-days N       days of history needed before baselines are trusted (default 3; see docs/detectors.md)
@@ -64,7 +64,8 @@ export const replayCommand: Command = {
     });
     const input = values.input;
     if (!input) throw new UsageError('name the events file with --input FILE.ndjson');
-    if (!existsSync(input) || !statSync(input).isFile()) throw new UsageError(`${input}: no such file`);
+    const unreadable = inputFileProblem(input);
+    if (unreadable) throw new UsageError(unreadable);
     const minSeverity = values['min-severity'];
     if (minSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(minSeverity)) {
       throw new UsageError(`--min-severity must be one of ${SEVERITIES.join(', ')}, got "${minSeverity}"`);

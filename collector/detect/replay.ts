@@ -2,13 +2,13 @@
 // store, timestamps kept, then every detector over the whole range as a live run would have judged it,
 // and the store removed. Streams: the file is read line by line and inserted in batches of 10k with at
 // most two batches in flight, so memory stays flat whatever the input size (5 million events and more).
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AuditEvent } from '../../common/audit/event.js';
 import { auditEventProblem } from '../audit-batch.js';
+import { ndjsonInput } from '../ingest/ndjson-input.js';
 import { openStore } from '../store/open-store.js';
 import type { DetectionConfig } from './config.js';
 import { detectRangeReport } from './run.js';
@@ -100,11 +100,11 @@ export async function replayEventsWithStats(input: AsyncIterable<AuditEvent> | s
         }
       };
       if (typeof input === 'string') {
-        const lines = createInterface({ input: createReadStream(input), crlfDelay: Infinity });
+        const file = ndjsonInput(input);
         let line = 0;
-        for await (const text of lines) {
+        for await (const text of file.lines) {
           line++;
-          bytes += Buffer.byteLength(text) + 1;
+          bytes = file.position();
           if (text.trim() === '') continue;
           let parsed: unknown;
           try {

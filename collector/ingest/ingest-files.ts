@@ -1,10 +1,10 @@
 // `tunnelwatch ingest`: loads NDJSON audit files into the store, straight (the collector must not hold
 // the embedded data directory) or through a running collector's /v1/audit.
-import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { statSync } from 'node:fs';
 import { createProgress } from '../../common/progress.js';
 import { auditEventProblem } from '../audit-batch.js';
 import type { AuditRecord } from '../ingest-store.js';
+import { ndjsonInput } from './ndjson-input.js';
 
 export interface IngestSink {
   /** Stores one batch; resolves with how many were new and how many were already there. */
@@ -46,12 +46,13 @@ export async function ingestFiles(files: string[], sink: IngestSink, options: { 
     lines = [];
   };
 
+  let before = 0;
   for (const file of files) {
-    const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    const input = ndjsonInput(file);
     let lineNo = 0;
-    for await (const text of rl) {
+    for await (const text of input.lines) {
       lineNo++;
-      bytes += Buffer.byteLength(text) + 1;
+      bytes = before + input.position();
       if (text.trim() === '') continue;
       let event: unknown;
       let problem: string | undefined;
@@ -75,6 +76,7 @@ export async function ingestFiles(files: string[], sink: IngestSink, options: { 
         progress.update(bytes, total, `${report.events.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')}/s)`);
       }
     }
+    before += statSync(file).size;
   }
   await flush();
   report.seconds = (Date.now() - started) / 1000;

@@ -1,8 +1,9 @@
 // `tunnelwatch replay` as a user runs it: a real process, an NDJSON file in, findings out.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { Finding } from '../../collector/detect/types.js';
 import { run } from '../helpers/processes.js';
@@ -49,5 +50,21 @@ describe('tunnelwatch replay', () => {
     const missing = await run('node', [CLI, 'replay', '--input', join(dir, 'nope.ndjson')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nope\.ndjson: no such file/);
+  });
+
+  it('reads a gzip-compressed file as it is, and refuses a directory with exit code 2', async () => {
+    // Named .ndjson on purpose: the first two bytes say gzip, not the name.
+    const gz = join(dir, 'compressed.ndjson');
+    writeFileSync(gz, gzipSync(readFileSync(file)));
+    const r = await run('node', [CLI, 'replay', '--input', gz, '--json'], { timeoutMs: 120_000, env: { TMPDIR: dir } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /replay: loaded 13,560 events/);
+    const auth = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Finding).filter((f) => f.detector === 'auth_failure_burst');
+    assert.deepEqual(auth.map((f) => f.entity), ['198.51.100.66']);
+    const sub = join(dir, 'a-directory');
+    mkdirSync(sub);
+    const refused = await run('node', [CLI, 'replay', '--input', sub]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /a-directory is a directory: name the files in it/);
   });
 });

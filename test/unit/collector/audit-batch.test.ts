@@ -78,6 +78,12 @@ test('refuses malformed ids, hashes, times and subaccounts', () => {
   assert.match(reject((e) => (e.event_id = '0190163d-8694-4000-8000-000000000000')).reason, /field "event_id"/, 'a UUIDv4 is not a UUIDv7');
   assert.match(reject((e) => (e.ts = '2026-11-27T21:40:54Z')).reason, /field "ts": expected an RFC 3339 UTC time with milliseconds/);
   assert.match(reject((e) => (e.ts = '2026-02-30T21:40:54.123Z')).reason, /field "ts"/);
+  for (const ts of ['2106-02-07T06:28:16.000Z', '9999-12-31T23:59:59.999Z', '2100-01-01T00:00:00.000Z', '1969-12-31T23:59:59.999Z', '0001-01-01T00:00:00.000Z']) {
+    assert.match(reject((e) => (e.ts = ts)).reason, /field "ts": expected a time from 1970-01-01 to 2099-12-31/, ts);
+  }
+  for (const ts of ['1970-01-01T00:00:00.000Z', '2099-12-31T23:59:59.999Z']) {
+    assert.equal(parseAuditBatch(ndjson([{ ...one(), ts }])).ok, true, ts);
+  }
   assert.match(reject((e) => (e.hash = 'abc')).reason, /field "hash"/);
   assert.match(reject((e) => (e.prev_hash = 'ABC')).reason, /field "prev_hash"/);
   assert.match(reject((e) => (e.subaccount = 'Acme Corp')).reason, /field "subaccount"/);
