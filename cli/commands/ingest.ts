@@ -16,8 +16,8 @@ export const ingestCommand: Command = {
        tunnelwatch ingest --collector URL --token-file FILE FILE...
 
 Loads audit events (NDJSON, audit-event-v1; files plain or gzip-compressed) into the store, keeping
-their timestamps. Each line is
-checked first: malformed lines are listed (file:line and why) and skipped, the rest is loaded. Events
+their timestamps. Each line is checked first: malformed lines are listed (file:line and why) and
+skipped, the rest is loaded. Events
 the store already holds (same event_id) are counted as duplicates, not loaded twice. Progress goes to
 stderr. Exit code 0 when every line was loaded, 1 when some lines were skipped, 2 on usage errors.
 

@@ -31,7 +31,6 @@ export async function ingestFiles(files: string[], sink: IngestSink, options: { 
   const progress = createProgress('ingest');
   const report: IngestReport = { files: files.length, events: 0, inserted: 0, duplicates: 0, archived: 0, skipped: [], seconds: 0 };
   const started = Date.now();
-  let bytes = 0;
   let skippedCount = 0;
   let events: AuditRecord[] = [];
   let lines: string[] = [];
@@ -52,7 +51,6 @@ export async function ingestFiles(files: string[], sink: IngestSink, options: { 
     let lineNo = 0;
     for await (const text of input.lines) {
       lineNo++;
-      bytes = before + input.position();
       if (text.trim() === '') continue;
       let event: unknown;
       let problem: string | undefined;
@@ -73,7 +71,7 @@ export async function ingestFiles(files: string[], sink: IngestSink, options: { 
       if (events.length >= batchSize) {
         await flush();
         const rate = report.events / Math.max(0.001, (Date.now() - started) / 1000);
-        progress.update(bytes, total, `${report.events.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')}/s)`);
+        progress.update(before + input.position(), total, `${report.events.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')}/s)`);
       }
     }
     before += statSync(file).size;
