@@ -18,7 +18,29 @@ export interface LoadOptions {
 export const ENV_PREFIX = 'TUNNELWATCH_';
 
 // verbose: errors carry their schema, so messages can list allowed keys and describe patterns.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, verbose: true });
+// strictNumbers: YAML reads 1e400 as Infinity (and .nan as NaN), which Ajv would otherwise take as an integer.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, verbose: true, strictNumbers: true });
+
+/**
+ * Node's timers treat a delay above 2^31 - 1 ms (~24.8 days) as 1 ms: a timeout key set to 3e9 would fire
+ * at once. Every key ending in _ms (or _s, seconds) is held below that, whatever its schema says.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function timerProblems(value: unknown, path: string, out: string[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => timerProblems(v, `${path}[${i}]`, out));
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, v] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (typeof v === 'number') {
+      const limit = key.endsWith('_ms') ? MAX_TIMER_MS : key.endsWith('_s') ? Math.floor(MAX_TIMER_MS / 1000) : undefined;
+      if (limit !== undefined && v > limit) out.push(`${at}: expected a number <= ${limit} (${key.endsWith('_ms') ? 'ms' : 's'}; about 24.8 days, the longest timer Node keeps) (got ${v})`);
+    } else timerProblems(v, at, out);
+  }
+}
 
 export class ConfigError extends TunnelwatchError {
   readonly problems: string[];
@@ -61,6 +83,7 @@ export function validateConfig<S extends TSchema>(schema: S, raw: unknown, sourc
   if (problems.length === 0) {
     const validate = ajv.compile(schema);
     if (!validate(data)) problems.push(...describeAll(validate.errors ?? []));
+    else timerProblems(data, '', problems);
   }
   if (problems.length > 0) throw new ConfigError(source, [...new Set(problems)]);
   return deepFreeze(data) as Static<S>;
@@ -138,6 +161,20 @@ function isConstChoice(schema: unknown): boolean {
   return Array.isArray(anyOf) && anyOf.every((s) => s.const !== undefined);
 }
 
+/** Keys whose values are secrets, or hashes that a plain secret is often pasted into by mistake. */
+const SECRET_KEY = /(password|passphrase|secret|token|sha256|_hash|api_key|apikey)$/i;
+
+/**
+ * A wrong value as an error message may show it: not at all under a secret's key (the mistake it reports
+ * is often a plain token or password where its hash belongs), and URLs without their password.
+ */
+function shown(at: string, data: unknown): string {
+  const key = (at.split('.').pop() ?? '').replace(/\[\d+\]$/, '');
+  if (SECRET_KEY.test(key)) return typeof data === 'string' ? `a ${data.length}-character value, not shown` : `a ${typeof data}, not shown`;
+  const text = JSON.stringify(data) ?? String(data);
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*):[^@/\s"]*@/gi, '$1:***@');
+}
+
 function describe(error: ErrorObject): string {
   const at = keyPath(error.instancePath);
   const params = error.params as Record<string, unknown>;
@@ -156,14 +193,14 @@ function describe(error: ErrorObject): string {
       return `${at}: expected ${JSON.stringify(params.allowedValue)}`;
     case 'pattern': {
       const schema = error.parentSchema as { expected?: string; description?: string } | undefined;
-      return `${at}: expected ${schema?.expected ?? schema?.description ?? `a value matching ${String(params.pattern)}`} (got ${JSON.stringify(error.data)})`;
+      return `${at}: expected ${schema?.expected ?? schema?.description ?? `a value matching ${String(params.pattern)}`} (got ${shown(at, error.data)})`;
     }
     case 'type':
-      return `${at}: expected ${String(params.type)} (got ${JSON.stringify(error.data)})`;
+      return `${at}: expected ${String(params.type)} (got ${shown(at, error.data)})`;
     case 'anyOf':
       if (isConstChoice(error.parentSchema)) {
         const choices = ((error.parentSchema as { anyOf: { const: unknown }[] }).anyOf).map((s) => JSON.stringify(s.const));
-        return `${at}: expected one of ${choices.join(', ')} (got ${JSON.stringify(error.data)})`;
+        return `${at}: expected one of ${choices.join(', ')} (got ${shown(at, error.data)})`;
       }
       return `${at}: ${error.message ?? error.keyword}`;
     case 'propertyNames': {
@@ -174,7 +211,7 @@ function describe(error: ErrorObject): string {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return `${at}: expected a number ${String(params.comparison)} ${String(params.limit)} (got ${JSON.stringify(error.data)})`;
+      return `${at}: expected a number ${String(params.comparison)} ${String(params.limit)} (got ${shown(at, error.data)})`;
     case 'minLength':
     case 'maxLength':
     case 'minItems':

@@ -38,6 +38,30 @@ test('names an unknown key and lists the keys that are allowed there', () => {
   assert.deepEqual(p, ['proxy.listne: unknown key; expected one of: listen, max_header_bytes, keep_alive_timeout_ms, head_timeout_ms, call_timeout_ms']);
 });
 
+test('never shows a secret, or the password of a URL, in what it reports', () => {
+  const raw = relay() as Record<string, unknown>;
+  raw.tokens = [{ subaccount: 'acme', cloud_app: 'app', sha256: 'tw_plain_token_pasted_by_mistake' }];
+  const p = problems(() => validateConfig(RelayConfigSchema, raw, 'relay.yaml', { env: {} }));
+  assert.equal(p.length, 1, p.join('\n'));
+  assert.match(p[0] as string, /^tokens\[0\]\.sha256: expected .* \(got a 32-character value, not shown\)$/);
+  assert.doesNotMatch(p.join('\n'), /tw_plain_token/);
+  raw.tokens = [];
+  (raw.proxy as Record<string, unknown>).listen = 'http://admin:hunter2@relay.example:8080/';
+  const url = problems(() => validateConfig(RelayConfigSchema, raw, 'relay.yaml', { env: {} }));
+  assert.match(url.join('\n'), /admin:\*\*\*@relay\.example/);
+  assert.doesNotMatch(url.join('\n'), /hunter2/);
+});
+
+test('refuses Infinity and a timer longer than Node keeps (it would fire at once)', () => {
+  const raw = relay() as Record<string, unknown>;
+  (raw.proxy as Record<string, unknown>).call_timeout_ms = Number.POSITIVE_INFINITY;
+  assert.match(problems(() => validateConfig(RelayConfigSchema, raw, 'relay.yaml', { env: {} })).join('\n'), /proxy\.call_timeout_ms/);
+  (raw.proxy as Record<string, unknown>).call_timeout_ms = 3_000_000_000;
+  assert.deepEqual(problems(() => validateConfig(RelayConfigSchema, raw, 'relay.yaml', { env: {} })), ['proxy.call_timeout_ms: expected a number <= 2147483647 (ms; about 24.8 days, the longest timer Node keeps) (got 3000000000)']);
+  (raw.proxy as Record<string, unknown>).call_timeout_ms = 2_147_483_647;
+  assert.equal(validateConfig(RelayConfigSchema, raw, 'relay.yaml', { env: {} }).proxy.call_timeout_ms, 2_147_483_647);
+});
+
 test('names a missing key', () => {
   const raw = relay() as Record<string, unknown>;
   delete (raw.relay as Record<string, unknown>).id;
