@@ -153,6 +153,30 @@ export function auditEventProblem(event: unknown): string | undefined {
   return undefined;
 }
 
+/** Text safe to print: control characters (and U+FFFD) as \\u escapes, as JSON would write them. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it escapes
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Why a line read from a file is refused before parsing, or undefined. Bytes that are not UTF-8 were
+ * decoded as U+FFFD on the way in: such a line is refused rather than stored altered (no emitter writes
+ * U+FFFD: header values are read as Latin-1 and targets are ASCII). HTTP bodies are checked as bytes.
+ */
+export function fileLineProblem(text: string): string | undefined {
+  return text.includes('\ufffd') ? 'not valid UTF-8 (bytes that do not decode, or U+FFFD)' : undefined;
+}
+
+/** One NDJSON line as a JSON value, or why it is not JSON (the parser's message, printable). */
+export function parseJsonLine(text: string): { readonly value: unknown; readonly reason?: undefined } | { readonly reason: string } {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { reason: `not JSON: ${printable((err as Error).message)}` };
+  }
+}
+
 /** Parses a whole NDJSON body. Blank lines are skipped (and counted); a final newline is optional. */
 export function parseAuditBatch(body: string): AuditBatch {
   const events: AuditRecord[] = [];
@@ -165,12 +189,9 @@ export function parseAuditBatch(body: string): AuditBatch {
     const text = body.slice(start, end);
     start = end + 1;
     if (text.trim() === '') continue;
-    let event: unknown;
-    try {
-      event = JSON.parse(text);
-    } catch (err) {
-      return { ok: false, line, reason: `not JSON: ${(err as Error).message}` };
-    }
+    const parsed = parseJsonLine(text);
+    if (parsed.reason !== undefined) return { ok: false, line, reason: parsed.reason };
+    const event = parsed.value;
     const problem = auditEventProblem(event);
     if (problem !== undefined) return { ok: false, line, reason: problem };
     events.push(event as AuditRecord);

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent } from '../../common/audit/event.js';
-import { auditEventProblem } from '../audit-batch.js';
+import { auditEventProblem, fileLineProblem, parseJsonLine } from '../audit-batch.js';
 import { ndjsonInput } from '../ingest/ndjson-input.js';
 import { openStore } from '../store/open-store.js';
 import type { DetectionConfig } from './config.js';
@@ -106,15 +106,14 @@ export async function replayEventsWithStats(input: AsyncIterable<AuditEvent> | s
           line++;
           bytes = file.position();
           if (text.trim() === '') continue;
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch (err) {
+          const parsed = parseJsonLine(text);
+          const refused = fileLineProblem(text) ?? parsed.reason;
+          if (refused !== undefined || parsed.reason !== undefined) {
             skipped++;
-            if (skipped <= MAX_LISTED) progress(`replay: skipped line ${line}: not JSON (${(err as Error).message})`);
+            if (skipped <= MAX_LISTED) progress(`replay: skipped line ${line}: ${refused}`);
             continue;
           }
-          await accept(parsed, `line ${line}`);
+          await accept(parsed.value, `line ${line}`);
         }
       } else {
         for await (const event of input) await accept(event, `event ${events + skipped + 1}`);

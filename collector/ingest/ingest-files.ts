@@ -2,7 +2,7 @@
 // the embedded data directory) or through a running collector's /v1/audit.
 import { statSync } from 'node:fs';
 import { createProgress } from '../../common/progress.js';
-import { auditEventProblem } from '../audit-batch.js';
+import { auditEventProblem, fileLineProblem, parseJsonLine } from '../audit-batch.js';
 import type { AuditRecord } from '../ingest-store.js';
 import { ndjsonInput } from './ndjson-input.js';
 
@@ -52,14 +52,9 @@ export async function ingestFiles(files: string[], sink: IngestSink, options: { 
     for await (const text of input.lines) {
       lineNo++;
       if (text.trim() === '') continue;
-      let event: unknown;
-      let problem: string | undefined;
-      try {
-        event = JSON.parse(text);
-        problem = auditEventProblem(event);
-      } catch (err) {
-        problem = `not JSON: ${(err as Error).message}`;
-      }
+      const parsed = parseJsonLine(text);
+      const event = parsed.reason === undefined ? parsed.value : undefined;
+      const problem = fileLineProblem(text) ?? parsed.reason ?? auditEventProblem(event);
       if (problem) {
         skippedCount++;
         if (report.skipped.length < MAX_LISTED) report.skipped.push({ file, line: lineNo, reason: problem });

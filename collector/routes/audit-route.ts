@@ -1,6 +1,7 @@
 // POST /v1/audit: a batch of audit events as NDJSON (optionally gzip), from the relay's and the
 // connector's shippers or `tunnelwatch ingest`. All or nothing: one bad line refuses the batch with 400
 // naming the line; 200 {"accepted":n,"duplicates":d} only once the store has committed all of it.
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { parseAuditBatch } from '../audit-batch.js';
 import { requireEmitter } from '../ingest-auth.js';
@@ -24,12 +25,26 @@ function uniqueById(events: AuditRecord[]): { unique: AuditRecord[]; repeats: nu
   return { unique, repeats: events.length - unique.length };
 }
 
+/** The 1-based number of the first line of `body` that is not UTF-8 (only asked once the body is known not to be). */
+function firstNonUtf8Line(body: Buffer): number {
+  let line = 1;
+  for (let start = 0; start < body.length; line++) {
+    let end = body.indexOf(0x0a, start);
+    if (end === -1) end = body.length;
+    if (!isUtf8(body.subarray(start, end))) return line;
+    start = end + 1;
+  }
+  return line;
+}
+
 export async function auditRoute(app: FastifyInstance, ctx: IngestContext): Promise<void> {
   app.post('/v1/audit', { config: { ingest: 'audit' } }, async (request, reply) => {
     if (!ACCEPTED.has(mediaType(request.headers['content-type']))) {
       throw new IngestError('TW_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not NDJSON; send application/x-ndjson`);
     }
     const body = await decodedBody(request.body, request.headers['content-encoding'], ctx.maxBodyBytes);
+    // Checked as bytes: decoding would turn what is not UTF-8 into U+FFFD and store the event altered.
+    if (!isUtf8(body)) throw new IngestError('TW_ERR_INGEST_MALFORMED', 'not valid UTF-8', { line: firstNonUtf8Line(body) });
     const batch = parseAuditBatch(body.toString('utf8'));
     if (!batch.ok) throw new IngestError('TW_ERR_INGEST_MALFORMED', batch.reason, { line: batch.line });
     // All or nothing here too: one event in another emitter's name refuses the batch. A token bound to no

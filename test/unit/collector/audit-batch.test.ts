@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AUDIT_FIELDS } from '../../../common/audit/event.js';
-import { FIELD_CHECKS, parseAuditBatch } from '../../../collector/audit-batch.js';
+import { FIELD_CHECKS, fileLineProblem, parseAuditBatch, parseJsonLine, printable } from '../../../collector/audit-batch.js';
 import { auditEvents, ndjson } from '../../helpers/collector-fixtures.js';
 
 const one = () => auditEvents(1)[0] as unknown as Record<string, unknown>;
@@ -100,4 +100,14 @@ test('an empty body is an empty batch', () => {
   const r = parseAuditBatch('');
   assert.ok(r.ok);
   assert.equal(r.events.length, 0);
+});
+
+test('reports lines that are not JSON or not UTF-8 in printable text', () => {
+  assert.equal(printable('a\u0000b\u001bc\u007fd\ufffd'), 'a\\u0000b\\u001bc\\u007fd\\ufffd');
+  const r = parseJsonLine('{"x": "\u0000');
+  assert.ok(r.reason !== undefined && r.reason.startsWith('not JSON: '), JSON.stringify(r));
+  // eslint-disable-next-line no-control-regex -- no raw control character may be left
+  assert.doesNotMatch(r.reason ?? '', /[\u0000-\u001f]/);
+  assert.match(fileLineProblem('{"path": "/caf\ufffd"}') ?? '', /not valid UTF-8/);
+  assert.equal(fileLineProblem('{"path": "/caf\u00e9"}'), undefined);
 });

@@ -69,6 +69,21 @@ test('one bad line refuses the whole audit batch with 400 naming the line', asyn
   assert.equal(store.inserts, 0);
 });
 
+test('an audit batch with bytes that are not UTF-8 is refused with 400 naming the line, not stored altered', async () => {
+  const { app, store } = await collector();
+  const events = auditEvents(3) as unknown as Record<string, unknown>[];
+  (events[1] as Record<string, unknown>).path = '/caf-MARK';
+  const body = Buffer.from(ndjson(events), 'utf8');
+  const at = body.indexOf('MARK');
+  body[at] = 0xff;
+  const r = await app.inject({ method: 'POST', url: '/v1/audit', headers: NDJSON, payload: body });
+  assert.equal(r.statusCode, 400, r.body);
+  const { error } = r.json() as { error: Record<string, unknown> };
+  assert.equal(error.line, 2);
+  assert.match(String(error.reason), /not valid UTF-8/);
+  assert.equal(store.audit.size, 0);
+});
+
 test('a token bound to emitters may send only in their names: one event of another refuses the batch with 403', async () => {
   const { app, store, queue } = await collector();
   const bound = { ...NDJSON, authorization: `Bearer ${BOUND_TOKEN}` };
