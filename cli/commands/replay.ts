@@ -1,5 +1,6 @@
 // `tunnelwatch replay --input FILE.ndjson [--json]`: detection on anyone's own audit events, offline.
 import { replayEvents } from '../../collector/detect/replay.js';
+import { resolveConfig } from '../../collector/detect/run.js';
 import type { DetectionConfig } from '../../collector/detect/config.js';
 import type { Finding } from '../../collector/detect/types.js';
 import { inputFileProblem } from '../../collector/ingest/ndjson-input.js';
@@ -77,6 +78,12 @@ export const replayCommand: Command = {
       ...(warmupDays !== undefined ? { warmup_days: warmupDays } : {}),
       ...(minSeverity !== undefined ? { min_severity: minSeverity as (typeof SEVERITIES)[number] } : {}),
     };
+    // Checked before loading anything: a bad value found after minutes of loading wastes them.
+    try {
+      resolveConfig(config);
+    } catch (err) {
+      throw new UsageError((err as Error).message.replace(/^.*?detection: /, '').replace(/\b(baseline|warmup)_days\b/g, '--$1-days'));
+    }
     const findings = await replayEvents(input, { config, onProgress: (msg) => process.stderr.write(`${msg}\n`) });
     if (values.json) {
       // One write: a consumer piping into `head` must not see a finding cut in two.

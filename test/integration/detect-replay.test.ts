@@ -61,6 +61,10 @@ describe('tunnelwatch replay', () => {
     assert.match(r.stderr, /replay: loaded 13,560 events/);
     const auth = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Finding).filter((f) => f.detector === 'auth_failure_burst');
     assert.deepEqual(auth.map((f) => f.entity), ['198.51.100.66']);
+    const badOption = await run('node', [CLI, 'replay', '--input', gz, '--baseline-days', '0']);
+    assert.equal(badOption.code, 2);
+    assert.match(badOption.stderr, /^tunnelwatch replay: --baseline-days must be a whole number from 1 to 365, got 0/);
+    assert.doesNotMatch(badOption.stderr, /loaded/, 'refused before loading the input');
     const sub = join(dir, 'a-directory');
     mkdirSync(sub);
     const refused = await run('node', [CLI, 'replay', '--input', sub]);
