@@ -59,7 +59,8 @@ export function loadConfigFile<S extends TSchema>(schema: S, file: string, optio
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
+    // The parser's first line (where and what); not its excerpt of the file, which may hold a secret.
+    throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${(e.message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`));
   }
   const raw = (doc.toJS() ?? {}) as unknown;
   return validateConfig(schema, raw, file, options);
