@@ -99,3 +99,63 @@ export function truncateUtf8(message: Buffer, maxBytes: number): Buffer {
   while (end > 0 && ((message[end] ?? 0) & 0xc0) === 0x80) end--;
   return message.subarray(0, end);
 }
+
+const SP = 0x20;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+
+/**
+ * An RFC 5424 message cut to at most maxBytes bytes that still parses: truncateUtf8, then, when the cut
+ * falls in the structured data, the PARAM-VALUE it falls in is closed (`"]`) or the parameter it falls in
+ * dropped (`]`), and an escape cut in half (a lone trailing `\`) is dropped, in a value or in a CEF or LEEF
+ * body. The receiver gets the fields before the cut, each whole or visibly shortened, instead of a
+ * message its parser refuses (UDP, `udp_max_bytes`).
+ */
+export function cutSyslogMessage(message: Buffer, maxBytes: number): Buffer {
+  if (message.length <= maxBytes) return message;
+  const b = truncateUtf8(message, Math.max(0, maxBytes - 2));
+  // The structured data starts after the six header fields (PRI+VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID).
+  let at = 0;
+  for (let spaces = 0; spaces < 6 && at < b.length; at++) if (b[at] === SP) spaces++;
+  let end = b.length;
+  if (b[at] === OPEN) {
+    let inElement = false;
+    let inValue = false;
+    let elementStart = at;
+    let paramEnd = -1;
+    let j = at;
+    for (; j < b.length; j++) {
+      const c = b[j];
+      if (inValue) {
+        if (c === BACKSLASH) j++;
+        else if (c === QUOTE) {
+          inValue = false;
+          paramEnd = j + 1;
+        }
+      } else if (inElement) {
+        if (c === QUOTE) inValue = true;
+        else if (c === CLOSE) inElement = false;
+      } else if (c === OPEN) {
+        inElement = true;
+        elementStart = j;
+        paramEnd = -1;
+      } else break; // the space before MSG: the structured data is complete
+    }
+    if (inValue) {
+      // j ran past the end when the last byte opened an escape: drop that backslash.
+      const cut = j > b.length ? b.length - 1 : b.length;
+      return Buffer.concat([b.subarray(0, cut), Buffer.from('"]')]);
+    }
+    if (inElement) {
+      if (paramEnd > elementStart) return Buffer.concat([b.subarray(0, paramEnd), Buffer.from(']')]);
+      return elementStart === at ? Buffer.concat([b.subarray(0, at), Buffer.from('-')]) : b.subarray(0, elementStart);
+    }
+  }
+  // In the MSG (a CEF or LEEF body): an odd run of trailing backslashes ends in half an escape.
+  let run = 0;
+  while (run < end && b[end - 1 - run] === BACKSLASH) run++;
+  if (run % 2 === 1) end--;
+  return b.subarray(0, end);
+}

@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../../../common/log.js';
-import { truncateUtf8 } from './framing.js';
+import { cutSyslogMessage } from './framing.js';
 import { classifySocketError, type DatagramTransport, type SendResult } from './transport.js';
 
 export interface UdpTransportOptions {
@@ -37,7 +37,7 @@ export class UdpTransport implements DatagramTransport {
     for (const m of messages) {
       if (signal.aborted) return classifySocketError(new Error('the send was aborted'), 'sending');
       const message = Buffer.from(m, 'utf8');
-      const datagram = truncateUtf8(message, this.options.maxBytes);
+      const datagram = cutSyslogMessage(message, this.options.maxBytes);
       if (datagram !== message) this.noteTruncation(message.length);
       sends.push(new Promise((resolve, reject) => socket.send(datagram, (err) => (err ? reject(err) : resolve()))));
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FrameBuilder, octetCountedFrames, truncateUtf8 } from '../../../../collector/export/syslog/framing.js';
+import { cutSyslogMessage, FrameBuilder, octetCountedFrames, truncateUtf8 } from '../../../../collector/export/syslog/framing.js';
 
 test('octet counting prefixes each message with its length in bytes, not characters', () => {
   const out = octetCountedFrames(['<134>1 - - - - - -', 'ü\n日本😀']).toString('utf8');
@@ -52,4 +52,31 @@ test('frames filled in place have the length prefix of their size, whatever its 
   inPlace.buffer.write('declined', start, 'latin1');
   assert.equal(inPlace.count, sizes.length);
   assert.ok(inPlace.take().equals(strings.take()));
+});
+
+// RFC 5424 section 6: HEADER SP STRUCTURED-DATA [SP MSG]; an SD-PARAM value escapes ", \ and ] with \.
+const RFC5424 = /^<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ (-|(\[[^ =\]"]+( [^ =\]"]+="([^"\\\]]|\\[\s\S])*")*\])+)( [\s\S]*)?$/;
+
+test('a message cut for UDP still parses: the structured data is closed, no escape is cut in half', () => {
+  const sd = '[tunnelwatch@32473 event_id="01a2" path="/a\\]b\\"c\\\\d" user_agent="caf\u00e9 \u65e5\u672c \\\\\\"x\\]"][second@1 k="v"]';
+  const message = Buffer.from(`<134>1 2026-11-29T12:00:00.000Z relay-1 tunnelwatch - audit ${sd} tail`, 'utf8');
+  assert.match(message.toString(), RFC5424, 'the uncut message is valid');
+  const header = message.indexOf('[');
+  for (let n = header + 3; n < message.length; n++) {
+    const cut = cutSyslogMessage(message, n);
+    const text = cut.toString('utf8');
+    assert.ok(cut.length <= n, `at most ${n} bytes, got ${cut.length}`);
+    assert.ok(!text.includes('\uFFFD'), `no split character at ${n}`);
+    assert.match(text, RFC5424, `cut at ${n}: ${text}`);
+  }
+  assert.equal(cutSyslogMessage(message, message.length), message, 'a message that fits is untouched');
+});
+
+test('a CEF or LEEF body cut for UDP never ends in half an escape', () => {
+  const message = Buffer.from('<134>1 2026-11-29T12:00:00.000Z relay-1 tunnelwatch - audit - CEF:0|Tunnelwatch|Relay|1|allow|call|3|request=/a\\=b\\\\c\\nd suser=x\\\\', 'utf8');
+  for (let n = 70; n < message.length; n++) {
+    const text = cutSyslogMessage(message, n).toString('utf8');
+    const run = /\\*$/.exec(text)?.[0].length ?? 0;
+    assert.equal(run % 2, 0, `cut at ${n} ends in a lone backslash: ${text}`);
+  }
 });
