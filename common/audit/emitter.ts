@@ -123,9 +123,10 @@ export class AuditEmitter {
   /**
    * Hands every event emitted so far to the OS now, instead of in the durable sink's next group write. For
    * a call's last moment: its event must be in the file before the caller can see the call complete.
+   * false when the durable sink could not (the disk refuses writes): the caller must not see it complete.
    */
-  writeNow(): void {
-    this.sinks[0]?.writeNow?.();
+  writeNow(): boolean {
+    return this.sinks[0]?.writeNow?.() ?? true;
   }
 
   async close(): Promise<void> {

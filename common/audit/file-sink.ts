@@ -373,7 +373,10 @@ export function createFileSink(options: FileSinkOptions): FileSink {
       }
     },
     flush: async () => flushNow(),
-    writeNow: () => flushNow(),
+    writeNow: () => {
+      flushNow();
+      return pending.length === 0;
+    },
     close: async () => {
       flushNow();
       if (retryTimer) clearTimeout(retryTimer);

@@ -44,7 +44,7 @@ function gatedSink(files: FileSink, shipper: Shipper): AuditSink {
     },
     write: (event, line) => files.write(event, line),
     flush: () => files.flush(),
-    writeNow: () => files.writeNow?.(),
+    writeNow: () => files.writeNow?.() ?? true,
     close: async () => {
       try {
         await files.close();

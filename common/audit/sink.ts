@@ -10,8 +10,11 @@ export interface AuditSink {
   readonly dropped?: number;
   /** Resolves once everything written so far is handed to the OS (or the next hop). */
   flush(): Promise<void>;
-  /** Hands everything written so far to the OS before it returns (a file sink's queued writes), if it queues. */
-  writeNow?(): void;
+  /**
+   * Hands everything written so far to the OS before it returns (a file sink's queued writes), if it
+   * queues; false when that failed (the disk refuses writes) and events are still waiting in memory.
+   */
+  writeNow?(): boolean;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 // One call as the connector sees it: the relay's metadata, the access decision, the backend timings,
 // and exactly one audit event when the stream ends.
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants as http2constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AuditEmitter } from '../../common/audit/emitter.js';
 import { emptyCallRecord, type CallRecord } from '../../common/audit/event.js';
 import { redactQuery } from '../../common/audit/redact-query.js';
@@ -118,6 +118,12 @@ export class ConnectorCall {
     return formatTraceparent(this.backendSpan.traceId, this.backendSpan.spanId, true);
   }
 
+  /** Resets the stream before its last frame: the call's event is not in the audit file (finish() said so). */
+  cutUnaudited(): void {
+    this.log.warn({ trace_id: this.record.trace_id }, 'answer cut before its end: its audit event could not be written to disk');
+    if (!this.stream.destroyed && !this.stream.closed) this.stream.close(http2constants.NGHTTP2_INTERNAL_ERROR);
+  }
+
   /** The relay gave up on the call (the cloud app left, or its request was malformed mid-body). */
   abandoned(): void {
     this.callerGone = true;
@@ -198,17 +204,20 @@ export class ConnectorCall {
    * Emits the audit event, once: when the call's answer is complete (writeNow: the event is handed to the
    * OS before the stream's last frame is, so a connector killed in between leaves an event for a call
    * whose answer was cut short, never a completed call without its event), or when the stream closes.
+   * Returns false when the event could not be kept, or (writeNow) not handed to the OS: the disk refuses
+   * writes, and the caller must then not see the call complete (forward-http.ts cuts the stream).
    */
-  finish(options: { writeNow?: boolean } = {}): void {
-    if (this.done) return;
+  finish(options: { writeNow?: boolean } = {}): boolean {
+    if (this.done) return true;
     this.done = true;
     this.record.duration_us = Math.max(0, nowUs() - this.startedUs);
     this.endSpans();
     try {
       this.audit.emit(this.record);
-      if (options.writeNow) this.audit.writeNow();
+      return options.writeNow ? this.audit.writeNow() : true;
     } catch (err) {
       this.log.error({ err: (err as Error).message, trace_id: this.record.trace_id }, 'audit event could not be written');
+      return false;
     }
   }
 }

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { Transform } from 'node:stream';
 import type { CompiledMapping } from '../acl/policy.js';
 import { H, HOP_BY_HOP, nowUs } from '../tunnel/protocol.js';
 import type { BackendPool } from './backend-pool.js';
@@ -95,14 +96,40 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
       res.destroy();
       return;
     }
-    stream.respond({ ':status': rec.status, ...responseHeaders(res), ...call.traceHeader() });
+    // The caller must never hold a complete answer whose event a crash could still lose: the event is
+    // handed to the OS (writeNow) before the answer can complete. What completes it: the end of the
+    // stream (a chunked or close-delimited body: held by the end itself), the last byte of a
+    // Content-Length body (that one byte is held back until the event is written), or, without a body,
+    // the headers (held whole). If the write fails (the disk refuses writes), the stream is reset instead:
+    // the caller gets a cut answer, and the relay writes its tunnel_down event. Streaming bodies (SSE,
+    // long polls) flow as before.
+    const head = { ':status': rec.status, ...responseHeaders(res), ...call.traceHeader() };
+    const declared = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+    const bodiless = call.headers[':method'] === 'HEAD' || rec.status === 204 || rec.status === 304 || declared === 0;
+    if (!bodiless) stream.respond(head);
     res.on('data', (chunk: Buffer) => (rec.bytes_out += chunk.length));
-    // Before pipe's own 'end' listener ends the stream: the event reaches the audit file first.
-    res.on('end', () => {
-      backendDone = true;
-      call.finish({ writeNow: true });
+    let remaining = declared !== undefined && Number.isSafeInteger(declared) ? declared : -1;
+    let lastByte: Buffer | undefined;
+    const holdLast = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        if (remaining < 0) return done(null, chunk);
+        remaining -= chunk.length;
+        if (remaining > 0) return done(null, chunk);
+        lastByte = chunk.subarray(chunk.length - 1);
+        done(null, chunk.length > 1 ? chunk.subarray(0, chunk.length - 1) : undefined);
+      },
+      flush(done) {
+        backendDone = true;
+        if (!call.finish({ writeNow: true })) {
+          call.cutUnaudited();
+          done();
+          return;
+        }
+        if (bodiless && !stream.destroyed) stream.respond(head);
+        done(null, lastByte);
+      },
     });
-    res.pipe(stream);
+    res.pipe(holdLast).pipe(stream);
     res.on('error', (err: NodeJS.ErrnoException) => {
       rec.error_type = classifyBackendError(err, target).errorType;
       stream.close();
