@@ -66,7 +66,12 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 }
 
 /** The body of a collector's answer as text, cut at `max` bytes (an error page can be large); never rejects. */
-export function readBody(res: IncomingMessage, max = MAX_RESPONSE_BYTES): Promise<string> {
+export async function readBody(res: IncomingMessage, max = MAX_RESPONSE_BYTES): Promise<string> {
+  return (await readAnswer(res, max)).text;
+}
+
+/** readBody(), and whether the body arrived whole (its end, not an error or a close before it). */
+function readAnswer(res: IncomingMessage, max = MAX_RESPONSE_BYTES): Promise<{ text: string; complete: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -74,12 +79,15 @@ export function readBody(res: IncomingMessage, max = MAX_RESPONSE_BYTES): Promis
       if (size < max) chunks.push(chunk);
       size += chunk.length;
     });
-    const done = () => resolve(Buffer.concat(chunks).toString('utf8').slice(0, max));
-    res.on('end', done);
-    res.on('error', done);
-    res.on('close', done);
+    const done = (complete: boolean) => () => resolve({ text: Buffer.concat(chunks).toString('utf8').slice(0, max), complete });
+    res.on('end', done(true));
+    res.on('error', done(false));
+    res.on('close', done(false));
   });
 }
+
+/** A count in an acknowledgement: a whole number >= 0. */
+const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
 
 function parseJson(text: string): Record<string, unknown> | undefined {
   try {
@@ -90,10 +98,28 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function interpret(status: number, headers: IncomingMessage['headers'], text: string): SendResult {
+/**
+ * What an answer means. A 200 acknowledges the batch only as the collector answers it,
+ * {"accepted": <the events sent>, "duplicates": d}: a 200 from anything else (a wrong URL, a proxy's
+ * page) would otherwise move the cursor past events no store holds. A 200 whose body was cut is still
+ * taken (the collector answers only after the commit).
+ */
+function interpret(status: number, headers: IncomingMessage['headers'], text: string, complete: boolean, sent: number): SendResult {
   const body = parseJson(text);
   if (status === 200) {
-    return { kind: 'ok', accepted: Number(body?.accepted ?? 0) || 0, duplicates: Number(body?.duplicates ?? 0) || 0 };
+    const accepted = count(body?.accepted);
+    const duplicates = count(body?.duplicates);
+    // accepted counts every event of the batch (docs/collector.md); accepted + duplicates = sent is the
+    // reading of a receiver that counts the new ones only. Either way, every event is accounted for.
+    if (accepted !== undefined && duplicates !== undefined && (accepted === sent || accepted + duplicates === sent)) return { kind: 'ok', accepted, duplicates };
+    if (!complete) return { kind: 'ok', accepted: sent, duplicates: duplicates ?? 0 };
+    return {
+      kind: 'retry',
+      status,
+      auth: false,
+      retryAfterMs: undefined,
+      reason: `HTTP 200 without the collector's acknowledgement of ${sent} events (got ${JSON.stringify(text.slice(0, 120))}): is collector.url the Tunnelwatch collector?`,
+    };
   }
   const error = (body?.error ?? {}) as Record<string, unknown>;
   const said = typeof error.reason === 'string' ? error.reason : typeof error.message === 'string' ? error.message : text.slice(0, 300);
@@ -126,6 +152,10 @@ export function createCollectorClient(options: CollectorClientOptions): Collecto
       // Level 1: JSON lines still shrink several times, at a fraction of the CPU of the default level,
       // and the CPU is the relay's or connector's, shared with the calls they carry.
       const body = await gzipAsync(ndjson, { level: constants.Z_BEST_SPEED });
+      // The events in the batch, one a line (each ends in a newline), as the collector counts them.
+      let sent = 0;
+      for (let at = ndjson.indexOf(0x0a); at !== -1; at = ndjson.indexOf(0x0a, at + 1)) sent++;
+      if (ndjson.length > 0 && ndjson[ndjson.length - 1] !== 0x0a) sent++;
       return new Promise<SendResult>((resolve) => {
         const req = request(endpoint, {
           method: 'POST',
@@ -150,10 +180,7 @@ export function createCollectorClient(options: CollectorClientOptions): Collecto
           settle({ kind: 'retry', status: 0, auth: false, retryAfterMs: undefined, reason: err.code ? `${err.code}: ${err.message}` : err.message });
         });
         req.on('response', (res) => {
-          void readBody(res).then((text) => {
-            // A 200 whose body was cut is still a 200: the collector answers only after the commit.
-            settle(interpret(res.statusCode ?? 0, res.headers, text));
-          });
+          void readAnswer(res).then(({ text, complete }) => settle(interpret(res.statusCode ?? 0, res.headers, text, complete, sent)));
         });
         req.end(body);
       });

@@ -162,6 +162,19 @@ describe('audit shipper', () => {
     assertDeliveredExactly(fileEvents(auditDir()).map((e) => e.event_id));
   });
 
+  it('takes a 200 for an acknowledgement only with the collector\'s answer for the whole batch', async () => {
+    await collector.start();
+    // A wrong URL or a proxy's page answers 200 too; so might a receiver that lost part of the batch.
+    collector.forced.push({ status: 200, body: '<html>OK</html>' }, { status: 200, body: { accepted: 3, duplicates: 0 } });
+    const pipeline = start();
+    for (let i = 0; i < 10; i++) pipeline.emitter.emit(call(i));
+    assert.equal(await delivered(pipeline, 10), true);
+    assert.deepEqual(collector.requests.map((r) => r.status), [200, 200, 200], 'two answers that were not acknowledgements, then the one that was');
+    assertDeliveredExactly(fileEvents(auditDir()).map((e) => e.event_id));
+    assert.match(pipeline.shipper?.metrics.last_error ?? '', /HTTP 200 without the collector's acknowledgement of 10 events/);
+    assert.equal(pipeline.shipper?.metrics.shipped_events_total, 10);
+  });
+
   it('moves malformed lines to the dead-letter file and delivers the rest of their batches', async () => {
     // Written before the shipper runs: 40 events, a line that is not JSON, 40 more.
     const sink = createFileSink({ dir: auditDir(), emitterId: EMITTER_ID, maxFileBytes: 1 << 20 });
