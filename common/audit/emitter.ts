@@ -47,6 +47,12 @@ export class AuditEmitter {
     return this.sinks[0]?.healthy !== false;
   }
 
+  /** Why calls are refused, for the refusal's detail and /readyz; undefined while healthy. */
+  get unhealthyReason(): string | undefined {
+    const sink = this.sinks[0];
+    return sink?.healthy === false ? (sink.unhealthyReason ?? 'the audit sink cannot keep events') : undefined;
+  }
+
   get chain(): ChainState {
     return { seq: this.seq, hash: this.lastHash };
   }

@@ -354,6 +354,10 @@ export function createFileSink(options: FileSinkOptions): FileSink {
     get healthy() {
       return failure === undefined && syncFailure === undefined;
     },
+    get unhealthyReason() {
+      if (failure) return 'the audit disk refuses writes';
+      return syncFailure ? 'the audit disk fails to flush (fdatasync)' : undefined;
+    },
     get dropped() {
       return dropped;
     },

@@ -39,6 +39,10 @@ function gatedSink(files: FileSink, shipper: Shipper): AuditSink {
     get healthy() {
       return files.healthy !== false && shipper.accepting;
     },
+    get unhealthyReason() {
+      if (files.healthy === false) return files.unhealthyReason ?? 'the audit disk refuses writes';
+      return shipper.accepting ? undefined : 'the audit delivery spool is full (the collector has not taken events for a while)';
+    },
     get dropped() {
       return files.dropped;
     },

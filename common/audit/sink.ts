@@ -6,6 +6,8 @@ export interface AuditSink {
   write(event: AuditEvent, line: string): void;
   /** false while the sink cannot keep events (e.g. the disk refuses writes); callers then refuse calls. */
   readonly healthy?: boolean;
+  /** Why it is not healthy, in words a caller may read (no paths, no error text); undefined when healthy. */
+  readonly unhealthyReason?: string;
   /** Events the sink had to drop, if it ever drops any. */
   readonly dropped?: number;
   /** Resolves once everything written so far is handed to the OS (or the next hop). */

@@ -118,7 +118,7 @@ export function registerShipperMetrics(registry: Registry, shipper: () => Shippe
     }
   };
   gauge('tunnelwatch_audit_spool_bytes', 'Bytes of audit events kept on disk and not yet acknowledged by the collector', (m) => m.spool_bytes);
-  gauge('tunnelwatch_audit_spool_max_bytes', 'Spool limit (audit.spool.max_bytes); at the limit the spool_full policy applies', (m) => m.spool_max_bytes);
+  gauge('tunnelwatch_audit_spool_max_bytes', 'Spool limit (audit.spool_max_bytes); at the limit audit.spool_full applies', (m) => m.spool_max_bytes);
   gauge('tunnelwatch_audit_spool_fill_ratio', 'spool bytes / spool limit (1 = full)', (m) => m.spool_fill_ratio);
   gauge('tunnelwatch_audit_unshipped_events', 'Audit events written but not yet acknowledged by the collector (ingest lag, in events)', (m) => m.unshipped_events);
   gauge('tunnelwatch_audit_refusing_calls', '1 while calls are refused because the spool is full (spool_full: refuse)', (m) => (m.refusing ? 1 : 0));

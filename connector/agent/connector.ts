@@ -167,6 +167,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     subaccounts: tunnel.status.accepted,
     last_error: tunnel.status.lastError,
     audit_healthy: audit.healthy,
+    ...(audit.healthy ? {} : { audit_unhealthy_reason: audit.unhealthyReason }),
     // Master/shadow (docs/ha.md): the configured role, and whether the relay routes to this connector now.
     ha: ha ? { role: haConfig?.role ?? 'master', active: ha.node.active, routed: ha.node.routed, ready: ha.node.ready, peer_answering: ha.node.misses === 0 } : { role: 'standalone', active: true },
   }), log).catch(async (err: unknown) => {
@@ -231,7 +232,7 @@ async function startOps(config: ConnectorConfig, metrics: Registry, view: () => 
         if (v.stopping === true) return { ready: false, reason: 'the connector is stopping', ...v };
         const relays = relayReadiness(v.relays as RelayTunnelView[]);
         if (v.tunnel !== 'registered') return { ready: false, reason: relays.reason, ...v };
-        if (!v.audit_healthy) return { ready: false, reason: 'the connector cannot keep audit events: calls are refused', ...v };
+        if (!v.audit_healthy) return { ready: false, reason: `the connector cannot keep audit events (${String(v.audit_unhealthy_reason ?? 'disk error, or the delivery spool is full')}): calls are refused`, ...v };
         return { ready: true, reason: '', ...v, ...(relays.notRegistered.length > 0 ? { relays_not_registered: relays.notRegistered } : {}) };
       }),
       metricsRoute(metrics),
@@ -255,7 +256,7 @@ function handleCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx
   stream.once('close', () => call.finish());
   stream.on('error', (err) => ctx.log.debug({ err: err.message, trace_id: call.record.trace_id }, 'call stream error'));
   if (!ctx.audit.healthy) {
-    call.failBackend({ errorType: 'internal', code: 'TW_ERR_AUDIT_UNAVAILABLE', detail: 'the connector cannot keep audit events (disk error, or the delivery spool is full)' });
+    call.failBackend({ errorType: 'internal', code: 'TW_ERR_AUDIT_UNAVAILABLE', detail: `the connector cannot keep audit events: ${ctx.audit.unhealthyReason ?? 'disk error, or the delivery spool is full'}` });
     return;
   }
   const decision = decide(ctx.policy, call.accessRequest());

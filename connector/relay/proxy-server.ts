@@ -83,7 +83,7 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
     const identity = ctx.tokens.authenticate(req.headers['proxy-authorization']);
     if (!identity) return refuse(call.refusal('TW_ERR_PROXY_UNAUTHENTICATED', 'unauthenticated', '', req.headers['proxy-authorization'] ? 'the token is not known' : 'no Proxy-Authorization header'));
     call.authenticated(identity);
-    if (!ctx.audit.healthy) return refuse(call.refusal('TW_ERR_AUDIT_UNAVAILABLE', '', 'internal', 'the relay cannot keep audit events (disk error, or the delivery spool is full)'));
+    if (!ctx.audit.healthy) return refuse(call.refusal('TW_ERR_AUDIT_UNAVAILABLE', '', 'internal', `the relay cannot keep audit events: ${ctx.audit.unhealthyReason ?? 'disk error, or the delivery spool is full'}`));
     const session: TunnelSession | undefined = ctx.registry.pick(identity.subaccount, call.locationId);
     if (!session) {
       return refuse(call.refusal('TW_ERR_PROXY_NO_CONNECTOR', 'no_connector', '', `subaccount "${identity.subaccount}", location id "${call.locationId}"`));

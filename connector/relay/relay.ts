@@ -131,7 +131,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
           healthRoute(() => ({ role: 'relay', relay_id: config.relay.id, sessions: registry.list().length })),
           readyRoute(() => (audit.healthy
             ? { ready: true, reason: '', role: 'relay' }
-            : { ready: false, reason: 'the relay cannot keep audit events (disk error, or the delivery spool is full): calls are refused', role: 'relay' })),
+            : { ready: false, reason: `the relay cannot keep audit events (${audit.unhealthyReason ?? 'disk error, or the delivery spool is full'}): calls are refused`, role: 'relay' })),
           metricsRoute(metrics),
           connectorsRoute(registry, stats),
           checkRoute({ registry, checkTimeoutMs: a.check_timeout_ms, log: adminLog }),

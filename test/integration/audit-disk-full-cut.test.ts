@@ -66,5 +66,6 @@ describe('an answer whose audit event cannot be written', () => {
     const second = await proxyRequest(stack.proxyPort, 'http://app.virtual:8000/data', { token: TOKEN });
     assert.equal(second.status, 503);
     assert.equal(refusalOf(second.body)?.code, 'TW_ERR_AUDIT_UNAVAILABLE');
+    assert.equal(refusalOf(second.body)?.detail, 'the connector cannot keep audit events: the audit disk refuses writes', 'the refusal says which: the disk, not the spool');
   });
 });

@@ -234,10 +234,12 @@ describe('audit shipper', () => {
     await waitFor(() => !emitter.healthy, { message: 'the emitter turns unhealthy' });
     assert.ok(emitted < 40, `the 8 KiB spool held ${emitted} events`);
     assert.equal(shipper?.metrics.refusing, true);
+    assert.match(emitter.unhealthyReason ?? '', /^the audit delivery spool is full/, 'the refusal says which: the spool, not the disk');
     assert.ok((shipper?.metrics.spool_fill_ratio ?? 0) >= 1);
     assert.ok(logLines.some((l) => l.includes('TW_ERR_SHIPPER_SPOOL_FULL')));
     await collector.start();
     await waitFor(() => emitter.healthy, { timeoutMs: 15_000, message: 'the emitter is healthy again' });
+    assert.equal(emitter.unhealthyReason, undefined);
     assert.equal(await delivered(pipeline, emitted), true);
     assertDeliveredExactly(fileEvents(auditDir()).map((e) => e.event_id));
   });
