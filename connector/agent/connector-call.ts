@@ -1,6 +1,6 @@
 // One call as the connector sees it: the relay's metadata, the access decision, the backend timings,
 // and exactly one audit event when the stream ends.
-import { constants as http2constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AuditEmitter } from '../../common/audit/emitter.js';
 import { emptyCallRecord, type CallRecord } from '../../common/audit/event.js';
 import { redactQuery } from '../../common/audit/redact-query.js';
@@ -121,7 +121,9 @@ export class ConnectorCall {
   /** Resets the stream before its last frame: the call's event is not in the audit file (finish() said so). */
   cutUnaudited(): void {
     this.log.warn({ trace_id: this.record.trace_id }, 'answer cut before its end: its audit event could not be written to disk');
-    if (!this.stream.destroyed && !this.stream.closed) this.stream.close(http2constants.NGHTTP2_INTERNAL_ERROR);
+    // destroy(), not close(code): close ends the stream (END_STREAM) before its RST_STREAM, and the relay
+    // would pass the cut answer on as complete.
+    if (!this.stream.destroyed) this.stream.destroy(new Error('answer cut: its audit event could not be written'));
   }
 
   /** The relay gave up on the call (the cloud app left, or its request was malformed mid-body). */
@@ -138,8 +140,9 @@ export class ConnectorCall {
     // Nothing reaches a caller that is gone: keep what happened to the call, not a status it never got.
     if (this.callerGone || this.stream.destroyed || this.stream.closed) return;
     if (this.stream.headersSent) {
-      // The backend's status went out already; the body is cut short, which error_type records.
-      this.stream.close();
+      // The backend's status went out already; the body is cut short, which error_type records. A reset
+      // (destroy), not close(): close would end the stream first and the cut body would look complete.
+      this.stream.destroy(new Error(`answer cut: ${r.code}`));
       return;
     }
     this.record.status = r.status;

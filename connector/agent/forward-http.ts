@@ -132,7 +132,8 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
     res.pipe(holdLast).pipe(stream);
     res.on('error', (err: NodeJS.ErrnoException) => {
       rec.error_type = classifyBackendError(err, target).errorType;
-      stream.close();
+      // A reset, not close(): close ends the stream first, and the relay would pass the cut body on as complete.
+      if (!stream.destroyed) stream.destroy(err);
     });
   });
   req.on('upgrade', (res, socket: Socket, head: Buffer) => {

@@ -1,5 +1,5 @@
 // Carries an authenticated call into the connector's tunnel session as one HTTP/2 stream.
-import { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
+import { constants as h2constants, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { H, HOP_BY_HOP, nowUs } from '../tunnel/protocol.js';
@@ -8,6 +8,8 @@ import type { ProxyContext } from './proxy-server.js';
 import { rawResponse } from './proxy-server.js';
 import type { RelayCall } from './relay-call.js';
 import type { TunnelSession } from './session-registry.js';
+
+const NO_ERROR = h2constants.NGHTTP2_NO_ERROR;
 
 type Refuse = (r: Refusal) => void;
 
@@ -75,9 +77,14 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
   let responded = false;
   // The cloud app hung up first: the connector records the cancelled call, the relay has nothing to add.
   let clientGone = false;
+  // The relay gave up on the answer itself (proxy.call_timeout_ms): the connector sees the reset.
+  let timedOut = false;
+  // The tunnel session, kept: a stream that closed no longer names it.
+  const tunnel = stream.session;
   let timer: NodeJS.Timeout | undefined;
   if (ctx.callTimeoutMs > 0) {
     timer = setTimeout(() => {
+      timedOut = true;
       if (!responded) refuse(call.refusal('TW_ERR_BACKEND_TIMEOUT', '', 'backend_timeout', `no answer through the tunnel within ${ctx.callTimeoutMs} ms (proxy.call_timeout_ms)`));
       abandon(stream);
     }, ctx.callTimeoutMs);
@@ -101,14 +108,36 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
   stream.on('response', (h2headers) => {
     responded = true;
     res.writeHead(Number(h2headers[':status']), responseHeaders(h2headers));
-    stream.pipe(res);
+    // Ended below, not by pipe: a stream whose tunnel is lost mid-answer also emits 'end' (its code then
+    // CANCEL), and a chunked answer ended there would look complete to the cloud app.
+    stream.pipe(res, { end: false });
+  });
+  let completed = false;
+  stream.on('end', () => {
+    if ((stream.rstCode ?? NO_ERROR) !== NO_ERROR || !responded) return;
+    completed = true;
+    res.end();
   });
   stream.on('close', () => {
     if (timer) clearTimeout(timer);
     if (!responded && !res.headersSent && !clientGone) {
       refuse(call.refusal('TW_ERR_PROXY_TUNNEL_DOWN', '', 'tunnel_down', `stream closed with code ${stream.rstCode ?? 'none'} before the connector answered`));
-    } else if (!res.writableEnded) {
-      res.destroy();
+      return;
+    }
+    if (completed || res.writableEnded) return;
+    // Cut mid-answer: the cloud app must see it cut (no final chunk, a short Content-Length).
+    res.destroy();
+    // When the tunnel itself was lost (the connector died, the link broke), the connector may have written
+    // no event for the call: the relay writes one, with the status the cloud app got. A reset the connector
+    // chose (its backend failed mid-body, its audit disk refused the event) leaves the session up and
+    // the connector's event says why.
+    if (!clientGone && !timedOut && (tunnel?.destroyed ?? true)) {
+      const r = call.refusal('TW_ERR_PROXY_TUNNEL_DOWN', '', 'tunnel_down', `the tunnel was lost during the answer (stream code ${stream.rstCode ?? 'none'})`);
+      try {
+        call.audit(ctx.audit, { ...r, status: res.statusCode });
+      } catch (err) {
+        ctx.log.error({ err: (err as Error).message, trace_id: r.traceId }, 'audit event for a call cut by the tunnel could not be written');
+      }
     }
   });
   stream.on('error', () => {

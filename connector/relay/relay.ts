@@ -13,8 +13,8 @@ import { RelayConfigSchema, type RelayConfig } from './config-schema.js';
 import { startProxyServer } from './proxy-server.js';
 import { SessionRegistry } from './session-registry.js';
 import { startTunnelListener } from './tunnel-listener.js';
-import { TokenStore } from './token-store.js';
-import { loadConfigFile, readConfiguredFile } from '../../common/config/load-config.js';
+import { duplicateTokenProblems, TokenStore } from './token-store.js';
+import { ConfigError, loadConfigFile, readConfiguredFile } from '../../common/config/load-config.js';
 import type { ReloadResult, ReloadSource, ServiceHooks } from '../../common/service.js';
 import { configReporterOf, configSnapshot, reloadRelay, reloadRoute, startActor, type RelayInForce } from './reload.js';
 import { startAdminServer, type RunningAdminServer } from './admin-server.js';
@@ -35,6 +35,8 @@ export interface RunningRelay {
 }
 
 export async function startRelay(config: RelayConfig, configFile: string, log: Logger, hooks?: ServiceHooks<RelayConfig>): Promise<RunningRelay> {
+  const duplicates = duplicateTokenProblems(config.tokens);
+  if (duplicates.length > 0) throw new ConfigError(configFile, duplicates);
   const tlsMaterial = readTlsFiles(configFile, 'tunnel.tls', config.tunnel.tls);
   const metrics = new Registry();
   const pipeline = openAuditPipeline({ emitter: 'relay', emitterId: config.relay.id, audit: config.audit, configFile, log: log.child({ component: 'relay.audit' }) });

@@ -24,6 +24,7 @@ import { CONFIG_REPORT_SCHEMA, fingerprint, type ConfigReport, type ConfigSnapsh
 import { readTlsFiles, type TlsMaterial } from '../tunnel/tls-files.js';
 import { adminError, type AdminRoute } from './admin-server.js';
 import type { RelayConfig } from './config-schema.js';
+import { duplicateTokenProblems } from './token-store.js';
 
 /** What the relay has in force: its settings and the certificate material it presents. */
 export interface RelayInForce {
@@ -87,6 +88,8 @@ export function reloadRelay(target: RelayReloadTarget, load: () => RelayConfig, 
   let adminTls = current.adminTls;
   try {
     next = load();
+    const duplicates = duplicateTokenProblems(next.tokens);
+    if (duplicates.length > 0) throw new Error(duplicates.join('; '));
     tunnelTls = readTlsFiles(target.configFile, 'tunnel.tls', next.tunnel.tls);
     tryContext('tunnel.tls', tunnelTls);
     if (current.adminTls && next.admin?.tls) {

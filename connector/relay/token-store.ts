@@ -19,6 +19,21 @@ export function newToken(): string {
 
 type TokenEntry = { subaccount: string; cloud_app: string; sha256: string };
 
+/**
+ * Entries that list one token twice: a token names one subaccount and cloud app. Without this check the
+ * last entry won, so a copy-paste slip silently moved a token to another tenant.
+ */
+export function duplicateTokenProblems(tokens: readonly TokenEntry[]): string[] {
+  const first = new Map<string, number>();
+  const problems: string[] = [];
+  tokens.forEach((t, i) => {
+    const j = first.get(t.sha256);
+    if (j === undefined) first.set(t.sha256, i);
+    else problems.push(`tokens[${i}].sha256: the same token as tokens[${j}] (a token belongs to one subaccount and cloud app; remove one entry)`);
+  });
+  return problems;
+}
+
 export class TokenStore {
   private byDigest: ReadonlyMap<string, TokenIdentity>;
 
@@ -35,6 +50,9 @@ export class TokenStore {
   }
 
   private static table(tokens: readonly TokenEntry[]): ReadonlyMap<string, TokenIdentity> {
+    const problems = duplicateTokenProblems(tokens);
+    // startRelay() and reloadRelay() refuse such a list first, naming the file; this only guards the table.
+    if (problems.length > 0) throw new Error(problems.join('; '));
     const byDigest = new Map<string, TokenIdentity>();
     for (const t of tokens) byDigest.set(t.sha256, Object.freeze({ subaccount: t.subaccount, cloudApp: t.cloud_app }));
     return byDigest;

@@ -46,6 +46,17 @@ test('a relay with a wrong key and a wrong value stops at start-up, naming both'
   assert.match(r.stderr, /tunnel\.listen: expected host:port/);
 });
 
+test('a relay listing one token twice (for two subaccounts) stops at start-up instead of letting the last win', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tw-cli-'));
+  const file = join(dir, 'relay.yaml');
+  const digest = 'a'.repeat(64);
+  await writeFile(file, `relay: { id: r1 }\nproxy: { listen: 127.0.0.1:1 }\ntunnel: { listen: 127.0.0.1:2, tls: { cert: a, key: b, ca: c } }\ntokens:\n  - { subaccount: acme, cloud_app: portal, sha256: ${digest} }\n  - { subaccount: globex, cloud_app: shop, sha256: ${digest} }\n`);
+  const r = await tw('relay', '--config', file);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /TW_ERR_CONFIG_INVALID/);
+  assert.match(r.stderr, /tokens\[1\]\.sha256: the same token as tokens\[0\]/);
+});
+
 test('a connector whose certificate files are missing says which key to fix', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tw-cli-'));
   const file = join(dir, 'connector.yaml');

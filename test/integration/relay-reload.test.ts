@@ -163,8 +163,16 @@ describe('relay configuration reload', () => {
     assert.equal(await status(TOKEN_C), 407);
     assert.equal(await status(TOKEN_B), 200);
     assert.equal(await presented(), newCert);
+    // One token listed twice, the second time for another subaccount: refused, not "the last one wins".
     await edit((doc) => {
       doc.tunnel.tls.key = 'pki/relay.key';
+      doc.tokens = [entry(TOKEN_B), { ...entry(TOKEN_B), subaccount: 'globex', cloud_app: 'shop' }];
+    });
+    await hup(REFUSED);
+    const duplicate = logLines(relay()).findLast((l) => String(l.msg).startsWith(REFUSED));
+    assert.match(String(duplicate?.msg), /tokens\[1\]\.sha256: the same token as tokens\[0\]/);
+    assert.equal(await status(TOKEN_B), 200, 'the token keeps its subaccount');
+    await edit((doc) => {
       doc.tokens = [entry(TOKEN_B)];
     });
   });
