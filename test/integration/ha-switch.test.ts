@@ -47,7 +47,9 @@ describe('HA: planned switch-over (tunnelwatch connector switch-roles)', { timeo
     const load = runLoad(pair.stack.proxyPort, { clients: 8, durationMs: 10_000, denyEvery: 10, timeoutMs: 8_000, paceMs: 5 });
     await sleep(1_500);
     const slow = slowCalls(4);
-    await waitFor(async () => (await pair.state(MASTER)).inflight >= 4, { message: 'the slow calls in flight on the master' });
+    // At the backend, not just "4 calls in flight": the load's own calls are in flight too, and the switch
+    // must start while the slow ones run (it raced them before: 1 failure in 2-3 runs on a busy machine).
+    await waitFor(() => [0, 1, 2, 3].every((i) => pair.backend.requests.some((r) => r.url.startsWith(`/api/slow/${i}?`))), { message: 'the slow calls in flight on the master' });
     const result = await switchRoles(MASTER);
     const switchedDone = Date.now();
     const calls = [...(await load), ...(await Promise.all(slow))];
