@@ -48,7 +48,10 @@ export function clientCertStep(config: ConnectorConfig, configFile: string, now:
     return { result: fail('client_cert_unreadable', `relay.tls.key ${resolveFrom(configFile, config.relay.tls.key)} is not a usable private key (${errorCode(err) || errorMessage(err)})`, detail), material };
   }
   const of = `this connector's certificate ${certFile} (CN=${cn})`;
-  if (validTo < now) return { result: fail('client_cert_expired', `${of} expired on ${validTo.toISOString()} (${-days} days ago)`, detail), material };
+  if (validTo < now) {
+    const ago = Math.floor((now.getTime() - validTo.getTime()) / 86_400_000);
+    return { result: fail('client_cert_expired', `${of} expired on ${validTo.toISOString()} (${ago === 0 ? 'less than a day' : `${ago} day${ago === 1 ? '' : 's'}`} ago)`, detail), material };
+  }
   if (validFrom > now) return { result: fail('client_cert_not_yet_valid', `${of} is valid only from ${validFrom.toISOString()} (this host's clock says ${now.toISOString()})`, detail), material };
   if (cn !== config.connector.id) {
     return { result: fail('client_cert_cn_mismatch', `${of} names "${cn}", but connector.id is "${config.connector.id}": the relay routes nothing to a connector whose certificate CN differs`, detail), material };

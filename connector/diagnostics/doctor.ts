@@ -157,7 +157,9 @@ export async function runDoctor(config: ConnectorConfig, configFile: string, opt
     for (const s of sockets.reverse()) s.destroy();
   }
   const steps = ORDER.map((n) => done.get(n) ?? toStep(n, skipped('not run'), 0));
-  const failed = steps.find((s) => s.outcome === 'fail');
+  // A fault of this connector's own certificate (expired, not yet valid, CN or key) is known for certain
+  // and explains a refused handshake better than the tls step's guess from the outside.
+  const failed = steps.find((s) => s.step === 'client_cert' && s.outcome === 'fail') ?? steps.find((s) => s.outcome === 'fail');
   const warned = steps.find((s) => s.outcome === 'warn');
   const durationMs = since(t0);
   return {

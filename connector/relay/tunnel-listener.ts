@@ -49,7 +49,7 @@ export async function startTunnelListener(options: TunnelListenerOptions): Promi
     });
   });
   server.on('tlsClientError', (err, socket) => {
-    log.warn({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake with a connector failed (certificate not signed by tunnel.tls.ca?)');
+    log.warn({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake with a connector failed (its certificate expired, not yet valid, or not signed by tunnel.tls.ca? `tunnelwatch doctor` on the connector says which)');
   });
   await listen(server, options.port, options.host);
   return server;

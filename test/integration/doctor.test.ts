@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { DoctorReport, DoctorStepName } from '../../connector/diagnostics/doctor.js';
-import { initPki } from '../../connector/pki/pki.js';
+import { initPki, issueConnectorCertificate, loadCa, pemFiles, writePemFiles } from '../../connector/pki/pki.js';
 import { closedPort } from '../helpers/faulty-backends.js';
 import { run } from '../helpers/processes.js';
 import { CLI, startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
@@ -115,6 +115,21 @@ test('a connector certificate from another CA is tls_client_cert_rejected', asyn
   assert.equal(code, 1, JSON.stringify(report, null, 2));
   assert.equal(report.classification, 'tls_client_cert_rejected');
   assert.match(report.summary, /refused this connector's certificate/);
+});
+
+test('an expired connector certificate from the right CA: the headline says expired, not "not signed by the CA"', async () => {
+  const pki = join(stack.dir, 'pki');
+  const ca = await loadCa(await readFile(join(pki, 'ca.crt'), 'utf8'), await readFile(join(pki, 'ca.key'), 'utf8'));
+  const expired = join(stack.dir, 'expired-pki');
+  await writePemFiles(expired, pemFiles('connector-1', await issueConnectorCertificate(ca, { name: 'connector-1', validityDays: -2 })));
+  const { code, report, step } = await doctorJson('expired-cert', (c) => {
+    c.relay.tls.cert = 'expired-pki/connector-1.crt';
+    c.relay.tls.key = 'expired-pki/connector-1.key';
+  });
+  assert.equal(code, 1, JSON.stringify(report, null, 2));
+  assert.equal(report.classification, 'client_cert_expired');
+  assert.match(report.summary, /expired on .* \((1|2) days? ago\)/);
+  assert.equal(step('tls').outcome, 'fail', 'the relay refused the handshake too');
 });
 
 test('a clock an hour ahead of the collector\'s Date header is clock_skew', async () => {
