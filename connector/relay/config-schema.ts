@@ -50,7 +50,7 @@ export const RelayConfigSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { default: [], description: 'cloud app tokens; only their SHA-256 is stored' },
+      { default: [], description: 'cloud app tokens; only their SHA-256 is stored. Each token once: one listed twice (even for another subaccount) is refused at start and on reload' },
     ),
     admin: Type.Optional(
       Type.Object(
