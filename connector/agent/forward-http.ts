@@ -115,8 +115,12 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
         if (remaining < 0) return done(null, chunk);
         remaining -= chunk.length;
         if (remaining > 0) return done(null, chunk);
+        // The body's last byte (a parser never hands on more than Content-Length; a byte held already
+        // goes out first should one ever follow).
+        const ahead = lastByte;
         lastByte = chunk.subarray(chunk.length - 1);
-        done(null, chunk.length > 1 ? chunk.subarray(0, chunk.length - 1) : undefined);
+        const rest = chunk.subarray(0, chunk.length - 1);
+        done(null, ahead ? Buffer.concat([ahead, rest]) : rest.length > 0 ? rest : undefined);
       },
       flush(done) {
         backendDone = true;

@@ -199,3 +199,21 @@ async function startTunnelStackOnce(options: StackOptions): Promise<TunnelStack>
   }
   return stack;
 }
+
+/**
+ * A relay and one connector (`connectorId`, default connector-1) serving subaccount acme one mapping,
+ * app.virtual:8000 -> 127.0.0.1:`backendPort`, everything under / allowed, for the cloud app portal with
+ * `token`; resolves once the relay routes the connector.
+ */
+export async function startOneMappingStack(options: { token: string; backendPort: number; connectorId?: string; beforeStart?: (dir: string) => Promise<void> }): Promise<TunnelStack> {
+  const stack = await startTunnelStack({
+    tokens: [{ subaccount: 'acme', cloudApp: 'portal', token: options.token }],
+    connectors: [{
+      id: options.connectorId ?? 'connector-1',
+      subaccounts: { acme: { mappings: [{ virtual: 'app.virtual:8000', internal: `127.0.0.1:${options.backendPort}`, protocol: 'http', resources: [{ path: '/', match: 'prefix' }] }] } },
+    }],
+    ...(options.beforeStart ? { beforeStart: options.beforeStart } : {}),
+  });
+  await waitFor(() => /"msg":"connector registered"/.test(`${stack.relay()?.stdout() ?? ''}${stack.relay()?.stderr() ?? ''}`), { timeoutMs: 10_000, message: 'the relay routes the connector' });
+  return stack;
+}

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { proxyRequest, refusalOf } from '../helpers/proxy-client.js';
-import { startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
+import { startOneMappingStack, type TunnelStack } from '../helpers/tunnel-stack.js';
 import { waitFor } from '../helpers/processes.js';
 
 const TOKEN = 'tw_test_disk_full_cut_0123456789abcdef';
@@ -26,12 +26,10 @@ describe('an answer whose audit event cannot be written', () => {
     });
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
     const port = (backend.address() as AddressInfo).port;
-    stack = await startTunnelStack({
-      tokens: [{ subaccount: 'acme', cloudApp: 'portal', token: TOKEN }],
-      connectors: [{
-        id: CONNECTOR,
-        subaccounts: { acme: { mappings: [{ virtual: 'app.virtual:8000', internal: `127.0.0.1:${port}`, protocol: 'http', resources: [{ path: '/', match: 'prefix' }] }] } },
-      }],
+    stack = await startOneMappingStack({
+      token: TOKEN,
+      backendPort: port,
+      connectorId: CONNECTOR,
       beforeStart: async (dir) => {
         // The file the connector's first event goes to is /dev/full.
         const audit = join(dir, 'audit', CONNECTOR);
@@ -39,7 +37,6 @@ describe('an answer whose audit event cannot be written', () => {
         await symlink('/dev/full', join(audit, `audit-${CONNECTOR}-000000000001.ndjson`));
       },
     });
-    await waitFor(() => /"msg":"connector registered"/.test(`${stack.relay()?.stdout() ?? ''}${stack.relay()?.stderr() ?? ''}`), { timeoutMs: 10_000, message: 'the relay routes the connector' });
   });
 
   after(async () => {

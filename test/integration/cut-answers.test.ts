@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../../common/audit/event.js';
 import { waitFor } from '../helpers/processes.js';
 import { proxyRequest } from '../helpers/proxy-client.js';
-import { startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
+import { startOneMappingStack, type TunnelStack } from '../helpers/tunnel-stack.js';
 
 const TOKEN = 'tw_test_cut_answers_0123456789abcdef';
 const CONNECTOR = 'connector-1';
@@ -40,14 +40,7 @@ describe('answers cut in the middle', () => {
     });
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
     const port = (backend.address() as AddressInfo).port;
-    stack = await startTunnelStack({
-      tokens: [{ subaccount: 'acme', cloudApp: 'portal', token: TOKEN }],
-      connectors: [{
-        id: CONNECTOR,
-        subaccounts: { acme: { mappings: [{ virtual: 'app.virtual:8000', internal: `127.0.0.1:${port}`, protocol: 'http', resources: [{ path: '/', match: 'prefix' }] }] } },
-      }],
-    });
-    await waitFor(() => /"msg":"connector registered"/.test(`${stack.relay()?.stdout() ?? ''}${stack.relay()?.stderr() ?? ''}`), { timeoutMs: 10_000, message: 'the relay routes the connector' });
+    stack = await startOneMappingStack({ token: TOKEN, backendPort: port, connectorId: CONNECTOR });
   });
 
   after(async () => {
