@@ -114,7 +114,9 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
   });
   let completed = false;
   stream.on('end', () => {
-    if ((stream.rstCode ?? NO_ERROR) !== NO_ERROR || !responded) return;
+    // Complete only when the connector ended the stream: a session destroyed here (a frozen connector
+    // missing its pings) also ends its streams with code 0, and a lost one with CANCEL.
+    if ((stream.rstCode ?? NO_ERROR) !== NO_ERROR || !responded || tunnel?.destroyed) return;
     completed = true;
     res.end();
   });

@@ -47,7 +47,12 @@ test('delivers events over UDP and cuts an oversized message at udp_max_bytes', 
   const cut = got.find((m) => m.msgId === 'finding');
   assert.ok(cut, 'the long finding arrived, cut');
   const rawBytes = Buffer.from(cut.raw, 'utf8');
-  assert.ok(rawBytes.length <= 2048 && rawBytes.length >= 2045, `cut to ${rawBytes.length} bytes`);
-  assert.ok(full.subarray(0, rawBytes.length).equals(rawBytes), 'a prefix of the full message');
+  assert.ok(rawBytes.length <= 2048 && rawBytes.length >= 2040, `cut to ${rawBytes.length} bytes`);
+  // Cut so that it still parses (cutSyslogMessage): the value it fell in closed with "], the rest a
+  // prefix of the full message; rsyslog read its structured data as such.
+  assert.ok(cut.raw.endsWith('"]'), `the cut value is closed: ${cut.raw.slice(-40)}`);
+  const kept = rawBytes.subarray(0, rawBytes.length - 2);
+  assert.ok(full.subarray(0, kept.length).equals(kept), 'before the closing, a prefix of the full message');
+  assert.ok(parseSd(cut.sd).length > 0, 'rsyslog parsed the structured data of the cut message');
   assert.ok(!cut.raw.includes('\uFFFD'), 'no character split');
 });
