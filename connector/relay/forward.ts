@@ -114,9 +114,11 @@ export function forwardHttp(ctx: ProxyContext, call: RelayCall, session: TunnelS
   });
   let completed = false;
   stream.on('end', () => {
-    // Complete only when the connector ended the stream: a session destroyed here (a frozen connector
-    // missing its pings) also ends its streams with code 0, and a lost one with CANCEL.
-    if ((stream.rstCode ?? NO_ERROR) !== NO_ERROR || !responded || tunnel?.destroyed) return;
+    // Complete only when the connector ended the stream (END_STREAM: the stream is still open as its end
+    // is read). A session lost ends its streams with CANCEL, and one destroyed here (a frozen connector
+    // missing its pings) with code 0, both already closed; a connector that ended the answer and then
+    // died leaves the stream open at its end, and the answer is complete.
+    if ((stream.rstCode ?? NO_ERROR) !== NO_ERROR || !responded || (stream.closed && tunnel?.destroyed)) return;
     completed = true;
     res.end();
   });
