@@ -126,6 +126,18 @@ export class ConnectorCall {
     if (!this.stream.destroyed) this.stream.destroy(new Error('answer cut: its audit event could not be written'));
   }
 
+  /**
+   * The access rules changed and no longer allow this call as it was allowed (open-calls.ts): the stream is
+   * reset, which closes the backend connection too; the event keeps the rule that allowed it, with
+   * error_type `reset` (the spec's values; the cause is in this log line, with the call's trace id).
+   */
+  revoke(why: string): void {
+    const r = this.record;
+    if (!r.error_type) r.error_type = 'reset';
+    this.log.warn({ trace_id: r.trace_id, subaccount: r.subaccount, cloud_app: r.cloud_app, rule_id: r.rule_id, virtual_host: r.virtual_host, virtual_port: r.virtual_port, why }, 'call cut: the access rules in force no longer allow it');
+    if (!this.stream.destroyed) this.stream.destroy(new Error(`access withdrawn: ${why}`));
+  }
+
   /** The relay gave up on the call (the cloud app left, or its request was malformed mid-body). */
   abandoned(): void {
     this.callerGone = true;

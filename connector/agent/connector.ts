@@ -5,7 +5,7 @@ import type { AuditEmitter } from '../../common/audit/emitter.js';
 import { Registry } from 'prom-client';
 import { openAuditPipeline } from '../../common/audit/open-emitter.js';
 import { healthRoute, metricsRoute, readyRoute } from '../../common/ops/ops-routes.js';
-import { callMetricsSink, registerShipperMetrics, registerTunnelMetrics } from '../../common/ops/tunnel-metrics.js';
+import { callMetricsSink, mirroredCounter, registerShipperMetrics, registerTunnelMetrics } from '../../common/ops/tunnel-metrics.js';
 import { startAdminServer, type RunningAdminServer } from '../relay/admin-server.js';
 import { resolveFrom } from '../../common/config/load-config.js';
 import { splitHostPort } from '../../common/config/schema-parts.js';
@@ -16,6 +16,7 @@ import { readTlsFiles } from '../tunnel/tls-files.js';
 import { BackendPool } from './backend-pool.js';
 import { relayEndpoints, type ConnectorConfig } from './config-schema.js';
 import { ConnectorCall } from './connector-call.js';
+import { OpenCalls } from './open-calls.js';
 import { forwardHttp, type BackendTimeouts } from './forward-http.js';
 import { forwardTcp } from './forward-tcp.js';
 import { ruleReporterOf } from './rule-report.js';
@@ -69,6 +70,8 @@ export async function startConnector(config: ConnectorConfig, configFile: string
   const pool = new BackendPool({ maxIdleSockets: config.backend.max_idle_sockets, resolvePath: (p) => resolveFrom(configFile, p) });
   const timeouts: BackendTimeouts = { connectTimeoutMs: config.backend.connect_timeout_ms, responseTimeoutMs: config.backend.response_timeout_ms };
   const callLog = log.child({ component: 'connector.call' });
+  // Open tunnels (CONNECT, Upgrade), judged again by every new set of rules (open-calls.ts).
+  const allowed = new OpenCalls(callLog);
   const tracer = createCallTracer({ serviceName: 'tunnelwatch-connector', instanceId: config.connector.id, config: config.tracing, configFile, log });
   const secretQueryParams = config.audit.secret_query_params;
   const rules = ruleReporterOf(config, configFile, log);
@@ -102,6 +105,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
         onRules: (subaccounts, policy) => {
           current.subaccounts = subaccounts;
           current.policy = policy;
+          allowed.recheck(policy);
           control = createControlHandler({ ...diagnostics, mappings: indexMappings(subaccounts) });
           reportRules(policy, { via: 'ha_sync', actor: `HA shadow ${config.connector.id}, rules of its master ${haConfig.peer_id}` });
         },
@@ -117,7 +121,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     openCalls.n++;
     stream.once('close', () => openCalls.n--);
     ha?.trackCall(stream);
-    handleCall(stream, headers, { policy: current.policy, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
+    handleCall(stream, headers, { policy: current.policy, allowed, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
   };
   // One tunnel per relay; calls from every relay meet the same rules, audit emitter and backend pool.
   const tunnel = new TunnelSet({
@@ -156,6 +160,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     connects: () => tunnel.status.connects,
   });
   registerRelayMetrics(metrics, tunnel);
+  mirroredCounter(metrics, 'tunnelwatch_calls_cut_by_rules_total', 'Open CONNECT tunnels and websockets cut because new access rules refuse them or send them to another backend', () => allowed.cutTotal);
   let stopping = false;
   const ops = await startOps(config, metrics, () => ({
     role: 'connector',
@@ -184,6 +189,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
       const announced = Object.keys(current.subaccounts).sort().join(',');
       current.subaccounts = subaccounts;
       current.policy = policy;
+      allowed.recheck(policy);
       control = createControlHandler({ ...diagnostics, mappings: indexMappings(subaccounts) });
       reportRules(policy, { via: 'reload', actor: source.actor });
       // A changed set of subaccounts must be announced to the relay: a new tunnel session, no call lost.
@@ -243,6 +249,7 @@ async function startOps(config: ConnectorConfig, metrics: Registry, view: () => 
 
 interface CallContext {
   policy: CompiledPolicy;
+  allowed: OpenCalls;
   tracer: CallTracer;
   audit: AuditEmitter;
   pool: BackendPool;
@@ -266,6 +273,7 @@ function handleCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx
     return;
   }
   const mapping = decision.mapping;
+  if (call.kind !== 'http') ctx.allowed.add(call, mapping);
   if (call.kind === 'connect') forwardTcp(call, mapping, ctx.pool, ctx.timeouts);
   else forwardHttp(call, mapping, decision.query ? `${decision.path}?${decision.query}` : decision.path, ctx.pool, ctx.timeouts);
 }

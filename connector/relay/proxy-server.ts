@@ -10,6 +10,7 @@ import { listen } from '../tunnel/listen.js';
 import { RelayCall, clientIpOf, renderRefusal, type CallKind } from './relay-call.js';
 import type { SessionRegistry, TunnelSession } from './session-registry.js';
 import type { TokenStore } from './token-store.js';
+import type { AdmittedCalls } from './admitted-calls.js';
 import type { Refusal } from '../tunnel/refusal.js';
 import { emptyCallRecord } from '../../common/audit/event.js';
 import { refusal } from '../tunnel/refusal.js';
@@ -28,6 +29,8 @@ export interface ProxyContext {
   relayId: string;
   tracer: CallTracer;
   tokens: TokenStore;
+  /** Open tunnels (CONNECT, Upgrade) with the token identity that admitted them: a reload that withdraws it cuts them. */
+  admitted: AdmittedCalls;
   registry: SessionRegistry;
   audit: AuditEmitter;
   log: Logger;
@@ -88,6 +91,7 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
     if (!session) {
       return refuse(call.refusal('TW_ERR_PROXY_NO_CONNECTOR', 'no_connector', '', `subaccount "${identity.subaccount}", location id "${call.locationId}"`));
     }
+    if (raw) ctx.admitted.add(call, raw.socket);
     if (kind === 'http' && res) forwardHttp(ctx, call, session, res, refuse);
     else if (kind === 'connect' && raw) forwardConnect(ctx, call, session, raw.socket, raw.head, refuse);
     else if (raw) forwardUpgrade(ctx, call, session, raw.socket, raw.head, refuse);

@@ -4,7 +4,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { Registry } from 'prom-client';
 import { openAuditPipeline } from '../../common/audit/open-emitter.js';
 import { healthRoute, metricsRoute, readyRoute } from '../../common/ops/ops-routes.js';
-import { createCallMetrics, registerShipperMetrics, registerTunnelMetrics } from '../../common/ops/tunnel-metrics.js';
+import { createCallMetrics, mirroredCounter, registerShipperMetrics, registerTunnelMetrics } from '../../common/ops/tunnel-metrics.js';
 import { splitHostPort } from '../../common/config/schema-parts.js';
 import type { Logger } from '../../common/log.js';
 import { readTlsFiles } from '../tunnel/tls-files.js';
@@ -14,6 +14,7 @@ import { startProxyServer } from './proxy-server.js';
 import { SessionRegistry } from './session-registry.js';
 import { startTunnelListener } from './tunnel-listener.js';
 import { duplicateTokenProblems, TokenStore } from './token-store.js';
+import { AdmittedCalls } from './admitted-calls.js';
 import { ConfigError, loadConfigFile, readConfiguredFile } from '../../common/config/load-config.js';
 import type { ReloadResult, ReloadSource, ServiceHooks } from '../../common/service.js';
 import { configReporterOf, configSnapshot, reloadRelay, reloadRoute, startActor, type RelayInForce } from './reload.js';
@@ -78,6 +79,8 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     log,
   });
   const tokens = new TokenStore(config.tokens);
+  const admitted = new AdmittedCalls(log.child({ component: 'relay.proxy' }));
+  mirroredCounter(metrics, 'tunnelwatch_calls_cut_by_rules_total', 'Open CONNECT tunnels and websockets cut because a reload removed or moved the token that admitted them', () => admitted.cutTotal);
   const proxyAddr = splitHostPort(config.proxy.listen);
   const proxy: HttpServer = await startProxyServer(
     {
@@ -85,6 +88,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
       relayId: config.relay.id,
       tracer,
       tokens,
+      admitted,
       registry,
       audit,
       log: log.child({ component: 'relay.proxy' }),
@@ -101,7 +105,10 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     current: () => inForce,
     apply(next: RelayInForce, what: { tokens: boolean; adminTokens: boolean; tunnelTls: boolean; adminTls: boolean }, source: ReloadSource) {
       // All synchronous: no request is judged between two of these steps.
-      if (what.tokens) tokens.replace(next.config.tokens);
+      if (what.tokens) {
+        tokens.replace(next.config.tokens);
+        admitted.recheck(tokens);
+      }
       if (what.adminTokens && next.config.admin) admin?.setTokens(next.config.admin.tokens);
       if (what.tunnelTls) tunnel.setSecureContext({ cert: next.tunnelTls.cert, key: next.tunnelTls.key, ca: next.tunnelTls.ca, minVersion: 'TLSv1.2' });
       if (what.adminTls && next.adminTls) admin?.setTls(next.adminTls);

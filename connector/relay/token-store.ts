@@ -36,25 +36,42 @@ export function duplicateTokenProblems(tokens: readonly TokenEntry[]): string[] 
 
 export class TokenStore {
   private byDigest: ReadonlyMap<string, TokenIdentity>;
+  /** The digest each identity was made for, across replacements (held() asks it of calls admitted earlier). */
+  private readonly digestOf = new WeakMap<TokenIdentity, string>();
 
   constructor(tokens: readonly TokenEntry[]) {
-    this.byDigest = TokenStore.table(tokens);
+    this.byDigest = this.table(tokens);
   }
 
   /**
    * Puts a new token list in force (a config reload). One assignment: a request is judged wholly by the old
-   * or wholly by the new list, and calls already admitted go on.
+   * or wholly by the new list. HTTP calls already admitted go on; open tunnels it no longer holds are cut
+   * by the relay (admitted-calls.ts).
    */
   replace(tokens: readonly TokenEntry[]): void {
-    this.byDigest = TokenStore.table(tokens);
+    this.byDigest = this.table(tokens);
   }
 
-  private static table(tokens: readonly TokenEntry[]): ReadonlyMap<string, TokenIdentity> {
+  /**
+   * Whether the token that gave `identity` is still in force, for the same subaccount and cloud app: a call
+   * admitted before a reload that removed or moved its token is cut (admitted-calls.ts).
+   */
+  holds(identity: TokenIdentity): boolean {
+    const digest = this.digestOf.get(identity);
+    const now = digest === undefined ? undefined : this.byDigest.get(digest);
+    return now !== undefined && now.subaccount === identity.subaccount && now.cloudApp === identity.cloudApp;
+  }
+
+  private table(tokens: readonly TokenEntry[]): ReadonlyMap<string, TokenIdentity> {
     const problems = duplicateTokenProblems(tokens);
     // startRelay() and reloadRelay() refuse such a list first, naming the file; this only guards the table.
     if (problems.length > 0) throw new Error(problems.join('; '));
     const byDigest = new Map<string, TokenIdentity>();
-    for (const t of tokens) byDigest.set(t.sha256, Object.freeze({ subaccount: t.subaccount, cloudApp: t.cloud_app }));
+    for (const t of tokens) {
+      const identity = Object.freeze({ subaccount: t.subaccount, cloudApp: t.cloud_app });
+      byDigest.set(t.sha256, identity);
+      this.digestOf.set(identity, t.sha256);
+    }
     return byDigest;
   }
 
