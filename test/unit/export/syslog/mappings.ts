@@ -59,7 +59,7 @@ export function fieldsFromCef(stream: ExportRecord['stream'], cef: Cef): Fields 
     internal_host: labelled(x, 'cs4', 'internal_host'), internal_port: labelled(x, 'cn3', 'internal_port'), path: g('request'),
     query: labelled(x, 'cs5', 'query'), user_agent: g('requestClientApplication'), decision: g('act'), rule_id: labelled(x, 'cs6', 'rule_id'),
     deny_reason: g('reason'), status: labelled(x, 'flexNumber1', 'status'), error_type: labelled(x, 'flexString1', 'error_type'),
-    bytes_in: g('in'), bytes_out: g('out'), backend_connect_us: labelled(x, 'flexNumber2', 'backend_connect_us'),
+    bytes_in: x.get('tunnelwatchBytesIn') ?? g('in'), bytes_out: x.get('tunnelwatchBytesOut') ?? g('out'), backend_connect_us: labelled(x, 'flexNumber2', 'backend_connect_us'),
     backend_ttfb_us: g('tunnelwatchBackendTtfbUs'), trace_id: g('tunnelwatchTraceId'), span_id: g('tunnelwatchSpanId'),
     ingested_at: g('tunnelwatchIngestedAt'), extra: g('tunnelwatchExtra'),
   };
