@@ -3,13 +3,14 @@
 // The attribute delimiter is '^', declared in the sixth header field. Predefined LEEF keys where one fits
 // (src, dst, dstPort, usrName, proto, srcBytes, dstBytes, sev, cat, devTime with devTimeFormat); every
 // other field keeps its spec name as the key. The field-by-field mapping is the table in
-// docs/siem-syslog.md; keep the two in step.
+// docs/siem-syslog.md; keep the two in step. The few lengths QRadar sets are kept (length-cap.ts).
 import { isIP } from 'node:net';
 import type { StoredFinding } from '../../detect/findings-store.js';
 import type { ExportedAuditEvent } from '../types.js';
 import { auditEventClass, findingEventClass, PRODUCT, PRODUCT_VERSION, VENDOR } from './event-class.js';
 import { attributeEscaper, pipeHeaderEscape } from './escape.js';
 import { isoMillis } from './fields.js';
+import { capLength } from './length-cap.js';
 import { auditUrgency, findingUrgency, leefSev } from './severity.js';
 
 export const DELIMITER = '^';
@@ -25,14 +26,34 @@ export const leefHeaderEscape = pipeHeaderEscape;
  */
 export const leefValueEscape = attributeEscaper(DELIMITER);
 
+/**
+ * Longest value, in UTF-16 code units of the unescaped value (length-cap.ts), of the attributes whose
+ * length the LEEF 2.0 specification limits (IBM, "Predefined LEEF event attributes"). It gives the other
+ * keys we send no length: QRadar does not normalise them, a custom property reads them from the payload.
+ */
+export const LEEF_KEY_LENGTHS: ReadonlyMap<string, number> = new Map([['usrName', 255]]);
+
+/** "The EventID field cannot exceed 255 characters" (IBM, "LEEF event components"). */
+export const LEEF_EVENT_ID_LENGTH = 255;
+
 /** key=value pairs joined by the delimiter, built as parts and joined once (see cef.ts). */
 class Attributes {
   private readonly parts: string[] = [];
+  /** The keys (and `EventID`) cut to their length, sent as `truncated`. */
+  readonly cut: string[] = [];
 
   /** A field with the empty value is left out. */
   add(key: string, value: string | number | undefined): this {
     if (value === undefined || value === '') return this;
-    this.parts.push(`${this.parts.length === 0 ? '' : DELIMITER}${key}=${typeof value === 'number' ? String(value) : leefValueEscape(value)}`);
+    let text: string;
+    if (typeof value === 'number') text = String(value);
+    else {
+      const max = LEEF_KEY_LENGTHS.get(key);
+      const capped = max === undefined ? value : capLength(value, max);
+      if (capped !== value) this.cut.push(key);
+      text = leefValueEscape(capped);
+    }
+    this.parts.push(`${this.parts.length === 0 ? '' : DELIMITER}${key}=${text}`);
     return this;
   }
 
@@ -41,13 +62,21 @@ class Attributes {
     return isIP(value) ? this.add(key, value) : this.add(field, value);
   }
 
-  toString(): string {
-    return this.parts.join('');
+  /** The pairs, after `first` (one more pair) when it is given. */
+  toString(first?: string): string {
+    if (first === undefined) return this.parts.join('');
+    return this.parts.length === 0 ? first : `${first}${DELIMITER}${this.parts.join('')}`;
   }
 }
 
 function leef(eventId: string, attrs: Attributes): string {
-  return `LEEF:2.0|${VENDOR}|${PRODUCT}|${PRODUCT_VERSION}|${leefHeaderEscape(eventId)}|${DELIMITER}|${attrs.toString()}`;
+  // A header is one line: newlines become spaces before the cut, so it counts what QRadar receives.
+  const line = /[\r\n]/.test(eventId) ? eventId.replace(/\r\n|[\r\n]/g, ' ') : eventId;
+  const id = capLength(line, LEEF_EVENT_ID_LENGTH);
+  if (id !== line) attrs.cut.push('EventID');
+  // First, as in CEF (cef.ts): out of reach of a UDP cut, and read before the values it speaks of.
+  const first = attrs.cut.length > 0 ? `truncated=${attrs.cut.join(',')}` : undefined;
+  return `LEEF:2.0|${VENDOR}|${PRODUCT}|${PRODUCT_VERSION}|${leefHeaderEscape(id)}|${DELIMITER}|${attrs.toString(first)}`;
 }
 
 export function leefAudit(e: ExportedAuditEvent): string {
@@ -78,6 +107,8 @@ export function leefAudit(e: ExportedAuditEvent): string {
     .add('query', e.query)
     .add('user_agent', e.user_agent)
     .add('rule_id', e.rule_id)
+    // Exact, unlike CEF's `in`: LEEF gives srcBytes and dstBytes no width and QRadar does not normalise
+    // them (a custom property reads them), so a clamp would only lose the count.
     .add('srcBytes', e.bytes_in)
     .add('dstBytes', e.bytes_out)
     .add('duration_us', e.duration_us)

@@ -52,7 +52,46 @@ describe('LEEF 2.0 messages', () => {
     test(`read back field for field: ${r.stream} ${r.id}`, () => {
       const text = r.stream === 'audit' ? leefAudit(r.event) : leefFinding(r.id, r.finding);
       assert.doesNotMatch(text, /[\r\n]/, 'one line');
-      assert.deepEqual(fieldsFromLeef(r.stream, parseLeef(text)), expectedFields(r));
+      const l = parseLeef(text);
+      assert.deepEqual(fieldsFromLeef(r.stream, l), expectedFields(r));
+      assert.equal(l.attrs.has('truncated'), false, 'nothing is cut');
     });
   }
+});
+
+describe('LEEF 2.0 field lengths', () => {
+  const base = (trafficRecords(1)[0] as { event: ExportedAuditEvent }).event;
+  const nasty = findingRecords().at(-1) as ExportRecord & { stream: 'findings' };
+
+  test('usrName is cut to the 255 characters QRadar takes, ends in "...", and is named in truncated; other keys are sent whole', () => {
+    const principal = 'ädmin^=\\|\n😀'.repeat(40);
+    const path = `/${'p^\\'.repeat(2000)}`;
+    const text = leefAudit({ ...base, principal, path });
+    assert.match(text, /\|\^\|truncated=usrName\^cat=audit\^/, 'the first key: a UDP cut drops the last ones');
+    const l = parseLeef(text);
+    const name = l.attrs.get('usrName') ?? '';
+    assert.equal(name.length, 255);
+    assert.equal(name, `${principal.slice(0, 252)}...`);
+    assert.equal(l.attrs.get('truncated'), 'usrName');
+    assert.equal(l.attrs.get('path'), path, 'no length for keys QRadar does not normalise');
+  });
+
+  test('a cut never splits an emoji', () => {
+    const principal = `x${'😀'.repeat(200)}`;
+    const name = parseLeef(leefAudit({ ...base, principal })).attrs.get('usrName') ?? '';
+    assert.equal(name, `${principal.slice(0, 251)}...`, 'cut before the pair the limit falls in');
+  });
+
+  test('an EventID longer than 255 characters is cut', () => {
+    const detector = `d|\\${'x'.repeat(400)}`;
+    const l = parseLeef(leefFinding(nasty.id, { ...nasty.finding, detector }));
+    assert.equal(l.eventId.length, 255);
+    assert.equal(l.eventId, `${`finding.${detector}`.slice(0, 252)}...`);
+    assert.equal(l.attrs.get('truncated'), 'EventID');
+  });
+
+  test('srcBytes and dstBytes carry counts beyond 32 bits exactly', () => {
+    const l = parseLeef(leefAudit({ ...base, bytes_in: 5_000_000_000, bytes_out: 2 ** 40 }));
+    assert.deepEqual([l.attrs.get('srcBytes'), l.attrs.get('dstBytes')], ['5000000000', String(2 ** 40)]);
+  });
 });
