@@ -26,7 +26,7 @@ export const ERRORS = {
   TW_ERR_ACL_RESOURCE_SUSPENDED: { status: 403, message: 'the resource is suspended (active: false)' },
   TW_ERR_ACL_MALFORMED_REQUEST: { status: 400, message: 'the request path or headers cannot be decided safely' },
   TW_ERR_ACL_UPGRADE_NOT_ALLOWED: { status: 403, message: 'the resource does not allow protocol upgrades (websocket: false)' },
-  TW_ERR_ACL_RATE_LIMITED: { status: 429, message: 'the cloud app exceeded its concurrent call limit' },
+  TW_ERR_ACL_RATE_LIMITED: { status: 429, message: 'the cloud app, or its subaccount, has as many calls in progress as its limit allows' },
   // Backend errors, seen by the connector.
   TW_ERR_BACKEND_DNS: { status: 502, message: 'the internal host name does not resolve: check the mapping\'s internal host' },
   TW_ERR_BACKEND_CONNECT_REFUSED: { status: 502, message: 'nothing listens at the internal host and port: check the mapping or whether the service runs' },

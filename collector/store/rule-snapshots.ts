@@ -37,6 +37,12 @@ export const RuleMappingSchema = Type.Object({
 export const RuleSubaccountSchema = Type.Object({
   subaccount: Type.String({ pattern: SUBACCOUNT_PATTERN }),
   trusted_apps: Type.Array(Type.String({ pattern: ID_PATTERN }), { maxItems: 1000, uniqueItems: true }),
+  /** Concurrent call limits (connector.yaml `limits:`); only when some is set. Kept in the snapshot (and so in rules.change), not in the rule rows. */
+  limits: Type.Optional(Type.Object({
+    max_calls_in_flight: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    app_max_calls_in_flight: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    apps: Type.Record(Type.String({ pattern: ID_PATTERN }), Type.Integer({ minimum: 0, maximum: 1_000_000 }), { maxProperties: 1000 }),
+  }, { additionalProperties: false })),
   mappings: Type.Array(RuleMappingSchema, { maxItems: 10_000 }),
 }, { additionalProperties: false });
 

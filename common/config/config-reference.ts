@@ -32,7 +32,8 @@ function walk(s: Node, path: string, required: boolean, rows: Row[]): void {
   rows.push([path, typeOf(s), dflt, (s.description ?? '').replace(/\|/g, '\\|')]);
   if (s.type === 'array' && s.items?.type === 'object') walk({ ...s.items, description: undefined }, `${path}[]`, true, rows);
   const entry = s.patternProperties ? Object.values(s.patternProperties)[0] : undefined;
-  if (entry) walk({ ...entry, description: undefined }, `${path}.<name>`, true, rows);
+  // An entry that is a section is described by the map's row; a scalar entry keeps its own meaning.
+  if (entry) walk(entry.type === 'object' ? { ...entry, description: undefined } : entry, `${path}.<name>`, true, rows);
 }
 
 export function configReference(title: string, schema: TSchema): string {

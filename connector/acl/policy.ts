@@ -43,6 +43,17 @@ export interface CompiledSubaccount {
   readonly trustedApps: ReadonlySet<string>;
   /** Keyed by mappingKey(host, port); in config order. */
   readonly mappings: ReadonlyMap<string, MappingIndex>;
+  /** Concurrent call limits (limits.ts); 0 = none. */
+  readonly limits: CallLimits;
+}
+
+/** A subaccount's `limits:`, compiled. */
+export interface CallLimits {
+  /** All cloud apps of the subaccount together. */
+  readonly subaccount: number;
+  /** Each cloud app, unless `apps` names it. */
+  readonly perApp: number;
+  readonly apps: ReadonlyMap<string, number>;
 }
 
 /** @internal What decide() needs about one mapping, precomputed so the hot path only looks things up. */
@@ -147,7 +158,14 @@ export function compilePolicy(subaccounts: ConnectorConfig['subaccounts']): Comp
       });
       mappings.set(key, indexMapping(mapping));
     });
-    compiled.set(name, Object.freeze({ name, trustedApps: new Set(rules.trusted_apps), mappings }));
+    const apps = new Map(Object.entries(rules.limits?.apps ?? {}));
+    if (rules.trusted_apps.length > 0) {
+      for (const app of apps.keys()) {
+        if (!rules.trusted_apps.includes(app)) problems.push(`subaccounts.${name}.limits.apps.${app}: not in trusted_apps of subaccount ${name}, so it has no calls to limit`);
+      }
+    }
+    const limits: CallLimits = Object.freeze({ subaccount: rules.limits?.max_calls_in_flight ?? 0, perApp: rules.limits?.app_max_calls_in_flight ?? 0, apps });
+    compiled.set(name, Object.freeze({ name, trustedApps: new Set(rules.trusted_apps), mappings, limits }));
   }
   if (problems.length > 0) throw new ConfigError('access rules (connector.yaml subaccounts)', problems);
   return Object.freeze({ subaccounts: compiled });
@@ -262,12 +280,18 @@ function unbracket(authority: string): string {
   return host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
+function hasLimits(l: CallLimits): boolean {
+  return l.subaccount > 0 || l.perApp > 0 || l.apps.size > 0;
+}
+
 /** A JSON-able snapshot of every rule, in config order, for the relay and the dashboard. */
 export function describePolicy(policy: CompiledPolicy): unknown {
   return {
     subaccounts: [...policy.subaccounts.values()].map((s) => ({
       subaccount: s.name,
       trusted_apps: [...s.trustedApps],
+      // Only when set, so that the snapshots of connectors without limits stay as they were.
+      ...(hasLimits(s.limits) ? { limits: { max_calls_in_flight: s.limits.subaccount, app_max_calls_in_flight: s.limits.perApp, apps: Object.fromEntries(s.limits.apps) } } : {}),
       mappings: [...s.mappings.values()].map(({ mapping: m }) => ({
         id: m.id,
         virtual: mappingKey(m.virtualHost, m.virtualPort),

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TracingSection } from '../../common/config/tracing-section.js';
 import { ConnectorAlertsSection } from '../../common/ops/ops-events.js';
 import { TunnelwatchError } from '../../common/errors.js';
-import { AuditSection, HostPort, Identifier, LogSection, splitHostPort, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
+import { AuditSection, HostPort, ID_PATTERN, Identifier, LogSection, splitHostPort, Subaccount, SUBACCOUNT_PATTERN, TlsFiles } from '../../common/config/schema-parts.js';
 
 const Method = Type.String({ pattern: '^[A-Z][A-Z0-9-]{0,31}$', description: 'an HTTP method in upper case, e.g. GET' });
 
@@ -57,6 +57,17 @@ export const SubaccountRulesSchema = Type.Object(
   {
     trusted_apps: Type.Array(Identifier, { default: [], description: 'cloud apps that may use this subaccount\'s mappings; empty means every app of the subaccount' }),
     mappings: Type.Array(MappingSchema, { default: [], description: 'virtual host:port to internal host:port mappings' }),
+    limits: Type.Optional(Type.Object(
+      {
+        max_calls_in_flight: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'calls of this subaccount in progress at once on this connector, all cloud apps together (HTTP calls and open CONNECT tunnels and websockets); a call beyond it is denied with rate_limited (429 TW_ERR_ACL_RATE_LIMITED); 0 = no limit' }),
+        app_max_calls_in_flight: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'the same, for each cloud app of the subaccount on its own, so one app cannot take the calls of the others; 0 = no limit' }),
+        apps: Type.Record(Type.String({ pattern: ID_PATTERN }), Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'calls of that cloud app in progress at once on this connector; 0 = no limit' }), {
+          default: {},
+          description: 'a limit for one cloud app instead of app_max_calls_in_flight, by cloud app name (e.g. `portal: 200`); 0 = no limit for that app; with trusted_apps, only apps listed there',
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'concurrent call limits (SAP Cloud Connector\'s per trusted app connection limits): they keep one cloud app or subaccount from taking every call the connector and its backends can carry; counted per connector process' },
+    )),
   },
   { additionalProperties: false },
 );

@@ -10,7 +10,8 @@ import { startAdminServer, type RunningAdminServer } from '../relay/admin-server
 import { resolveFrom } from '../../common/config/load-config.js';
 import { splitHostPort } from '../../common/config/schema-parts.js';
 import type { Logger } from '../../common/log.js';
-import { decide } from '../acl/decide.js';
+import { decide, type AccessDecision } from '../acl/decide.js';
+import { InFlightLimiter } from '../acl/limits.js';
 import { compilePolicy, type CompiledPolicy } from '../acl/policy.js';
 import { readTlsFiles } from '../tunnel/tls-files.js';
 import { BackendPool } from './backend-pool.js';
@@ -72,6 +73,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
   const callLog = log.child({ component: 'connector.call' });
   // Open tunnels (CONNECT, Upgrade), judged again by every new set of rules (open-calls.ts).
   const allowed = new OpenCalls(callLog);
+  const limiter = new InFlightLimiter();
   const tracer = createCallTracer({ serviceName: 'tunnelwatch-connector', instanceId: config.connector.id, config: config.tracing, configFile, log });
   const secretQueryParams = config.audit.secret_query_params;
   const rules = ruleReporterOf(config, configFile, log);
@@ -121,7 +123,7 @@ export async function startConnector(config: ConnectorConfig, configFile: string
     openCalls.n++;
     stream.once('close', () => openCalls.n--);
     ha?.trackCall(stream);
-    handleCall(stream, headers, { policy: current.policy, allowed, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
+    handleCall(stream, headers, { policy: current.policy, allowed, limiter, tracer, audit, pool, timeouts, log: callLog, secretQueryParams });
   };
   // One tunnel per relay; calls from every relay meet the same rules, audit emitter and backend pool.
   const tunnel = new TunnelSet({
@@ -250,6 +252,7 @@ async function startOps(config: ConnectorConfig, metrics: Registry, view: () => 
 interface CallContext {
   policy: CompiledPolicy;
   allowed: OpenCalls;
+  limiter: InFlightLimiter;
   tracer: CallTracer;
   audit: AuditEmitter;
   pool: BackendPool;
@@ -273,6 +276,18 @@ function handleCall(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx
     return;
   }
   const mapping = decision.mapping;
+  // Concurrent call limits (connector/acl/limits.ts): checked once the rules allow the call.
+  const sub = ctx.policy.subaccounts.get(call.record.subaccount);
+  if (sub !== undefined) {
+    const admission = ctx.limiter.admit(sub, call.record.cloud_app);
+    if (!admission.ok) {
+      const limited: AccessDecision = { ...decision, decision: 'deny', denyReason: 'rate_limited', ruleId: '', detail: admission.detail };
+      call.applyDecision(limited, ctx.secretQueryParams);
+      call.deny(limited);
+      return;
+    }
+    stream.once('close', admission.release);
+  }
   if (call.kind !== 'http') ctx.allowed.add(call, mapping);
   if (call.kind === 'connect') forwardTcp(call, mapping, ctx.pool, ctx.timeouts);
   else forwardHttp(call, mapping, decision.query ? `${decision.path}?${decision.query}` : decision.path, ctx.pool, ctx.timeouts);

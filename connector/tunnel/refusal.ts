@@ -47,5 +47,7 @@ export function refusalHeaders(r: Refusal, body: string): Record<string, string>
   };
   if (r.denyReason) headers[RESPONSE_HEADERS.denyReason] = r.denyReason;
   if (r.errorType) headers[RESPONSE_HEADERS.errorType] = r.errorType;
+  // A concurrent call limit (rate_limited): a slot frees when any call of the app ends.
+  if (r.status === 429) headers['retry-after'] = '1';
   return headers;
 }
