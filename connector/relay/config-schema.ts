@@ -47,6 +47,11 @@ export const RelayConfigSchema = Type.Object(
           subaccount: Type.String({ ...Subaccount, description: 'the subaccount the token belongs to' }),
           cloud_app: Type.String({ ...Identifier, description: 'the cloud app the token identifies (cloud_app in audit events)' }),
           sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the SHA-256 of the token, 64 lower-case hex digits (from `tunnelwatch token new`)' }),
+          expires_at: Type.Optional(Type.String({
+            pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$',
+            expected: 'an RFC 3339 time with its offset, e.g. 2027-03-31T00:00:00Z',
+            description: 'when the token stops being accepted (RFC 3339 with Z or an offset); from then on it is refused as unauthenticated ("the token expired at ..."), and the CONNECT tunnels and websockets it opened are cut; absent = no expiry. The relay warns in its log, and in /metrics, as the time comes near',
+          })),
         },
         { additionalProperties: false },
       ),

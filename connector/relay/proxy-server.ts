@@ -83,8 +83,12 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
     if (bad) return refuse(call.refusal(bad.code, 'malformed_request', '', bad.detail));
     const badHeader = call.parseTunnelHeaders();
     if (badHeader) return refuse(call.refusal('TW_ERR_PROXY_MALFORMED_REQUEST', 'malformed_request', '', badHeader));
-    const identity = ctx.tokens.authenticate(req.headers['proxy-authorization']);
-    if (!identity) return refuse(call.refusal('TW_ERR_PROXY_UNAUTHENTICATED', 'unauthenticated', '', req.headers['proxy-authorization'] ? 'the token is not known' : 'no Proxy-Authorization header'));
+    const auth = ctx.tokens.authenticate(req.headers['proxy-authorization']);
+    if (!auth.identity) {
+      if (auth.expired) ctx.admitted.expiredTokenUsed(auth.expired);
+      return refuse(call.refusal('TW_ERR_PROXY_UNAUTHENTICATED', 'unauthenticated', '', auth.refused));
+    }
+    const identity = auth.identity;
     call.authenticated(identity);
     if (!ctx.audit.healthy) return refuse(call.refusal('TW_ERR_AUDIT_UNAVAILABLE', '', 'internal', `the relay cannot keep audit events: ${ctx.audit.unhealthyReason ?? 'disk error, or the delivery spool is full'}`));
     const session: TunnelSession | undefined = ctx.registry.pick(identity.subaccount, call.locationId);

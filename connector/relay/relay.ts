@@ -13,8 +13,8 @@ import { RelayConfigSchema, type RelayConfig } from './config-schema.js';
 import { startProxyServer } from './proxy-server.js';
 import { SessionRegistry } from './session-registry.js';
 import { startTunnelListener } from './tunnel-listener.js';
-import { duplicateTokenProblems, TokenStore } from './token-store.js';
-import { AdmittedCalls } from './admitted-calls.js';
+import { tokenListProblems, TokenStore } from './token-store.js';
+import { AdmittedCalls, watchTokenExpiry } from './admitted-calls.js';
 import { ConfigError, loadConfigFile, readConfiguredFile } from '../../common/config/load-config.js';
 import type { ReloadResult, ReloadSource, ServiceHooks } from '../../common/service.js';
 import { configReporterOf, configSnapshot, reloadRelay, reloadRoute, startActor, type RelayInForce } from './reload.js';
@@ -36,7 +36,7 @@ export interface RunningRelay {
 }
 
 export async function startRelay(config: RelayConfig, configFile: string, log: Logger, hooks?: ServiceHooks<RelayConfig>): Promise<RunningRelay> {
-  const duplicates = duplicateTokenProblems(config.tokens);
+  const duplicates = tokenListProblems(config.tokens);
   if (duplicates.length > 0) throw new ConfigError(configFile, duplicates);
   const tlsMaterial = readTlsFiles(configFile, 'tunnel.tls', config.tunnel.tls);
   const metrics = new Registry();
@@ -80,7 +80,8 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
   });
   const tokens = new TokenStore(config.tokens);
   const admitted = new AdmittedCalls(log.child({ component: 'relay.proxy' }));
-  mirroredCounter(metrics, 'tunnelwatch_calls_cut_by_rules_total', 'Open CONNECT tunnels and websockets cut because a reload removed or moved the token that admitted them', () => admitted.cutTotal);
+  const expiry = watchTokenExpiry(tokens, admitted, metrics, log.child({ component: 'relay.tokens' }));
+  mirroredCounter(metrics, 'tunnelwatch_calls_cut_by_rules_total', 'Open CONNECT tunnels and websockets cut because the token that admitted them was removed or moved by a reload, or expired', () => admitted.cutTotal);
   const proxyAddr = splitHostPort(config.proxy.listen);
   const proxy: HttpServer = await startProxyServer(
     {
@@ -108,6 +109,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
       if (what.tokens) {
         tokens.replace(next.config.tokens);
         admitted.recheck(tokens);
+        expiry.warnSoon();
       }
       if (what.adminTokens && next.config.admin) admin?.setTokens(next.config.admin.tokens);
       if (what.tunnelTls) tunnel.setSecureContext({ cert: next.tunnelTls.cert, key: next.tunnelTls.key, ca: next.tunnelTls.ca, minVersion: 'TLSv1.2' });
@@ -170,6 +172,7 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
     adminPort: admin?.port,
     reload,
     async close() {
+      expiry.stop();
       configReport?.close();
       // Before the sessions close: a relay shutting down is no tunnel outage.
       tunnelAlerts.stop();

@@ -24,7 +24,7 @@ import { CONFIG_REPORT_SCHEMA, fingerprint, type ConfigReport, type ConfigSnapsh
 import { readTlsFiles, type TlsMaterial } from '../tunnel/tls-files.js';
 import { adminError, type AdminRoute } from './admin-server.js';
 import type { RelayConfig } from './config-schema.js';
-import { duplicateTokenProblems } from './token-store.js';
+import { tokenListProblems } from './token-store.js';
 
 /** What the relay has in force: its settings and the certificate material it presents. */
 export interface RelayInForce {
@@ -56,7 +56,7 @@ function certSummary(pem: Buffer): Record<string, string> {
 export function relayAuditedSections(f: RelayInForce): Record<string, unknown> {
   const c = f.config;
   return {
-    tokens: c.tokens.map((t) => ({ subaccount: t.subaccount, cloud_app: t.cloud_app, sha256: fingerprint(t.sha256) })),
+    tokens: c.tokens.map((t) => ({ subaccount: t.subaccount, cloud_app: t.cloud_app, sha256: fingerprint(t.sha256), ...(t.expires_at === undefined ? {} : { expires_at: t.expires_at }) })),
     'admin.tokens': c.admin ? c.admin.tokens.map((t) => ({ name: t.name, sha256: fingerprint(t.sha256) })) : null,
     'tunnel.tls': { files: c.tunnel.tls, cert: certSummary(f.tunnelTls.cert), key: fingerprint(f.tunnelTls.key.toString('utf8')), ca: certSummary(f.tunnelTls.ca) },
     'admin.tls': c.admin?.tls && f.adminTls ? { files: c.admin.tls, cert: certSummary(f.adminTls.cert), key: fingerprint(f.adminTls.key.toString('utf8')) } : null,
@@ -88,7 +88,7 @@ export function reloadRelay(target: RelayReloadTarget, load: () => RelayConfig, 
   let adminTls = current.adminTls;
   try {
     next = load();
-    const duplicates = duplicateTokenProblems(next.tokens);
+    const duplicates = tokenListProblems(next.tokens);
     if (duplicates.length > 0) throw new Error(duplicates.join('; '));
     tunnelTls = readTlsFiles(target.configFile, 'tunnel.tls', next.tunnel.tls);
     tryContext('tunnel.tls', tunnelTls);

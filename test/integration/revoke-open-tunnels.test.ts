@@ -19,13 +19,14 @@ import { sha256, startTunnelStack, type TunnelStack } from '../helpers/tunnel-st
 
 const TOKEN_A = 'tw_revoke_token_portal_0123456789';
 const TOKEN_B = 'tw_revoke_token_batch_0123456789';
+const TOKEN_C = 'tw_revoke_token_short_lived_0123456789';
 const CUT_CONNECTOR = 'call cut: the access rules in force no longer allow it';
 const CUT_RELAY = 'call cut: the token that admitted it is no longer in force';
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 type Mapping = { virtual: string; internal: string; protocol: string; resources?: { id?: string; path: string; websocket?: boolean }[] };
 type ConnectorYaml = { subaccounts: { acme: { mappings: Mapping[] } } };
-type RelayYaml = { tokens: { subaccount: string; cloud_app: string; sha256: string }[] };
+type RelayYaml = { tokens: { subaccount: string; cloud_app: string; sha256: string; expires_at?: string }[] };
 
 function logLines(p: StartedProcess | undefined): Record<string, unknown>[] {
   return `${p?.stderr() ?? ''}\n${p?.stdout() ?? ''}`.split('\n').flatMap((line) => {
@@ -229,5 +230,30 @@ describe('rule changes cut the open tunnels they no longer allow', () => {
     assert.equal(await cutMetric(adminPort), 3);
     const fresh = await tunnel('keep.virtual:7000', TOKEN_B);
     fresh.destroy();
+  });
+
+  test('a token that expires is refused from then on, and the tunnels it opened are cut at that moment', async () => {
+    const relay = (): StartedProcess | undefined => stack.relay();
+    const expiresAt = new Date(Date.now() + 4000).toISOString();
+    await editRelay((doc) => {
+      doc.tokens.push({ subaccount: 'acme', cloud_app: 'nightly', sha256: sha256(TOKEN_C), expires_at: expiresAt });
+    });
+    await hup(relay(), /^relay configuration changed|^configuration reload/);
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.adminPort}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^tunnelwatch_token_expiry_timestamp_seconds\\{subaccount="acme",cloud_app="nightly"\\} ${Date.parse(expiresAt) / 1000}$`, 'm'));
+    assert.ok(logLines(relay()).some((l) => l.msg === 'a cloud app token expires soon: give the app a new one (tunnelwatch token new) before then' && l.cloud_app === 'nightly'));
+    const before = count(relay(), 'call cut: the token that admitted it expired');
+    const c = await tunnel('keep.virtual:7000', TOKEN_C);
+    const other = await tunnel('keep.virtual:7000', TOKEN_B);
+    await socketClosed(c, 10_000);
+    assert.ok(Date.now() >= Date.parse(expiresAt), 'not cut before its time');
+    assert.equal(count(relay(), 'call cut: the token that admitted it expired'), before + 1);
+    await echo(other, 'the unexpired token stays');
+    const refused = await proxyConnect(stack.proxyPort, 'keep.virtual:7000', { token: TOKEN_C });
+    assert.equal(refused.status, 407);
+    assert.match(refused.body, /the token expired at /);
+    await proxyConnect(stack.proxyPort, 'keep.virtual:7000', { token: TOKEN_C });
+    assert.equal(count(relay(), 'a cloud app presented an expired token (refused as unauthenticated)'), 1, 'one warning, not one per attempt');
+    other.destroy();
   });
 });
