@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 /** One list: add a package here and every test run installs it. */
 export const SYSTEM_PACKAGES = [
   'nginx',
+  // The relay behind a TCP load balancer: nginx's stream module sends the PROXY protocol.
+  'libnginx-mod-stream',
   'slapd',
   'ldap-utils',
   'socat',

@@ -20,6 +20,11 @@ export const RelayConfigSchema = Type.Object(
         keep_alive_timeout_ms: Type.Integer({ minimum: 100, default: 5_000, description: 'idle time allowed on a cloud app\'s keep-alive connection (ms)' }),
         head_timeout_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'time a cloud app has to send a request\'s line and headers (ms), checked every half of it up to 30 s; a slower one gets 408 TW_ERR_PROXY_REQUEST_TIMEOUT and an audit event (slow-header clients hold connections open). The whole request, body included, must arrive within twice this' }),
         call_timeout_ms: Type.Integer({ minimum: 0, default: 120_000, description: 'deadline for the answer to an HTTP call through the tunnel (ms; 0 = none); TCP streams have none' }),
+        proxy_protocol_from: Type.Array(Type.String({ minLength: 2, maxLength: 50 }), {
+          default: [],
+          maxItems: 256,
+          description: 'addresses or CIDRs (10.0.0.0/8, fd00::/8) of TCP load balancers in front of the proxy port that send a PROXY protocol v1 or v2 header: a connection from one must start with a header, whose source address becomes client_ip (a LOCAL/UNKNOWN header keeps the balancer\'s); a connection from them without a valid header within head_timeout_ms is closed, logged and counted. Connections from other addresses are taken as direct, and a PROXY header from them is refused as a malformed request. [] = no balancer (docs/deploy.md)',
+        }),
       },
       { additionalProperties: false },
     ),

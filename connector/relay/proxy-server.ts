@@ -7,6 +7,7 @@ import type { CallObservation } from '../../common/ops/tunnel-metrics.js';
 import type { Logger } from '../../common/log.js';
 import { forwardConnect, forwardHttp, forwardUpgrade } from './forward.js';
 import { listen } from '../tunnel/listen.js';
+import { proxyProtocolFront, trustedPeers } from './proxy-protocol.js';
 import { RelayCall, clientIpOf, renderRefusal, type CallKind } from './relay-call.js';
 import type { SessionRegistry, TunnelSession } from './session-registry.js';
 import type { TokenStore } from './token-store.js';
@@ -47,6 +48,10 @@ export interface ProxyServerOptions {
   keepAliveTimeoutMs: number;
   /** Time for a request's head (proxy.head_timeout_ms); twice this for the whole request. */
   headTimeoutMs: number;
+  /** proxy.proxy_protocol_from: load balancers whose connections start with a PROXY protocol header. */
+  proxyProtocolFrom: readonly string[];
+  /** A balancer's connection closed for want of a valid header (counted and logged by the caller). */
+  onProxyProtocolRefused(peer: string, reason: string): void;
 }
 
 export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOptions): Promise<http.Server> {
@@ -101,7 +106,20 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
     else if (raw) forwardUpgrade(ctx, call, session, raw.socket, raw.head, refuse);
   }
 
-  await listen(server, options.port, options.host);
+  if (options.proxyProtocolFrom.length === 0) {
+    await listen(server, options.port, options.host);
+    return server;
+  }
+  // Behind a load balancer: a listener that reads its PROXY protocol headers hands connections to the server.
+  const front = proxyProtocolFront(server, { trusted: trustedPeers(options.proxyProtocolFrom), timeoutMs: options.headTimeoutMs, onRefused: options.onProxyProtocolRefused });
+  await listen(front, options.port, options.host);
+  // The HTTP server itself does not listen: its address and close are the front's.
+  server.address = () => front.address();
+  const closeServer = server.close.bind(server);
+  server.close = ((callback?: (err?: Error) => void) => {
+    front.close();
+    return closeServer(() => callback?.());
+  }) as typeof server.close;
   return server;
 }
 

@@ -11,6 +11,7 @@ import type { CallSpan, CallTracer } from '../../common/tracing/call-span.js';
 import { normalizeAuthority, normalizePath } from '../acl/normalize-path.js';
 import { nowUs } from '../tunnel/protocol.js';
 import { refusal, refusalBody, refusalHeaders, type Refusal } from '../tunnel/refusal.js';
+import { proxiedClientIp } from './proxy-protocol.js';
 import type { TokenIdentity } from './token-store.js';
 
 export type CallKind = 'http' | 'connect' | 'upgrade';
@@ -28,6 +29,9 @@ const AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;
 const SINGLE_HEADERS = ['proxy-authorization', 'x-tunnel-location-id', 'x-tunnel-principal'] as const;
 
 export function clientIpOf(socket: Socket): string {
+  // Behind a trusted load balancer, the client address its PROXY protocol header gave (proxy-protocol.ts).
+  const proxied = proxiedClientIp(socket);
+  if (proxied !== undefined) return proxied;
   const ip = socket.remoteAddress ?? '';
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

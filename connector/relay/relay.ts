@@ -15,6 +15,7 @@ import { SessionRegistry } from './session-registry.js';
 import { startTunnelListener } from './tunnel-listener.js';
 import { tokenListProblems, TokenStore } from './token-store.js';
 import { AdmittedCalls, watchTokenExpiry } from './admitted-calls.js';
+import { cidrProblems, proxyProtocolRefusals } from './proxy-protocol.js';
 import { ConfigError, loadConfigFile, readConfiguredFile } from '../../common/config/load-config.js';
 import type { ReloadResult, ReloadSource, ServiceHooks } from '../../common/service.js';
 import { configReporterOf, configSnapshot, reloadRelay, reloadRoute, startActor, type RelayInForce } from './reload.js';
@@ -36,8 +37,8 @@ export interface RunningRelay {
 }
 
 export async function startRelay(config: RelayConfig, configFile: string, log: Logger, hooks?: ServiceHooks<RelayConfig>): Promise<RunningRelay> {
-  const duplicates = tokenListProblems(config.tokens);
-  if (duplicates.length > 0) throw new ConfigError(configFile, duplicates);
+  const problems = [...tokenListProblems(config.tokens), ...cidrProblems(config.proxy.proxy_protocol_from)];
+  if (problems.length > 0) throw new ConfigError(configFile, problems);
   const tlsMaterial = readTlsFiles(configFile, 'tunnel.tls', config.tunnel.tls);
   const metrics = new Registry();
   const pipeline = openAuditPipeline({ emitter: 'relay', emitterId: config.relay.id, audit: config.audit, configFile, log: log.child({ component: 'relay.audit' }) });
@@ -97,7 +98,15 @@ export async function startRelay(config: RelayConfig, configFile: string, log: L
       secretQueryParams: config.audit.secret_query_params,
       observe: callMetrics.observe,
     },
-    { host: proxyAddr.host, port: proxyAddr.port, maxHeaderBytes: config.proxy.max_header_bytes, keepAliveTimeoutMs: config.proxy.keep_alive_timeout_ms, headTimeoutMs: config.proxy.head_timeout_ms },
+    {
+      host: proxyAddr.host,
+      port: proxyAddr.port,
+      maxHeaderBytes: config.proxy.max_header_bytes,
+      keepAliveTimeoutMs: config.proxy.keep_alive_timeout_ms,
+      headTimeoutMs: config.proxy.head_timeout_ms,
+      proxyProtocolFrom: config.proxy.proxy_protocol_from,
+      onProxyProtocolRefused: proxyProtocolRefusals(metrics, log.child({ component: 'relay.proxy' })),
+    },
   );
   const configReport = configReporterOf(config, configFile, log);
   const reloadTarget = {

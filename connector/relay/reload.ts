@@ -25,6 +25,7 @@ import { readTlsFiles, type TlsMaterial } from '../tunnel/tls-files.js';
 import { adminError, type AdminRoute } from './admin-server.js';
 import type { RelayConfig } from './config-schema.js';
 import { tokenListProblems } from './token-store.js';
+import { cidrProblems } from './proxy-protocol.js';
 
 /** What the relay has in force: its settings and the certificate material it presents. */
 export interface RelayInForce {
@@ -88,8 +89,8 @@ export function reloadRelay(target: RelayReloadTarget, load: () => RelayConfig, 
   let adminTls = current.adminTls;
   try {
     next = load();
-    const duplicates = tokenListProblems(next.tokens);
-    if (duplicates.length > 0) throw new Error(duplicates.join('; '));
+    const problems = [...tokenListProblems(next.tokens), ...cidrProblems(next.proxy.proxy_protocol_from)];
+    if (problems.length > 0) throw new Error(problems.join('; '));
     tunnelTls = readTlsFiles(target.configFile, 'tunnel.tls', next.tunnel.tls);
     tryContext('tunnel.tls', tunnelTls);
     if (current.adminTls && next.admin?.tls) {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -164,6 +165,68 @@ export async function startNginx(options: NginxOptions = {}): Promise<Nginx> {
     ...(bigFile ? { bigFile } : {}),
     accessLog: (opts) => lines(join(dir, 'access.log'), opts),
     accessEntries: async (opts) => (await lines(join(dir, 'access.json'), opts)).map((l) => JSON.parse(l) as AccessEntry),
+    async stop() {
+      await started.stop('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Where Debian's libnginx-mod-stream puts the stream module (scripts/system-deps.mjs installs it). */
+export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+export interface TcpBalancer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * nginx's stream module as a TCP load balancer in front of `upstreamPort`, sending the PROXY protocol
+ * (v1, as nginx does) and connecting from `bindAddress` (a loopback address of its own, so the upstream
+ * can tell it from direct clients).
+ */
+export async function startTcpBalancer(upstreamPort: number, bindAddress: string): Promise<TcpBalancer> {
+  const dir = await mkdtemp(join(tmpdir(), 'tw-nginx-lb-'));
+  const port = await freePort();
+  const user = process.getuid?.() === 0 ? 'user root;' : '';
+  const conf = join(dir, 'nginx.conf');
+  await writeFile(conf, `load_module ${NGINX_STREAM_MODULE};
+${user}
+daemon off;
+master_process on;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+stream {
+  server {
+    listen 127.0.0.1:${port};
+    proxy_pass 127.0.0.1:${upstreamPort};
+    proxy_protocol on;
+    proxy_bind ${bindAddress};
+  }
+}
+`);
+  let proc;
+  try {
+    proc = await startProcess(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], {
+      readyWhen: () => new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+      timeoutMs: 10_000,
+    });
+  } catch (err) {
+    const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`${(err as Error).message}\n--- nginx error.log ---\n${log}`, { cause: err });
+  }
+  const started = proc;
+  return {
+    port,
     async stop() {
       await started.stop('SIGTERM');
       await rm(dir, { recursive: true, force: true });
