@@ -7,7 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
-import { startProcess, waitFor } from './processes.js';
+import { startProcess, waitFor, type StartedProcess } from './processes.js';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
 
@@ -118,6 +118,17 @@ async function readLines(path: string): Promise<string[]> {
   return text.split('\n').filter((line) => line.length > 0);
 }
 
+/** Starts nginx on `conf` in `dir`; on failure removes `dir` and throws with nginx's error log. */
+async function runNginx(dir: string, conf: string, ready: () => Promise<boolean>): Promise<StartedProcess> {
+  try {
+    return await startProcess(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], { readyWhen: ready, timeoutMs: 10_000 });
+  } catch (err) {
+    const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`${(err as Error).message}\n--- nginx error.log ---\n${log}`, { cause: err });
+  }
+}
+
 export async function startNginx(options: NginxOptions = {}): Promise<Nginx> {
   const dir = await mkdtemp(join(tmpdir(), 'tw-nginx-'));
   const root = options.root ?? join(dir, 'site');
@@ -136,18 +147,7 @@ export async function startNginx(options: NginxOptions = {}): Promise<Nginx> {
   const conf = join(dir, 'nginx.conf');
   await writeFile(conf, config(dir, root, port, readyToken, options.extraConfig ?? ''));
   const url = `http://127.0.0.1:${port}`;
-  let proc;
-  try {
-    proc = await startProcess(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], {
-      readyWhen: async () => (await get(`${url}/__tunnelwatch_ready`)).body === readyToken,
-      timeoutMs: 10_000,
-    });
-  } catch (err) {
-    const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}\n--- nginx error.log ---\n${log}`, { cause: err });
-  }
-  const started = proc;
+  const started = await runNginx(dir, conf, async () => (await get(`${url}/__tunnelwatch_ready`)).body === readyToken);
 
   async function lines(path: string, opts: { atLeast?: number; timeoutMs?: number } = {}): Promise<string[]> {
     const atLeast = opts.atLeast ?? 0;
@@ -207,24 +207,13 @@ stream {
   }
 }
 `);
-  let proc;
-  try {
-    proc = await startProcess(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], {
-      readyWhen: () => new Promise<boolean>((resolve) => {
-        const s = net.connect(port, '127.0.0.1', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      }),
-      timeoutMs: 10_000,
+  const started = await runNginx(dir, conf, () => new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
     });
-  } catch (err) {
-    const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}\n--- nginx error.log ---\n${log}`, { cause: err });
-  }
-  const started = proc;
+    s.on('error', () => resolve(false));
+  }));
   return {
     port,
     async stop() {

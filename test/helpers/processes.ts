@@ -246,3 +246,14 @@ export async function run(
     });
   });
 }
+
+/** A process's JSON log lines (stderr, then stdout), parsed; other lines are skipped. */
+export function jsonLogLines(p: StartedProcess | undefined): Record<string, unknown>[] {
+  return `${p?.stderr() ?? ''}\n${p?.stdout() ?? ''}`.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -16,7 +16,7 @@ import { fingerprint } from '../../common/config/config-report.js';
 import { issueRelayCertificate, loadCa } from '../../connector/pki/pki.js';
 import { TUNNEL_ALPN } from '../../connector/tunnel/protocol.js';
 import { queryStore, startCollectorProcess, type CollectorProcess } from '../helpers/collector-process.js';
-import { waitFor, type StartedProcess } from '../helpers/processes.js';
+import { jsonLogLines, waitFor, type StartedProcess } from '../helpers/processes.js';
 import { proxyRequest } from '../helpers/proxy-client.js';
 import { sha256, startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
 
@@ -29,15 +29,7 @@ const REFUSED = 'configuration reload refused';
 
 type RelayYaml = { tokens: { subaccount: string; cloud_app: string; sha256: string }[]; tunnel: { tls: { cert: string; key: string; ca: string } } };
 
-function logLines(p: StartedProcess | undefined): Record<string, unknown>[] {
-  return `${p?.stderr() ?? ''}\n${p?.stdout() ?? ''}`.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
-}
+const logLines = jsonLogLines;
 const logCount = (p: StartedProcess | undefined, prefix: string): number => logLines(p).filter((l) => String(l.msg ?? '').startsWith(prefix)).length;
 
 function adminPost(port: number, path: string, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {

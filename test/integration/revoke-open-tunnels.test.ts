@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../helpers/ports.js';
-import { waitFor, type StartedProcess } from '../helpers/processes.js';
+import { jsonLogLines, waitFor, type StartedProcess } from '../helpers/processes.js';
 import { proxyConnect, socketClosed } from '../helpers/proxy-client.js';
 import { sha256, startTunnelStack, type TunnelStack } from '../helpers/tunnel-stack.js';
 
@@ -28,15 +28,7 @@ type Mapping = { virtual: string; internal: string; protocol: string; resources?
 type ConnectorYaml = { subaccounts: { acme: { mappings: Mapping[] } } };
 type RelayYaml = { tokens: { subaccount: string; cloud_app: string; sha256: string; expires_at?: string }[] };
 
-function logLines(p: StartedProcess | undefined): Record<string, unknown>[] {
-  return `${p?.stderr() ?? ''}\n${p?.stdout() ?? ''}`.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
-}
+const logLines = jsonLogLines;
 
 const count = (p: StartedProcess | undefined, msg: string): number => logLines(p).filter((l) => l.msg === msg).length;
 
