@@ -164,6 +164,22 @@ export class ConnectorCall {
     this.finish({ writeNow: true });
     this.stream.respond({ ':status': r.status, ...refusalHeaders(r, body) });
     this.stream.end(body);
+    this.releaseAfterAnswer();
+  }
+
+  /**
+   * A CONNECT or Upgrade request has no end of its own (its body would be the tunnel), so once a complete
+   * answer that opens no tunnel has been sent (a refusal, or a backend that did not switch protocols), the
+   * request side is released with RST_STREAM NO_ERROR, as RFC 9113 8.1 allows after a complete response.
+   * Otherwise the stream stays open at both ends for good, and with it the call's limit slot
+   * (connector/acl/limits.ts) and one of the session's streams.
+   */
+  releaseAfterAnswer(): void {
+    if (this.kind === 'http') return;
+    const stream = this.stream;
+    stream.once('finish', () => {
+      if (!stream.destroyed && !stream.readableEnded) stream.close();
+    });
   }
 
   deny(d: AccessDecision): void {

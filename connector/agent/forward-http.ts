@@ -96,6 +96,8 @@ export function forwardHttp(call: ConnectorCall, mapping: CompiledMapping, path:
       res.destroy();
       return;
     }
+    // An Upgrade the backend answered without switching: a plain answer, after which the stream is done.
+    if (upgrade) call.releaseAfterAnswer();
     // The caller must never hold a complete answer whose event a crash could still lose: the event is
     // handed to the OS (writeNow) before the answer can complete. What completes it: the end of the
     // stream (a chunked or close-delimited body: held by the end itself), the last byte of a

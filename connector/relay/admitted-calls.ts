@@ -34,11 +34,13 @@ export class AdmittedCalls {
     let cut = 0;
     for (const [call, socket] of this.calls) {
       const identity = call.identity;
-      if (identity !== undefined && tokens.holds(identity, nowMs)) continue;
+      const standing = identity === undefined ? { held: false } : tokens.standing(identity, nowMs);
+      if (standing.held) continue;
       this.calls.delete(call);
       cut++;
-      const expired = identity !== undefined && nowMs >= identity.expiresAtMs;
-      this.log.warn({ trace_id: call.record.trace_id, subaccount: call.record.subaccount, cloud_app: call.record.cloud_app, kind: call.kind, ...(expired ? { expired_at: new Date(identity.expiresAtMs).toISOString() } : {}) }, expired ? 'call cut: the token that admitted it expired' : 'call cut: the token that admitted it is no longer in force');
+      // The token's expiry as it stands now: a reload may have moved it since the call was admitted.
+      const expiredAt = standing.expiredAtMs;
+      this.log.warn({ trace_id: call.record.trace_id, subaccount: call.record.subaccount, cloud_app: call.record.cloud_app, kind: call.kind, ...(expiredAt !== undefined ? { expired_at: new Date(expiredAt).toISOString() } : {}) }, expiredAt !== undefined ? 'call cut: the token that admitted it expired' : 'call cut: the token that admitted it is no longer in force');
       socket.destroy();
     }
     this.cutTotal += cut;
@@ -46,16 +48,19 @@ export class AdmittedCalls {
     return cut;
   }
 
-  private readonly expiredSeen = new Map<TokenIdentity, number>();
+  /** When each expired token (by subaccount, app and expiry) was last warned of; pruned as it grows. */
+  private readonly expiredSeen = new Map<string, number>();
 
   /**
    * A caller presented an expired token: one warning per token and hour, naming its subaccount and cloud
    * app (the refusal's audit event cannot: the caller is unauthenticated), so the owner can be told.
    */
   expiredTokenUsed(identity: TokenIdentity, nowMs = Date.now()): void {
-    const last = this.expiredSeen.get(identity);
+    const key = `${identity.subaccount}\u0000${identity.cloudApp}\u0000${identity.expiresAtMs}`;
+    const last = this.expiredSeen.get(key);
     if (last !== undefined && nowMs - last < 3_600_000) return;
-    this.expiredSeen.set(identity, nowMs);
+    if (this.expiredSeen.size >= 1024) for (const [k, at] of this.expiredSeen) if (nowMs - at >= 3_600_000) this.expiredSeen.delete(k);
+    this.expiredSeen.set(key, nowMs);
     this.log.warn({ subaccount: identity.subaccount, cloud_app: identity.cloudApp, expired_at: new Date(identity.expiresAtMs).toISOString() }, 'a cloud app presented an expired token (refused as unauthenticated)');
   }
 }
@@ -78,12 +83,19 @@ export function watchTokenExpiry(tokens: TokenStore, admitted: AdmittedCalls, me
   timer.unref();
   new Gauge({
     name: 'tunnelwatch_token_expiry_timestamp_seconds',
-    help: 'When a cloud app token with tokens[].expires_at stops being accepted (epoch seconds), by subaccount and cloud app',
+    help: 'When a cloud app token with tokens[].expires_at stops being accepted (epoch seconds), by subaccount and cloud app (the soonest of its tokens)',
     labelNames: ['subaccount', 'cloud_app'] as const,
     registers: [metrics],
     collect() {
       this.reset();
-      for (const t of tokens.expiring(Infinity)) this.set({ subaccount: t.subaccount, cloud_app: t.cloudApp }, t.expiresAtMs / 1000);
+      // The soonest per app: during a rotation the old token (about to expire) and the new one share a series.
+      const soonest = new Map<string, TokenIdentity>();
+      for (const t of tokens.expiring(Infinity)) {
+        const key = `${t.subaccount}\u0000${t.cloudApp}`;
+        const seen = soonest.get(key);
+        if (seen === undefined || t.expiresAtMs < seen.expiresAtMs) soonest.set(key, t);
+      }
+      for (const t of soonest.values()) this.set({ subaccount: t.subaccount, cloud_app: t.cloudApp }, t.expiresAtMs / 1000);
     },
   });
   const warnSoon = (): void => {

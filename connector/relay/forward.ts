@@ -233,14 +233,26 @@ function bridgeRaw(
     }
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => socket.end(rawResponse(status, responseHeaders(h2headers), Buffer.concat(chunks).toString('utf8'))));
+    stream.on('end', () => {
+      socket.end(rawResponse(status, responseHeaders(h2headers), Buffer.concat(chunks).toString('utf8')));
+      // The refusal is complete: end the relay's side too, or the stream stays half open for good.
+      if (!stream.destroyed) stream.end();
+    });
   });
   stream.on('error', () => {});
   socket.on('error', () => abandon(stream));
+  // The client half-closed before any answer: it has left (as for HTTP calls), so the connector stops
+  // waiting on the backend for it.
+  socket.on('end', () => {
+    if (responded) return;
+    clientGone = true;
+    abandon(stream);
+  });
   socket.on('close', () => {
     call.finishSpan(responded ? 200 : 0);
     if (!responded) clientGone = true;
     if (!stream.readableEnded) abandon(stream);
+    else if (!stream.destroyed) stream.end();
   });
   stream.on('close', () => {
     if (!responded && !clientGone) {

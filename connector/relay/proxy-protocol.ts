@@ -41,10 +41,12 @@ export function parseProxyHeader(buf: Buffer): ProxyHeader {
   if (parts[1] === 'UNKNOWN') return { ok: true, length: end + 2, clientIp: undefined };
   if (parts.length !== 6) return { ok: false, reason: 'PROXY v1 header: expected "PROXY TCP4|TCP6 src dst sport dport"' };
   const [, family, src, dst, sport, dport] = parts as [string, string, string, string, string, string];
-  const valid = family === 'TCP4' ? isIPv4(src) && isIPv4(dst) : family === 'TCP6' ? isIPv6(src) && isIPv6(dst) : false;
+  // A zone id (fe80::1%eth0) names an interface of the balancer, not a client address.
+  const valid = family === 'TCP4' ? isIPv4(src) && isIPv4(dst) : family === 'TCP6' ? isIPv6(src) && isIPv6(dst) && !src.includes('%') && !dst.includes('%') : false;
   if (!valid) return { ok: false, reason: `PROXY v1 header: bad family or address (${printable(`${family} ${src} ${dst}`)})` };
   if (!port(sport) || !port(dport)) return { ok: false, reason: 'PROXY v1 header: bad port' };
-  return { ok: true, length: end + 2, clientIp: src };
+  // The same text as a v2 header or a direct client gives for the address, so detectors see one client.
+  return { ok: true, length: end + 2, clientIp: family === 'TCP6' ? canonicalIpv6(src) : src };
 }
 
 function parseV2(buf: Buffer): ProxyHeader {
@@ -84,6 +86,21 @@ function parseV2(buf: Buffer): ProxyHeader {
 
 const port = (s: string): boolean => /^(0|[1-9][0-9]{0,4})$/.test(s) && Number(s) <= 65535;
 const printable = (s: string): string => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
+
+/** An IPv6 address (already checked by isIPv6, no zone) in the canonical text form. */
+function canonicalIpv6(text: string): string {
+  let s = text.toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    s = `${s.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = s.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return compressIpv6([...left, ...zeros, ...right].map((g) => parseInt(g, 16).toString(16)));
+}
 
 /** The canonical text form (RFC 5952): the longest run of two or more zero groups as ::, an IPv4-mapped address as a.b.c.d. */
 function compressIpv6(groups: string[]): string {
@@ -129,8 +146,12 @@ export function cidrProblems(cidrs: readonly string[]): string[] {
   cidrs.forEach((cidr, i) => {
     const [address = '', prefix, extra] = cidr.split('/');
     const v4 = isIPv4(address);
-    if (extra !== undefined || (!v4 && !isIPv6(address))) problems.push(`proxy.proxy_protocol_from[${i}]: ${printable(cidr)} is not an IP address or address/prefix`);
-    else if (prefix !== undefined && !(/^(0|[1-9][0-9]{0,2})$/.test(prefix) && Number(prefix) <= (v4 ? 32 : 128))) problems.push(`proxy.proxy_protocol_from[${i}]: prefix /${printable(prefix)} is out of range for ${v4 ? 'IPv4' : 'IPv6'}`);
+    if (extra !== undefined || address.includes('%') || (!v4 && !isIPv6(address))) problems.push(`proxy.proxy_protocol_from[${i}]: ${printable(cidr)} is not an IP address or address/prefix (without a zone id)`);
+    else if (prefix !== undefined && !(/^([1-9][0-9]{0,2})$/.test(prefix) && Number(prefix) <= (v4 ? 32 : 128))) {
+      problems.push(prefix === '0'
+        ? `proxy.proxy_protocol_from[${i}]: ${printable(cidr)} trusts every address, so any client could set its own client_ip; list the load balancers' addresses`
+        : `proxy.proxy_protocol_from[${i}]: prefix /${printable(prefix)} is out of range for ${v4 ? 'IPv4' : 'IPv6'}`);
+    }
   });
   return problems;
 }

@@ -113,7 +113,11 @@ export async function startProxyServer(ctx: ProxyContext, options: ProxyServerOp
   // Behind a load balancer: a listener that reads its PROXY protocol headers hands connections to the server.
   const front = proxyProtocolFront(server, { trusted: trustedPeers(options.proxyProtocolFrom), timeoutMs: options.headTimeoutMs, onRefused: options.onProxyProtocolRefused });
   await listen(front, options.port, options.host);
-  // The HTTP server itself does not listen: its address and close are the front's.
+  // The HTTP server itself does not listen. Node starts its head and request timeouts, and its connection
+  // list (closeAllConnections), on 'listening': without this event a slow or silent client would hold
+  // its connection for ever.
+  server.emit('listening');
+  // Its address and close are the front's.
   server.address = () => front.address();
   const closeServer = server.close.bind(server);
   server.close = ((callback?: (err?: Error) => void) => {

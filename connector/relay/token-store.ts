@@ -75,9 +75,15 @@ export class TokenStore {
    * admitted before a reload that removed or moved its token is cut (admitted-calls.ts).
    */
   holds(identity: TokenIdentity, nowMs = Date.now()): boolean {
+    return this.standing(identity, nowMs).held;
+  }
+
+  /** holds(), and when not: whether the token is still listed for the same app and has expired. */
+  standing(identity: TokenIdentity, nowMs = Date.now()): { held: boolean; expiredAtMs?: number } {
     const digest = this.digestOf.get(identity);
     const now = digest === undefined ? undefined : this.byDigest.get(digest);
-    return now !== undefined && now.subaccount === identity.subaccount && now.cloudApp === identity.cloudApp && nowMs < now.expiresAtMs;
+    if (now === undefined || now.subaccount !== identity.subaccount || now.cloudApp !== identity.cloudApp) return { held: false };
+    return nowMs < now.expiresAtMs ? { held: true } : { held: false, expiredAtMs: now.expiresAtMs };
   }
 
   /** The earliest expiry after `afterMs` among the tokens in force (Infinity if none): when to cut next. */

@@ -32,10 +32,16 @@ describe('concurrent call limits', () => {
       if (req.url?.startsWith('/api/slow')) held.push(res);
       else res.end(`ok ${req.url}\n`);
     });
+    // An Upgrade the backend refuses: a complete answer that opens no tunnel.
+    // /ws/hang: one that never answers.
+    backend.on('upgrade', (req, socket: net.Socket) => {
+      if (req.url?.startsWith('/ws/hang')) sockets.push(socket);
+      else socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno');
+    });
     echo = net.createServer((s) => s.pipe(s));
     for (const s of [backend, echo]) await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const port = (s: net.Server): number => (s.address() as AddressInfo).port;
-    const erp = (p: number): Record<string, unknown> => ({ virtual: 'erp.virtual:8000', internal: `127.0.0.1:${p}`, protocol: 'http', resources: [{ path: '/api', methods: ['GET'] }] });
+    const erp = (p: number): Record<string, unknown> => ({ virtual: 'erp.virtual:8000', internal: `127.0.0.1:${p}`, protocol: 'http', resources: [{ path: '/api', methods: ['GET'] }, { path: '/ws', methods: ['GET'], websocket: true }] });
     stack = await startTunnelStack({
       tokens: [
         { subaccount: 'acme', cloudApp: 'portal', token: PORTAL },
@@ -47,7 +53,7 @@ describe('concurrent call limits', () => {
         subaccounts: {
           acme: {
             limits: { max_calls_in_flight: 3, app_max_calls_in_flight: 2, apps: { batch: 1 } },
-            mappings: [erp(port(backend)), { virtual: 'db.virtual:5432', internal: `127.0.0.1:${port(echo)}`, protocol: 'tcp' }],
+            mappings: [erp(port(backend)), { virtual: 'db.virtual:5432', internal: `127.0.0.1:${port(echo)}`, protocol: 'tcp' }, { virtual: 'gone.virtual:5432', internal: '127.0.0.1:9', protocol: 'tcp' }],
           },
           globex: { mappings: [erp(port(backend))] },
         },
@@ -99,5 +105,35 @@ describe('concurrent call limits', () => {
       ['portal', '/api/orders/3', 429, 'deny', ''],
     ]);
     assert.equal(limited.every((e) => e.internal_host === '127.0.0.1'), true, 'the mapping the call would have taken is recorded');
+  });
+
+  test('calls that end without opening a tunnel free their slot: a refused websocket, a CONNECT to a closed port, a client that leaves first', async () => {
+    const upgrade = (path: string, leaveWhen?: () => Promise<unknown>): Promise<string> => new Promise((resolve) => {
+      const socket = net.connect(stack.proxyPort, '127.0.0.1', () => {
+        socket.write(`GET http://erp.virtual:8000${path} HTTP/1.1\r\nhost: erp.virtual:8000\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\nproxy-authorization: Bearer ${PORTAL}\r\n\r\n`);
+        if (leaveWhen) void leaveWhen().then(() => socket.end());
+      });
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      socket.on('close', () => resolve(got.split('\r\n', 1)[0] ?? ''));
+      socket.on('error', () => undefined);
+      setTimeout(() => socket.destroy(), 5000).unref();
+    });
+    // Twice the app's limit of each: a slot held by any of them would refuse the probe below.
+    for (let i = 0; i < 2; i++) {
+      assert.equal(await upgrade('/ws/refused'), 'HTTP/1.1 403 Forbidden');
+      assert.equal((await proxyConnect(stack.proxyPort, 'gone.virtual:5432', { token: PORTAL })).status, 502);
+    }
+    held.length = 0;
+    // The client half-closes while the backend has not answered: it has left, and its slot is free at once
+    // (not after backend.response_timeout_ms).
+    for (let i = 0; i < 2; i++) {
+      const before = sockets.length;
+      await upgrade('/ws/hang', () => waitFor(() => (sockets.length > before ? true : undefined), { timeoutMs: 5000, message: 'the upgrade at the backend' }));
+    }
+    const probe = [call(PORTAL, '/api/slow/p1'), call(PORTAL, '/api/slow/p2')];
+    await waitFor(() => (held.length >= 2 && held.some((r) => r.req.url === '/api/slow/p2') ? true : undefined), { timeoutMs: 10_000, message: 'both probe calls admitted (no slot leaked)' });
+    for (const r of held.splice(0)) r.end('done\n');
+    for (const r of await Promise.all(probe)) assert.equal(r.status, 200);
   });
 });

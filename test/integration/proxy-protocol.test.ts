@@ -137,4 +137,18 @@ describe('relay behind a TCP load balancer (PROXY protocol)', () => {
     assert.ok(events.some((e) => e.deny_reason === 'malformed_request' && e.client_ip === '127.0.0.1'));
     assert.equal((await stack.auditEvents('connector-1')).some((e) => e.client_ip === '192.0.2.66'), false);
   });
+
+  test('behind the PROXY front the head timeout still holds: a slow head gets 408, through the balancer and direct', async () => {
+    const slowHead = `GET http://erp.virtual:8000/api/slow-head HTTP/1.1\r\nHost: erp.virtual:8000\r\n`;
+    const viaBalancer = await raw(stack.proxyPort, BALANCER, `PROXY TCP4 203.0.113.9 127.0.0.1 40000 8080\r\n${slowHead}`);
+    assert.match(viaBalancer.text, /^HTTP\/1\.1 408 /, 'head_timeout_ms (1 s here) applies after the header');
+    assert.match(viaBalancer.text, /TW_ERR_PROXY_REQUEST_TIMEOUT/);
+    const direct = await raw(stack.proxyPort, '127.0.0.1', slowHead);
+    assert.match(direct.text, /^HTTP\/1\.1 408 /);
+    const events = await waitFor(async () => {
+      const all = (await stack.auditEvents('relay-1')).filter((e) => e.status === 408);
+      return all.length >= 2 ? all : undefined;
+    }, { timeoutMs: 5000, message: 'two 408 events' });
+    assert.deepEqual(events.map((e) => e.client_ip).sort(), ['127.0.0.1', '203.0.113.9']);
+  });
 });

@@ -22,6 +22,18 @@ describe('parseProxyHeader v1', () => {
     assert.deepEqual(parseProxyHeader(Buffer.from('PROXY UNKNOWN whatever\r\n')), { ok: true, length: 24, clientIp: undefined });
   });
 
+  it('writes a TCP6 source as v2 headers and direct clients do: canonical, IPv4-mapped as dotted, no zone', () => {
+    const ip = (src: string): string | undefined => {
+      const h = parseProxyHeader(Buffer.from(`PROXY TCP6 ${src} ::1 1 2\r\n`));
+      return h?.ok ? h.clientIp : `refused: ${h?.reason}`;
+    };
+    assert.equal(ip('::ffff:203.0.113.14'), '203.0.113.14');
+    assert.equal(ip('2001:DB8:0:0:1::5'), '2001:db8::1:0:0:5');
+    assert.equal(ip('0:0:0:0:0:0:0:1'), '::1');
+    assert.equal(ip('2001:db8::'), '2001:db8::');
+    assert.match(ip('fe80::1%eth0') ?? '', /^refused: PROXY v1 header: bad family or address/);
+  });
+
   it('waits for more bytes only while they can still become a header', () => {
     assert.equal(parseProxyHeader(Buffer.from('PRO')), undefined);
     assert.equal(parseProxyHeader(Buffer.from('PROXY TCP4 203.0.')), undefined);
@@ -78,12 +90,15 @@ describe('parseProxyHeader v2', () => {
 describe('proxy.proxy_protocol_from', () => {
   it('names entries that are not addresses or prefixes', () => {
     assert.deepEqual(cidrProblems(['10.0.0.0/8', '127.0.0.2', 'fd00::/8', '::1']), []);
-    assert.deepEqual(cidrProblems(['10.0.0.0/33', 'fd00::/129', 'lb.corp', '10.0.0.1/8/9', '10.0.0.0/08']), [
+    assert.deepEqual(cidrProblems(['10.0.0.0/33', 'fd00::/129', 'lb.corp', '10.0.0.1/8/9', '10.0.0.0/08', 'fe80::1%eth0', '0.0.0.0/0', '::/0']), [
       'proxy.proxy_protocol_from[0]: prefix /33 is out of range for IPv4',
       'proxy.proxy_protocol_from[1]: prefix /129 is out of range for IPv6',
-      'proxy.proxy_protocol_from[2]: lb.corp is not an IP address or address/prefix',
-      'proxy.proxy_protocol_from[3]: 10.0.0.1/8/9 is not an IP address or address/prefix',
+      'proxy.proxy_protocol_from[2]: lb.corp is not an IP address or address/prefix (without a zone id)',
+      'proxy.proxy_protocol_from[3]: 10.0.0.1/8/9 is not an IP address or address/prefix (without a zone id)',
       'proxy.proxy_protocol_from[4]: prefix /08 is out of range for IPv4',
+      'proxy.proxy_protocol_from[5]: fe80::1%eth0 is not an IP address or address/prefix (without a zone id)',
+      "proxy.proxy_protocol_from[6]: 0.0.0.0/0 trusts every address, so any client could set its own client_ip; list the load balancers' addresses",
+      "proxy.proxy_protocol_from[7]: ::/0 trusts every address, so any client could set its own client_ip; list the load balancers' addresses",
     ]);
   });
 

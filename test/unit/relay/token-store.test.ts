@@ -46,6 +46,17 @@ describe('TokenStore', () => {
     assert.equal(s.holds(a, AT + 1), true, 'the same token again, now without expiry');
   });
 
+  it('judges expiry by the entry in force now, which a reload may have moved', () => {
+    const s = store();
+    const a = s.authenticate(`Bearer ${A}`, AT - 10).identity;
+    assert.ok(a);
+    s.replace([{ subaccount: 'acme', cloud_app: 'portal', sha256: hashToken(A), expires_at: '2027-01-01T00:00:00Z' }]);
+    assert.deepEqual(s.standing(a, Date.parse('2027-01-01T00:00:00Z')), { held: false, expiredAtMs: Date.parse('2027-01-01T00:00:00Z') });
+    assert.deepEqual(s.standing(a, Date.parse('2026-12-31T23:59:59Z')), { held: true });
+    s.replace([]);
+    assert.deepEqual(s.standing(a, 0), { held: false }, 'removed, not expired');
+  });
+
   it('finds the next expiry and the tokens expiring before a time', () => {
     const s = store();
     assert.equal(s.nextExpiry(0), AT);
