@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { detectRange } from '../../../collector/detect/run.js';
-import { at, background, call, emit, iso, load, onlyDetectors, range, spread, useStore } from './fixtures.js';
+import type { CallRecord } from '../../../common/audit/event.js';
+import { at, background, call, emit, iso, load, MINUTE, onlyDetectors, range, spread, useStore } from './fixtures.js';
 
 const only = onlyDetectors(['backend_failure']);
 
@@ -70,5 +71,48 @@ describe('backend_failure for a weekly maintenance window', () => {
     const [first] = await detectRange(s.store, range(at(1, 22), at(1, 23)), only);
     assert.equal(first?.entity, 'erp.virtual:8000');
     assert.equal(first?.evidence.recurs_weekly, null, 'no earlier week in the store');
+  });
+});
+
+describe('backend_failure for a backend that answers 5xx itself', () => {
+  const s = useStore();
+  // legacy.virtual answers 8 calls every 15 minutes, one of them (two in every fourth window) a 500 of its
+  // own (error_type '': it did answer): a normal trickle of 15 % server errors.
+  const legacy = (ts: number, status: number) => call(ts, {
+    virtual_host: 'legacy.virtual', virtual_port: 8080, internal_host: '10.0.0.30', internal_port: 8080, path: '/legacy/report', status, bytes_out: status >= 500 ? 300 : 4_000,
+  });
+  const trickle: CallRecord[] = [];
+  for (let w = 0; w < 9 * 96; w++) {
+    const start = at(0, 0) + w * 15 * MINUTE;
+    trickle.push(...spread(8, start, start + 15 * MINUTE, (ts, i) => legacy(ts, i === 0 || (i === 4 && w % 4 === 0) ? 500 : 200)));
+  }
+  before(async () => {
+    await load(s.store, background(9));
+    await load(s.store, emit([
+      ...trickle,
+      // Day 8, 10:00: a busy quarter hour, 60 calls with the usual share of 500s (9, 15 %).
+      ...spread(60, at(8, 10, 0), at(8, 10, 14), (ts, i) => legacy(ts, i % 20 < 3 ? 500 : 200)),
+      // Day 8, 18:00-18:10: 15 more calls, 6 of them 500: twice its usual share, on too few calls to say so.
+      ...spread(15, at(8, 18, 0), at(8, 18, 10), (ts, i) => legacy(ts, i % 5 < 2 ? 500 : 200)),
+      // Day 8, 14:00-14:45: its database is gone, it answers 503 to 17 of every 20 calls.
+      ...spread(120, at(8, 14, 0), at(8, 14, 44), (ts, i) => legacy(ts, i % 20 < 17 ? 503 : 200)),
+    ], 'connector-legacy'));
+  });
+
+  it('flags the outage the backend answered with 503s (no transport error), naming them http_5xx', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end]), [['legacy.virtual:8080', iso(at(8, 14, 0)), iso(at(8, 14, 45))]], JSON.stringify(findings, null, 2));
+    const f = findings[0]!;
+    assert.ok((f.evidence.failures as Record<string, number>).http_5xx! >= 30, JSON.stringify(f.evidence));
+    assert.match(f.explanation, /http_5xx: answered with a 5xx status by the backend itself/);
+    assert.ok((f.evidence.usual_failed_share as number) > 0.1 && (f.evidence.usual_failed_share as number) < 0.2, JSON.stringify(f.evidence));
+    assert.equal(f.evidence.share_threshold, 2 * (f.evidence.usual_failed_share as number));
+    assert.ok((f.evidence.sample_event_ids?.length ?? 0) > 0);
+  });
+
+  it('stays quiet for a busy quarter hour with the backend\'s usual share of 500s, a few calls at twice the share, and its ordinary days', async () => {
+    assert.deepEqual(await detectRange(s.store, range(at(8, 9), at(8, 12)), only), []);
+    assert.deepEqual(await detectRange(s.store, range(at(8, 17), at(8, 20)), only), []);
+    assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
   });
 });
