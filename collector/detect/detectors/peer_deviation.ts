@@ -1,4 +1,4 @@
-// peer_deviation: a subaccount whose shares of refused, failed or not-found calls in a window are far from
+// peer_deviation: a subaccount whose shares of refused, failed, 4xx or 5xx-answered calls in a window are far from
 // the other subaccounts' in the same window (a binomial test against their pooled rate), when it is not
 // usually like that at that time of day. Comparing with peers keeps a platform-wide change (an outage that raises everyone's error
 // rate) quiet; comparing with its own past keeps a subaccount that is always different (a data-export
@@ -19,7 +19,7 @@ interface Feature {
   readonly where: string;
 }
 
-interface Row { sub: string; win: number; calls: number; denied: number; errors: number; c4xx: number }
+interface Row { sub: string; win: number; calls: number; denied: number; errors: number; c4xx: number; c5xx: number }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 /** Rates below this are treated as this (a peer group with no refusals at all is not infinitely strict). */
@@ -31,6 +31,9 @@ const FEATURES: readonly Feature[] = [
   { id: 'deny_rate', label: 'deny rate', count: (r) => r.denied, of: (r) => r.calls, where: "decision = 'deny' AND deny_reason != 'no_connector'" },
   { id: 'error_rate', label: 'backend error rate', count: (r) => r.errors, of: (r) => r.calls, where: "error_type != ''" },
   { id: 'client_error_rate', label: '4xx rate of allowed calls', count: (r) => r.c4xx, of: (r) => r.calls - r.denied, where: "decision = 'allow' AND status >= 400 AND status < 500" },
+  // Answered by the backend with a server error (error_type '' under the spec: it did answer), which the
+  // backend error rate, transport failures only, does not see.
+  { id: 'server_error_rate', label: '5xx rate of allowed calls', count: (r) => r.c5xx, of: (r) => r.calls - r.denied, where: "decision = 'allow' AND error_type = '' AND status >= 500 AND status < 600" },
 ];
 
 export const peerDeviation: Detector = {
@@ -41,7 +44,7 @@ export const peerDeviation: Detector = {
     window_minutes: 'window length (minutes)',
     min_calls: 'fewest calls of a subaccount in a window to be compared (and to count as a peer)',
     min_peers: 'fewest subaccounts (with min_calls) in a window for a comparison, the judged one included',
-    z: 'binomial z-score the share must reach against the other subaccounts\' pooled rate, and against its own median: the normal deviate with the same upper tail as the exact binomial P(count or more | calls, rate), about (share - rate) / sqrt(rate x (1 - rate) / calls) when the counts are large',
+    z: 'binomial z-score the share must reach against the other subaccounts\' pooled rate (at most the median of their rates), and against its own median: the normal deviate with the same upper tail as the exact binomial P(count or more | calls, rate), about (share - rate) / sqrt(rate x (1 - rate) / calls) when the counts are large',
     peer_ratio: 'and the share must be at least this multiple of the pooled rate (at least 0.5 %)',
     min_excess: 'and exceed the pooled rate by at least this much (0.03 = 3 points)',
     own_ratio: 'and the value must be at least this multiple of the subaccount\'s own median over the baseline days (rates below 0.5 % count as 0.5 %)',
@@ -57,12 +60,12 @@ export const peerDeviation: Detector = {
     const raw = await ctx.store.query<Record<string, unknown>>(`
       SELECT subaccount AS sub, toInt64(intDiv(toUnixTimestamp(${time}), {wsec:UInt32})) AS win, sum(calls) AS n_calls,
         sumIf(calls, decision = 'deny' AND deny_reason != 'no_connector') AS n_denied, sumIf(calls, error_type != '') AS n_errors,
-        sumIf(calls, decision = 'allow' AND status_class = 4) AS n_4xx
+        sumIf(calls, decision = 'allow' AND status_class = 4) AS n_4xx, sumIf(calls, decision = 'allow' AND error_type = '' AND status_class = 5) AS n_5xx
       FROM ${table}
       WHERE ${time} >= {hfrom:DateTime64(3, 'UTC')} AND ${time} < {hto:DateTime64(3, 'UTC')} AND subaccount != ''
       GROUP BY sub, win
       HAVING n_calls >= {min_calls:UInt64}`, { ...grid.params, min_calls: p.min_calls as number });
-    const rows: Row[] = raw.map((r) => ({ sub: String(r.sub), win: n(r.win), calls: n(r.n_calls), denied: n(r.n_denied), errors: n(r.n_errors), c4xx: n(r.n_4xx) }));
+    const rows: Row[] = raw.map((r) => ({ sub: String(r.sub), win: n(r.win), calls: n(r.n_calls), denied: n(r.n_denied), errors: n(r.n_errors), c4xx: n(r.n_4xx), c5xx: n(r.n_5xx) }));
     const byWin = new Map<number, Row[]>();
     const bySub = new Map<string, Row[]>();
     for (const r of rows) {
@@ -76,14 +79,19 @@ export const peerDeviation: Detector = {
       for (const f of FEATURES) {
         const totalCount = peers.reduce((a, r) => a + f.count(r), 0);
         const totalOf = peers.reduce((a, r) => a + f.of(r), 0);
+        const rates = peers.filter((o) => f.of(o) > 0).map((o) => f.count(o) / f.of(o)).sort((a, b) => a - b);
         for (const r of peers) {
           const of = f.of(r);
           if (of <= 0) continue;
           const v = f.count(r) / of;
-          // The others, pooled: one big tenant weighs as its calls do, the judged one not at all.
+          // The others, pooled: one big tenant weighs as its calls do, the judged one not at all. But never
+          // above the median of their rates: one other tenant deviating at the same time (its own incident)
+          // must not hide this one, while a platform-wide change moves the median too.
           const othersOf = totalOf - of;
           if (othersOf <= 0) continue;
-          const pooled = (totalCount - f.count(r)) / othersOf;
+          const pooledAll = (totalCount - f.count(r)) / othersOf;
+          const othersMedian = medianWithout(rates, v);
+          const pooled = Math.min(pooledAll, othersMedian);
           const p0 = Math.max(pooled, RATE_FLOOR);
           const z = binomialZ(f.count(r), of, p0);
           if (z < (p.z as number) || v < (p.peer_ratio as number) * p0 || v - pooled < (p.min_excess as number)) continue;
@@ -108,12 +116,12 @@ export const peerDeviation: Detector = {
             ...(partial ? { maxSeverity: 'medium' as const } : {}),
             title: `Subaccount ${r.sub} unlike its peers: ${f.label} ${pct(v)} against ${pct(pooled)} for the others`,
             explanation: `Observed: subaccount "${r.sub}" had a ${f.label} of ${pct(v)} (${fmt(f.count(r))} of ${fmt(of)} calls) in the ${window} minutes from ${isoOf(win * grid.windowMs).slice(11, 16)} UTC. ` +
-              `Baseline: the ${others} other subaccounts with at least ${fmt(p.min_calls as number)} calls in the same window, pooled, ${pct(pooled)}; ` +
+              `Baseline: the ${others} other subaccounts with at least ${fmt(p.min_calls as number)} calls in the same window, pooled, ${pct(pooledAll)}${pooled < pooledAll ? ` (above the median of their rates, ${pct(othersMedian)}, which is taken: another tenant's own deviation does not raise the bar)` : ''}; ` +
               (partial ? `its own history at that time of day is too short (${own.length} windows; severity capped at medium). `
                 : `its own median at that time of day over the last ${ctx.baselineDays} days ${pct(ownMedian)}. `) +
               `Threshold: a binomial z of at least ${fmt(p.z as number)} against the others (it is ${fmt(z)}), at least ${fmt(p.peer_ratio as number)} x and ${fmt(100 * (p.min_excess as number))} points above their rate` +
               `${partial ? '' : `, and at least ${fmt(p.own_ratio as number)} x its own median with a binomial z of at least ${fmt(p.z as number)} against it (it is ${fmt(ownZ)})`}.`,
-            evidence: { observed: v, feature: f.id, count: f.count(r), calls: of, peers_rate: pooled, z, peers: others, own_median: partial ? null : ownMedian, own_z: partial ? null : ownZ, own_windows: own.length },
+            evidence: { observed: v, feature: f.id, count: f.count(r), calls: of, peers_rate: pooled, peers_pooled_rate: pooledAll, peers_median_rate: othersMedian, z, peers: others, own_median: partial ? null : ownMedian, own_z: partial ? null : ownZ, own_windows: own.length },
           };
           pushTo(drafts, f.id, draft);
         }
@@ -127,6 +135,16 @@ export const peerDeviation: Detector = {
     return hits;
   },
 };
+
+/** The median of a sorted list with one occurrence of `value` (a member) left out. */
+function medianWithout(sorted: readonly number[], value: number): number {
+  const n = sorted.length - 1;
+  if (n <= 0) return 0;
+  let skip = sorted.indexOf(value);
+  if (skip < 0) skip = n;
+  const at = (i: number) => sorted[i < skip ? i : i + 1] as number;
+  return n % 2 === 1 ? at(n >> 1) : (at(n / 2 - 1) + at(n / 2)) / 2;
+}
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);

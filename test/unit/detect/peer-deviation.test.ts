@@ -89,3 +89,39 @@ describe('binomialZ', () => {
     assert.equal(binomialZ(5, 10, 0.5), 0);
   });
 });
+
+describe('peer_deviation on answers the backends gave with a 5xx status', () => {
+  const s = useStore();
+  before(async () => {
+    // r3's backends answer 8 of every 24 calls with a 500 of their own (error_type '': they did answer)
+    // on day 8 from 12:00 to 15:00; nobody else's do, and nothing failed in transport.
+    await load(s.store, emit(hourly(['r1', 'r2', 'r3', 'r4', 'r5', 'r6'], (sub, hour, i) => (sub === 'r3' && onDay8(hour, 12) && i % 3 === 0 ? { status: 500, bytes_out: 200 } : {}))));
+  });
+
+  it('flags the subaccount whose share of 5xx answers left its peers\' and its own', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.subaccount, f.window_start, f.window_end, f.evidence.feature]), [['r3', iso(at(8, 12)), iso(at(8, 15)), 'server_error_rate']], JSON.stringify(findings, null, 2));
+    assert.match(findings[0]!.title, /5xx rate of allowed calls 33\.3 % against 0\.0 % for the others/);
+  });
+});
+
+describe('peer_deviation with two tenants deviating at once', () => {
+  const s = useStore();
+  before(async () => {
+    // One call in 24 refused everywhere; on day 8 from 12:00 to 15:00 t3 refuses 6 in 24 (a policy rollout)
+    // while t5 refuses 20 in 24 (its own, unrelated incident).
+    const refused = { decision: 'deny', deny_reason: 'method_not_allowed', status: 403, rule_id: '' } as const;
+    await load(s.store, emit(hourly(['t1', 't2', 't3', 't4', 't5', 't6'], (sub, hour, i) => {
+      const every = !onDay8(hour, 12) ? (i % 24 === 0) : sub === 't3' ? i % 4 === 0 : sub === 't5' ? i % 6 !== 0 : i % 24 === 0;
+      return every ? refused : {};
+    })));
+  });
+
+  it('flags both: the other\'s incident does not raise the bar for the first', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.subaccount, f.window_start, f.evidence.feature]).sort(), [['t3', iso(at(8, 12)), 'deny_rate'], ['t5', iso(at(8, 12)), 'deny_rate']], JSON.stringify(findings, null, 2));
+    const t3 = findings.find((f) => f.subaccount === 't3')!;
+    assert.ok((t3.evidence.peers_pooled_rate as number) > 0.15, JSON.stringify(t3.evidence));
+    assert.ok(Math.abs((t3.evidence.peers_rate as number) - 1 / 24) < 1e-9, JSON.stringify(t3.evidence));
+  });
+});
