@@ -1,11 +1,16 @@
 // Per-sweep aggregates of audit_events that several detectors read (scratch.ts): one pass over the big
 // table for each, instead of one per detector and entity type.
-//   app_half:          calls, denied calls and bytes out per subaccount, cloud app and half hour
-//                      (volume_spike, exfiltration: hourly windows on the plain and the half-hour-shifted grid)
+//   app_half:          calls, denied calls (all, and those deny_burst counts) and bytes out per subaccount,
+//                      cloud app and half hour
+//                      (volume_spike, exfiltration: hourly windows on the plain and the half-hour-shifted grid;
+//                      deny_burst's long window of apps)
 //   app_hour:          the same per hour, from app_half (off_hours for apps)
 //   <kind>_day:        per subaccount, entity and UTC day: calls, denied calls, a 24-bit mask of the hours
-//                      with calls and one of the busy hours (off_hours, cross_subaccount, rare_user_agent)
-//   refused:           the refused and 404 calls themselves (deny_burst, path_enumeration)
+//                      with calls and one of the busy hours (off_hours)
+//   user_agent_app_day: per subaccount, cloud app, user agent ('' included) and UTC day: calls, denied
+//                      calls, a 24-bit mask of the hours with calls (rare_user_agent, cross_subaccount)
+//   refused:           the refused calls, and the allowed ones answered 400/401/403/404/405/410, themselves
+//                      (deny_burst, path_enumeration)
 import type { DetectContext } from './detector.js';
 import type { Scratch } from './scratch.js';
 import { windowGrid } from './sql.js';
@@ -68,12 +73,22 @@ function withMidnight(ctx: DetectContext, what: string, raw: string): Promise<st
     )`, {});
 }
 
-/** Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, bytes, slots (bit k: calls in minutes 10k..10k+9 of the hour). */
+/**
+ * Refusals that say something about the caller's intent (deny_burst): not unauthenticated (auth_failure_burst),
+ * rate_limited or no_connector (load and availability).
+ */
+export const PROBING_REASONS: readonly string[] = ['app_not_trusted', 'no_mapping', 'protocol_not_allowed', 'path_not_allowed', 'method_not_allowed', 'resource_suspended', 'malformed_request'];
+
+/**
+ * Columns sub, entity (the app), half (DateTime, start of the half hour), calls, denied, probing (denied for
+ * one of PROBING_REASONS), bytes, slots (bit k: calls in minutes 10k..10k+9 of the hour).
+ */
 export function appHalfHourTable(ctx: DetectContext): Promise<string> {
   const app = ['subaccount', 'cloud_app'];
   const sql = (hashed: boolean) => `
     SELECT ${hashed ? 'any(subaccount) AS sub, any(cloud_app) AS entity' : 'subaccount AS sub, cloud_app AS entity'}, toStartOfInterval(ts, INTERVAL 30 MINUTE) AS half, count() AS calls,
-      countIf(decision = 'deny') AS denied, sumIf(bytes_out, decision = 'allow') AS bytes,
+      countIf(decision = 'deny') AS denied, countIf(decision = 'deny' AND deny_reason IN (${PROBING_REASONS.map((r) => `'${r}'`).join(', ')})) AS probing,
+      sumIf(bytes_out, decision = 'allow') AS bytes,
       groupBitOr(bitShiftLeft(toUInt8(1), intDiv(toMinute(ts), 10))) AS slots${hashed ? `, ${HASH.mixed(app)} AS mixed` : ''}
     FROM audit_events WHERE ${IN_HORIZON} AND cloud_app != ''
     GROUP BY ${hashed ? HASH.key(app) : 'sub, entity'}, half`;
@@ -88,13 +103,13 @@ export async function appHourTable(ctx: DetectContext): Promise<string> {
     FROM ${half} GROUP BY sub, entity, hour`, {});
 }
 
-export type DayKind = 'principal' | 'client_ip' | 'user_agent' | 'cloud_app';
+export type DayKind = 'principal' | 'client_ip' | 'cloud_app';
 
 const DAY_COLUMNS = 'sub, entity, day, calls, denied, mask, apps';
 
 /**
  * Columns sub, entity, day (Int64 days since the epoch), calls, denied, mask (UInt32, bit h = calls in
- * hour h), busy (UInt32, bit h = hour h busy, see BUSY_SLOTS), apps (up to 3 cloud apps, agents only).
+ * hour h), busy (UInt32, bit h = hour h busy, see BUSY_SLOTS), apps (always empty; kept for the column set).
  */
 export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise<string> {
   if (kind === 'cloud_app') {
@@ -116,14 +131,37 @@ export async function entityDayTable(ctx: DetectContext, kind: DayKind): Promise
     FROM (
       SELECT ${hashed ? `min(subaccount) AS sub, max(subaccount) AS sub_max, min(${kind}) AS entity, max(${kind}) AS entity_max` : `subaccount AS sub, ${kind} AS entity`},
         toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls, countIf(decision = 'deny') AS denied, ${words},
-        ${kind === 'user_agent' ? 'groupUniqArray(3)(cloud_app)' : 'CAST([], \'Array(String)\')'} AS apps
+        CAST([], 'Array(String)') AS apps
       FROM audit_events WHERE ${IN_HORIZON} AND ${kind} != ''
       GROUP BY ${hashed ? HASH.key(['subaccount', kind]) : 'sub, entity'}, day
     )`;
-  // Grouped by a hash of subaccount and entity (on 10 million events, user agents 0.61 -> 0.37 s,
-  // principals 0.54 -> 0.36 s). The values themselves are kept as their least and greatest in the group,
+  // Grouped by a hash of subaccount and entity (on 10 million events, principals 0.54 -> 0.36 s). The values themselves are kept as their least and greatest in the group,
   // so the check is exact: an agent string made to collide is caught like a chance collision.
   return withMidnight(ctx, `${kind}_day`, await checkedTable(ctx, `${kind}_day_raw`, daySql(true), daySql(false), horizon(ctx)));
+}
+
+/**
+ * Columns sub, app (the cloud app, '' for none), entity (the user agent, '' when the call had none), day
+ * (Int64 days since the epoch), calls, denied, mask (UInt32, bit h = calls in hour h): authenticated calls
+ * only (subaccount != ''), and not TCP sessions, which carry no user agent at all. Per app, because an agent is normal for the app that sends it: the tenant's
+ * batch job using python-requests says nothing about python-requests on a web app's token. The empty agent
+ * is a value like any other: an app that always sends one and suddenly sends none is a different client.
+ * Grouped by a hash of the three columns, checked (HASH): the agent is free text, so the check is exact.
+ */
+export function agentAppDayTable(ctx: DetectContext): Promise<string> {
+  const key = ['subaccount', 'cloud_app', 'user_agent'];
+  const sql = (hashed: boolean) => `
+    SELECT sub, app, entity, day, calls, denied, mask${hashed ? ', entity != entity_max OR sub != sub_max OR app != app_max AS mixed' : ''}
+    FROM (
+      SELECT ${hashed
+        ? 'min(subaccount) AS sub, max(subaccount) AS sub_max, min(cloud_app) AS app, max(cloud_app) AS app_max, min(user_agent) AS entity, max(user_agent) AS entity_max'
+        : 'subaccount AS sub, cloud_app AS app, user_agent AS entity'},
+        toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls, countIf(decision = 'deny') AS denied,
+        groupBitOr(bitShiftLeft(toUInt32(1), toHour(ts))) AS mask
+      FROM audit_events WHERE ${IN_HORIZON} AND subaccount != '' AND protocol != 'tcp'
+      GROUP BY ${hashed ? HASH.key(key) : 'sub, app, entity'}, day
+    )`;
+  return checkedTable(ctx, 'user_agent_app_day', sql(true), sql(false), horizon(ctx));
 }
 
 /**
@@ -161,9 +199,20 @@ export function checkedTable(ctx: DetectContext, what: string, hashed: string, e
 
 const checkedBySweep = new WeakMap<Scratch, Map<string, Promise<string>>>();
 
-/** The refused and 404 calls of the horizon: subaccount, cloud_app, principal, client_ip, path, decision, deny_reason, status, ts. */
+/**
+ * Answers of a backend to an allowed call that say the target is not there or not for this caller, what a
+ * scan collects: bad request, unauthorised, forbidden (a backend's or a WAF's own access checks), not found,
+ * method not allowed, gone. Not 409, 412, 422 or 429: those answer what a client sent or how often, about a
+ * target that exists.
+ */
+export const PROBE_STATUSES: readonly number[] = [400, 401, 403, 404, 405, 410];
+
+/**
+ * The refused calls of the horizon and the allowed ones a backend answered with a PROBE_STATUSES status:
+ * subaccount, cloud_app, principal, client_ip, path, query, decision, deny_reason, status, ts.
+ */
 export function refusedTable(ctx: DetectContext): Promise<string> {
   return ctx.scratch.table('refused', `
-    SELECT subaccount, cloud_app, principal, client_ip, path, decision, deny_reason, status, ts
-    FROM audit_events WHERE ${IN_HORIZON} AND (decision = 'deny' OR status = 404)`, horizon(ctx));
+    SELECT subaccount, cloud_app, principal, client_ip, path, query, decision, deny_reason, status, ts
+    FROM audit_events WHERE ${IN_HORIZON} AND (decision = 'deny' OR (decision = 'allow' AND status IN (${PROBE_STATUSES.join(', ')})))`, horizon(ctx));
 }

@@ -11,7 +11,7 @@
 // only the unusual days (and their baseline days) are then read for the subaccounts and per window, and
 // the finding spans the windows in which the entity reached a subaccount outside its baseline set.
 import type { Detector, Hit } from '../detector.js';
-import { entityDayTable, HASH } from '../facts.js';
+import { agentAppDayTable, entityDayTable, HASH } from '../facts.js';
 import { fmt, median, scoreOf } from '../score.js';
 import { chTime, DAY_MS, n, windowGrid } from '../sql.js';
 
@@ -49,7 +49,7 @@ export const crossSubaccount: Detector = {
       const table = type === 'client_ip'
         ? `(SELECT subaccount AS sub, client_ip AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day FROM audit_events
             WHERE ts >= {hfrom:DateTime64(3, 'UTC')} AND ts < {hto:DateTime64(3, 'UTC')} AND client_ip != '')`
-        : await entityDayTable(ctx, type);
+        : type === 'user_agent' ? await agentAppDayTable(ctx) : await entityDayTable(ctx, type);
       // Per entity and day, the count of subaccounts; the days before come from a window over the same rows.
       // Entities seen in fewer than min_subaccounts subaccounts that day cannot pass and are dropped first.
       const days = await ctx.store.query<{ entity: string; day: string | number; n: string | number; prev: unknown[] }>(`
@@ -62,7 +62,7 @@ export const crossSubaccount: Detector = {
           FROM (
             SELECT entity, day, n, groupArray(n) OVER w AS prev, max(n) OVER (PARTITION BY entity) AS top
             FROM (
-              SELECT entity, day, ${subCount} AS n FROM ${table} WHERE sub != '' GROUP BY entity, day
+              SELECT entity, day, ${subCount} AS n FROM ${table} WHERE sub != '' AND entity != '' GROUP BY entity, day
             )
             WINDOW w AS (PARTITION BY entity ORDER BY day RANGE BETWEEN {bdays:UInt32} PRECEDING AND 1 PRECEDING)
           )

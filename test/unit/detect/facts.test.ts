@@ -1,17 +1,18 @@
-// The per-entity day tables of a sweep (facts.ts): the user-agent table, grouped by a hash of subaccount and
-// agent, holds exactly what grouping by the values gives, and is built again by value when hashes collide.
+// The per-entity day tables of a sweep (facts.ts): the user-agent table, grouped by a hash of subaccount,
+// cloud app and agent, holds exactly what grouping by the values gives (the empty agent included), and is
+// built again by value when hashes collide.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DetectContext } from '../../../collector/detect/detector.js';
-import { HASH, entityDayTable } from '../../../collector/detect/facts.js';
+import { HASH, agentAppDayTable } from '../../../collector/detect/facts.js';
 import { createScratch } from '../../../collector/detect/scratch.js';
 import { detectRange } from '../../../collector/detect/run.js';
 import { at, background, call, DAY, emit, load, range, spread, T0, useStore } from './fixtures.js';
 
-interface DayRow { sub: string; entity: string; day: string | number; calls: string | number; denied: string | number; mask: number; busy: number; apps: string[] }
+interface DayRow { sub: string; app: string; entity: string; day: string | number; calls: string | number; denied: string | number; mask: number }
 
-// Agents that differ in one byte, a NUL, markup and non-ASCII text, and one agent in two subaccounts.
-const AGENTS = ['curl/8.5.0', 'curl/8.5.1', 'x\u0000y', '<script>"\'', 'Größe/1.0 ☃', 'tw-test-agent/9.99'];
+// Agents that differ in one byte, a NUL, markup and non-ASCII text, none at all, and one agent in two subaccounts.
+const AGENTS = ['curl/8.5.0', 'curl/8.5.1', 'x\u0000y', '<script>"\'', 'Größe/1.0 ☃', 'tw-test-agent/9.99', ''];
 
 describe('entity day tables', () => {
   const s = useStore();
@@ -31,25 +32,25 @@ describe('entity day tables', () => {
   async function dayTable(): Promise<{ table: string; byValue: boolean; rows: DayRow[]; drop: () => Promise<void> }> {
     const scratch = createScratch(s.store);
     const ctx: DetectContext = { store: s.store, fromMs: T0 + 2 * DAY, toMs: T0 + 4 * DAY, baselineDays: 14, warmupDays: 3, maxSamples: 5, dataStartMs: T0, scratch };
-    const table = await entityDayTable(ctx, 'user_agent');
-    const rows = await s.store.query<DayRow>(`SELECT sub, entity, day, calls, denied, mask, busy, arraySort(apps) AS apps FROM ${table} ORDER BY sub, entity, day`);
-    // The aggregate the table is made from: grouped by hash, or again by value.
-    const [exact] = await s.store.query<{ n: string | number }>('SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', { t: `${table}_raw_exact` });
-    return { table, byValue: Number(exact?.n) === 1, rows, drop: () => scratch.drop() };
+    const table = await agentAppDayTable(ctx);
+    const rows = await s.store.query<DayRow>(`SELECT sub, app, entity, day, calls, denied, mask FROM ${table} ORDER BY sub, app, entity, day`);
+    // Grouped by hash, or built again by value (the table of that name).
+    return { table, byValue: table.endsWith('_user_agent_app_day_exact'), rows, drop: () => scratch.drop() };
   }
 
-  it('holds per subaccount, agent and day what grouping by the values gives', async () => {
+  it('holds per subaccount, app, agent and day what grouping by the values gives', async () => {
     const { table, byValue, rows, drop } = await dayTable();
     try {
-      assert.match(table, /_user_agent_day$/);
+      assert.match(table, /_user_agent_app_day$/);
       assert.equal(byValue, false, 'the hashed table, no collision');
-      const exact = await s.store.query<{ sub: string; entity: string; day: string | number; calls: string | number; denied: string | number }>(`
-        SELECT subaccount AS sub, user_agent AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls, countIf(decision = 'deny') AS denied
-        FROM audit_events WHERE user_agent != '' GROUP BY sub, entity, day ORDER BY sub, entity, day`);
+      const exact = await s.store.query<{ sub: string; app: string; entity: string; day: string | number; calls: string | number; denied: string | number; mask: number }>(`
+        SELECT subaccount AS sub, cloud_app AS app, user_agent AS entity, toInt64(intDiv(toUnixTimestamp(ts), 86400)) AS day, count() AS calls, countIf(decision = 'deny') AS denied,
+          groupBitOr(bitShiftLeft(toUInt32(1), toHour(ts))) AS mask
+        FROM audit_events WHERE subaccount != '' GROUP BY sub, app, entity, day ORDER BY sub, app, entity, day`);
       assert.ok(exact.length > AGENTS.length * 2);
-      assert.deepEqual(rows.map((r) => [r.sub, r.entity, Number(r.day), Number(r.calls), Number(r.denied)]),
-        exact.map((r) => [r.sub, r.entity, Number(r.day), Number(r.calls), Number(r.denied)]));
-      for (const agent of AGENTS) assert.equal(rows.filter((r) => r.entity === agent).length, 2, agent);
+      assert.deepEqual(rows.map((r) => [r.sub, r.app, r.entity, Number(r.day), Number(r.calls), Number(r.denied), Number(r.mask)]),
+        exact.map((r) => [r.sub, r.app, r.entity, Number(r.day), Number(r.calls), Number(r.denied), Number(r.mask)]));
+      for (const agent of AGENTS) assert.equal(rows.filter((r) => r.entity === agent).length, 2, JSON.stringify(agent));
     } finally {
       await drop();
     }

@@ -68,7 +68,59 @@ describe('rare_user_agent: one earlier day does not make a tool normal', () => {
   it('flags the scripting client seen on one earlier day of the baseline, not the one seen on two nor the weekly one', async () => {
     const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
     assert.deepEqual(findings.map((f) => [f.subaccount, f.entity, f.window_start]), [['initech', 'curl/8.5.0', iso(at(8, 5))]], JSON.stringify(findings, null, 2));
-    assert.match(findings[0]!.explanation, /used this agent on 1 of the 14 days before \(8 days of history; an agent is its own from 2 days, or from the same weekday a week or two before\)/);
+    assert.match(findings[0]!.explanation, /cloud app "procurement" used this agent on 1 of the 14 days before \(7 days of history; an agent is the app's own from 2 days, or from the same weekday a week or two before\)/);
     assert.equal(findings[0]!.evidence.agent_days_in_baseline, 1);
+  });
+});
+
+describe('rare_user_agent per cloud app', () => {
+  const s = useStore();
+  const umbrella = (app: string, agent: string, ip = '198.18.0.10') => (ts: number) => call(ts, { subaccount: 'umbrella', cloud_app: app, user_agent: agent, client_ip: ip, principal: '' });
+  before(async () => {
+    await load(s.store, background(9));
+    // Every day: umbrella's nightly batch job with python-requests, its web shop with its own client.
+    await load(s.store, emit(Array.from({ length: 9 }, (_, day) => [
+      ...spread(30, at(day, 2, 0), at(day, 2, 30), umbrella('nightly-batch', 'python-requests/2.32.3')),
+      ...spread(40, at(day, 9, 0), at(day, 17, 0), umbrella('web-shop', 'web-shop/1.4.0 (node/20.17.0)')),
+    ]).flat(), 'connector-umbrella'));
+    await load(s.store, emit([
+      // Day 8: python-requests with the web shop's token (the family the batch job uses), aiohttp's default
+      // agent, calls without any agent; and the batch job's own client in a new version (not new).
+      ...spread(20, at(8, 11, 0), at(8, 11, 20), umbrella('web-shop', 'python-requests/2.31.0', '198.51.100.5')),
+      ...spread(20, at(8, 13, 0), at(8, 13, 20), umbrella('web-shop', 'Python/3.11 aiohttp/3.9.1', '198.51.100.5')),
+      ...spread(20, at(8, 15, 0), at(8, 15, 20), umbrella('web-shop', '', '198.51.100.5')),
+      ...spread(30, at(8, 2, 40), at(8, 2, 50), umbrella('nightly-batch', 'python-requests/2.32.4')),
+      // TCP sessions through a mapping carry no user agent at all: nothing to judge.
+      ...spread(10, at(8, 18, 0), at(8, 18, 20), (ts) => call(ts, { ...umbrella('web-shop', '')(ts), protocol: 'tcp', method: '', path: '', status: 0, virtual_port: 5432 })),
+    ], 'connector-umbrella-2'));
+  });
+
+  it('flags a library new to the app even when another app of the tenant uses its family (lower), a tool by any product token, and a missing agent (not on TCP)', async () => {
+    const findings = (await detectRange(s.store, range(at(8, 0), at(9, 0)), only)).filter((f) => f.subaccount === 'umbrella');
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.evidence.agent_class, f.evidence.cloud_apps]), [
+      ['python-requests/2.31.0', iso(at(8, 11)), 'tool', ['web-shop']],
+      ['Python/3.11 aiohttp/3.9.1', iso(at(8, 13)), 'tool', ['web-shop']],
+      ['', iso(at(8, 15)), 'empty', ['web-shop']],
+    ], JSON.stringify(findings, null, 2));
+    const [requests, aiohttp, none] = findings;
+    assert.equal(requests!.evidence.family_known_in_subaccount, true);
+    assert.ok(requests!.score < aiohttp!.score, `${requests!.score} < ${aiohttp!.score}`);
+    assert.match(requests!.explanation, /new to cloud app "web-shop" \(another app of the subaccount uses that family, so scored lower\)/);
+    assert.equal(aiohttp!.severity, 'medium');
+    assert.equal(none!.evidence.observed, 20);
+    assert.match(none!.title, /Calls without a user agent with the token of web-shop/);
+  });
+
+  it('classifies agents by any product token', () => {
+    assert.equal(classifyAgent('Python/3.11 aiohttp/3.9.1'), 'tool');
+    assert.equal(classifyAgent('okhttp/4.9.0'), 'tool');
+    assert.equal(classifyAgent('Java-http-client/21.0.2'), 'tool');
+    assert.equal(classifyAgent('crm-cockpit/1.19.2 (Java/21.0.4)'), 'tool');
+    assert.equal(classifyAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) PowerShell/7.4.1'), 'tool');
+    assert.equal(classifyAgent('Fuzz Faster U Fool v2.1.0-dev'), 'scanner');
+    assert.equal(classifyAgent('Nuclei - Open-source project (github.com/projectdiscovery/nuclei)'), 'scanner');
+    assert.equal(classifyAgent(''), 'empty');
+    assert.equal(classifyAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'), 'other');
+    assert.equal(classifyAgent('Javelin/2.0'), 'other');
   });
 });
