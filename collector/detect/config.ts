@@ -76,6 +76,13 @@ export function resolveDetectionConfig(config: DetectionConfig | undefined, defa
     if (!Number.isInteger(window) || window < 1 || 1440 % window !== 0) {
       throw invalid(`detectors.${id}.window_minutes must divide a day into whole windows (1, 5, 10, 15, 30, 60, ... 1440), got ${window}`);
     }
+    // Further windows of a detector (long_window_minutes: slow bursts): 0 (none), or whole windows in a day.
+    for (const [key, value] of Object.entries(merged)) {
+      if (key === 'window_minutes' || !key.endsWith('window_minutes') || value === 0) continue;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || 1440 % value !== 0) {
+        throw invalid(`detectors.${id}.${key} must be 0 (none) or divide a day into whole windows (60, 120, 180, 240, 360, 480, 720, 1440, ...), got ${JSON.stringify(value)}`);
+      }
+    }
     detectors[id] = merged as DetectorParams;
   }
   return { baseline_days: baselineDays, warmup_days: warmupDays, max_samples: maxSamples, min_severity: minSeverity, detectors };

@@ -22,6 +22,8 @@ describe('detection config', () => {
     assert.throws(() => resolveConfig({ detectors: { deny_burst: { min_denied: true } } }), /must be a number/);
     assert.throws(() => resolveConfig({ detectors: { deny_burst: { window_minutes: 7 } } }), /must divide a day/);
     assert.throws(() => resolveConfig({ detectors: { off_hours: { window_minutes: 30 } } }), /off_hours.window_minutes must be 60/);
+    assert.throws(() => resolveConfig({ detectors: { path_enumeration: { long_window_minutes: 350 } } }), /path_enumeration.long_window_minutes must be 0 \(none\) or divide a day/);
+    assert.equal(resolveConfig({ detectors: { exfiltration: { long_window_minutes: 0 } } }).detectors.exfiltration?.long_window_minutes, 0);
     assert.throws(() => resolveConfig({ warmup_days: 30 }), /warmup_days must be a whole number from 0 to 14/);
   });
 

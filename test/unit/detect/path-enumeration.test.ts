@@ -40,3 +40,73 @@ describe('path_enumeration', () => {
     assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
   });
 });
+
+describe('path_enumeration beyond refusals and 404s', () => {
+  const s = useStore();
+  const WORDS = ['admin', 'backup', 'config', 'debug', 'export', 'internal', 'logs', 'old', 'secrets', 'test'];
+  before(async () => {
+    await load(s.store, background(9));
+    await load(s.store, emit([
+      // Day 8, 10:00-10:08: a new address runs a wordlist; the backend's WAF answers 403 and 401, never 404.
+      ...spread(60, at(8, 10, 0), at(8, 10, 8), (ts, i) => call(ts, {
+        cloud_app: 'analytics', principal: '', client_ip: '198.51.100.40', path: `/api/${WORDS[i % 10]}/${Math.floor(i / 10)}`, status: i % 3 === 0 ? 401 : 403, bytes_out: 150,
+      })),
+      // Day 8, 12:00-12:08: bob walks object ids in the query string of one path, most not found.
+      ...spread(80, at(8, 12, 0), at(8, 12, 8), (ts, i) => call(ts, {
+        principal: 'bob@acme.example', path: '/api/orders/lookup', query: `id=${50_000 + i}`, status: i % 7 === 0 ? 200 : 404, bytes_out: 150,
+      })),
+    ], 'connector-inject-4xx'));
+  });
+
+  it('counts the 401 and 403 answers of a WAF, and ids walked in the query string', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.entity_type, f.entity, f.window_start]).sort(), [
+      ['client_ip', '198.51.100.40', iso(at(8, 10, 0))],
+      ['principal', 'bob@acme.example', iso(at(8, 12, 0))],
+    ], JSON.stringify(findings, null, 2));
+    const waf = findings.find((f) => f.entity === '198.51.100.40')!;
+    assert.equal(waf.evidence.observed, 60);
+    assert.deepEqual(waf.evidence.answered_statuses, { 401: 20, 403: 40 });
+    const walk = findings.find((f) => f.entity === 'bob@acme.example')!;
+    assert.ok((walk.evidence.observed as number) >= 68, JSON.stringify(walk.evidence));
+    assert.equal(walk.evidence.distinct_paths, 1);
+    assert.match(walk.explanation, /distinct targets \(path and query; 1 distinct paths\)/);
+  });
+});
+
+describe('path_enumeration of a slow scan', () => {
+  const s = useStore();
+  before(async () => {
+    await load(s.store, background(9));
+    await load(s.store, emit([
+      // Day 8, 06:00-11:50: a new address asks for 150 paths, one every 140 seconds (3 to 5 per 10 minutes).
+      ...spread(150, at(8, 6, 0), at(8, 11, 50), (ts, i) => call(ts, {
+        cloud_app: 'analytics', principal: '', client_ip: '198.51.100.77', path: `/files/${i}.bak`, status: 404, bytes_out: 150,
+      })),
+      // Day 8, 15:00-15:08: a fast scan of 150 paths from another new address: the short window's.
+      ...spread(150, at(8, 15, 0), at(8, 15, 8), (ts, i) => call(ts, {
+        cloud_app: 'erp-portal', principal: '', client_ip: '198.51.100.78', path: `/files/${i}.old`, status: 404, bytes_out: 150,
+      })),
+    ], 'connector-inject-slow'));
+  });
+
+  it('flags the slow scan in its long window, and the fast one in its short window only', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end]), [
+      ['198.51.100.77', iso(at(8, 6)), iso(at(8, 12))],
+      ['198.51.100.78', iso(at(8, 15, 0)), iso(at(8, 15, 10))],
+    ], JSON.stringify(findings, null, 2));
+    assert.equal(findings[0]!.evidence.observed, 150);
+    assert.equal(findings[0]!.evidence.window_minutes, 360);
+    assert.match(findings[0]!.title, /150 distinct refused or failing targets in 6 hours/);
+  });
+
+  it('finds the same findings, with the same ids, in a live run whose range starts inside the long window', async () => {
+    const whole = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
+    const live = await detectRange(s.store, range(at(8, 10), at(8, 16)), only);
+    assert.deepEqual(live.map((f) => f.finding_id), whole.map((f) => f.finding_id));
+    // From 16:00 the fast scan's short window lies before the range, inside the long window still judged:
+    // it is reported there by an earlier run, and the long window is still not reported for it.
+    assert.deepEqual(await detectRange(s.store, range(at(8, 16), at(8, 18)), only), []);
+  });
+});
