@@ -12,7 +12,7 @@ import type { DetectContext } from './detector.js';
 import { localOffsetSql, localWeek, weekendMaskSql } from './local-week.js';
 import { inMonthEnd } from './month-end.js';
 import { mad, median } from './score.js';
-import { chTime, DAY_MS, n, WINDOW_KEY_SQL, windowGrid, windowKey, type WindowGrid } from './sql.js';
+import { chTime, DAY_MS, HOUR_MS, n, WINDOW_KEY_SQL, windowGrid, windowKey, type WindowGrid } from './sql.js';
 
 export interface SeasonalSpec {
   /** Table read and its time column (constant text, never input). */
@@ -272,6 +272,8 @@ export interface SeasonalVerdict {
   readonly sampleCount: number;
   /** 'weekdays', 'weekend days' or 'days' (too few samples of the same kind yet). */
   readonly basis: string;
+  /** Whether a busier neighbouring window could stand in for an earlier day's sample (windows of an hour or less). */
+  readonly neighbours: boolean;
   readonly historyDays: number;
   readonly ratio: number;
 }
@@ -296,7 +298,10 @@ export function daySample(d: SeasonalDay): number {
  */
 export function judgeSeasonal(ctx: DetectContext, c: SeasonalCandidate, p: SeasonalParams, grid: Pick<WindowGrid, 'windowMs' | 'offsetMs'>): SeasonalVerdict | undefined {
   if (c.historyDays < ctx.warmupDays) return undefined;
-  const perDay = c.days.map(daySample);
+  // An hour's shift moves a window of an hour or less into its neighbour; it moves only a sliver of a
+  // longer window, whose neighbours are other times of day altogether: those are judged on the window itself.
+  const neighbours = grid.windowMs <= HOUR_MS;
+  const perDay = c.days.map((d) => (neighbours ? daySample(d) : d.same));
   const sameType = c.days.map((d, i) => ({ d, i })).filter(({ d }) => d.weekend === c.weekend).map(({ i }) => i);
   const useSame = sameType.length >= p.minSamples;
   const picked = useSame ? sameType : c.days.map((_, i) => i);
@@ -326,6 +331,7 @@ export function judgeSeasonal(ctx: DetectContext, c: SeasonalCandidate, p: Seaso
     threshold,
     sampleCount: samples.length,
     basis: useSame ? (c.weekend ? 'weekend days' : 'weekdays') : 'days',
+    neighbours,
     historyDays: c.historyDays,
     ratio: c.observed / threshold,
   };
@@ -334,7 +340,9 @@ export function judgeSeasonal(ctx: DetectContext, c: SeasonalCandidate, p: Seaso
 /** The baseline sentence of a seasonal finding, `show` formatting values (counts or bytes). */
 export function seasonalBaselineText(v: SeasonalVerdict, show: (x: number) => string): string {
   const parts = [
-    `for each of ${v.sampleCount} earlier ${v.basis} (${v.historyDays} days of history), this window, or its busier neighbour where their mean was 1.5 times the window (traffic moved by an hour), so an hour's shift is not a spike: median ${show(v.dayTypeMedian)} (MAD ${show(v.mad)}; this window alone ${show(v.sameWindowMedian)})`,
+    v.neighbours
+      ? `for each of ${v.sampleCount} earlier ${v.basis} (${v.historyDays} days of history), this window, or its busier neighbour where their mean was 1.5 times the window (traffic moved by an hour), so an hour's shift is not a spike: median ${show(v.dayTypeMedian)} (MAD ${show(v.mad)}; this window alone ${show(v.sameWindowMedian)})`
+      : `this window on each of ${v.sampleCount} earlier ${v.basis} (${v.historyDays} days of history): median ${show(v.dayTypeMedian)} (MAD ${show(v.mad)})`,
   ];
   if (v.weekdayMedian !== null) parts.push(`the same weekday in earlier weeks: ${show(v.weekdayMedian)}`);
   if (v.monthEndFactor !== 1) parts.push(`month-end (the last business days of a month), so x ${fmtFactor(v.monthEndFactor)}`);

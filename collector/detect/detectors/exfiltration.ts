@@ -11,6 +11,11 @@
 // noisier total than an integration of many small calls: the scale has a compound-Poisson floor,
 // sqrt(baseline x the entity's size-weighted mean response), so three reports instead of one are not a
 // theft while a dump of thousands of records is.
+//
+// A slow drip (a few MB an hour for a day, below the hourly thresholds in every hour) is judged over a long
+// window too (6 hours by default), per app, against the same long window of earlier days, where no hourly
+// window of the app inside it was reported (burst.ts, slowOnly).
+import { inRange, slowOnly, widened } from '../burst.js';
 import type { DetectContext, Detector, Hit } from '../detector.js';
 import { appHalfHourTable } from '../facts.js';
 import { fmt, fmtBytes, scoreOf } from '../score.js';
@@ -21,7 +26,10 @@ import type { DetectorParams } from '../config.js';
 export const exfiltration: Detector = {
   id: 'exfiltration',
   summary: 'bytes sent to an app, or from a backend, far above the seasonal baseline',
-  defaults: { enabled: true, window_minutes: 60, shifted_windows: true, min_excess_bytes: 5_000_000, z: 6, ratio: 4, min_samples: 3, month_end_factor: 2, month_end_days: 2, base_score: 60 },
+  defaults: {
+    enabled: true, window_minutes: 60, shifted_windows: true, min_excess_bytes: 5_000_000, z: 6, ratio: 4, min_samples: 3, month_end_factor: 2, month_end_days: 2,
+    long_window_minutes: 360, min_excess_bytes_long: 10_000_000, ratio_long: 3, base_score: 60,
+  },
   paramDocs: {
     window_minutes: 'window length (minutes); the baseline takes the same window of earlier days',
     shifted_windows: 'also judge app windows shifted by half their length, so that a dump straddling two windows is seen whole',
@@ -31,46 +39,68 @@ export const exfiltration: Detector = {
     min_samples: 'fewest earlier days at that time of day needed to judge (warm-up: quiet before)',
     month_end_factor: 'the baseline is multiplied by this on month-end days (closing the books); 1 = no month-end allowance',
     month_end_days: 'month-end: the last this many weekdays of a month (by UTC date, widened to business hours in every time zone)',
+    long_window_minutes: 'a second, long window for a slow drip to one app (must divide a day; 0 = none), judged the same way against the same window of earlier days, reported only where no window of window_minutes of the app inside it was',
+    min_excess_bytes_long: 'fewest bytes out above the baseline in a long window that can raise a finding',
+    ratio_long: 'bytes of a long window must reach this multiple of its baseline (long windows average out the hour-to-hour noise)',
     base_score: 'score at the threshold (+20 per doubling above it)',
   },
   async detect(ctx, p) {
-    const window = p.window_minutes;
-    const hourly = window % 60 === 0;
-    const floor = p.min_excess_bytes as number;
-    const prefilter = { ratio: p.ratio as number, unit: 100_000, minSamples: p.min_samples as number };
-    const appSpec = hourly
-      // Whole hours: the sweep's per-app half-hour aggregate (facts.ts, shared with volume_spike).
-      ? { source: await appHalfHourTable(ctx), time: 'half', where: '1 = 1', subaccount: 'sub', entity: ['entity'], metric: 'sum(bytes)', history: KNOWN_APPS }
-      : { source: 'audit_events', time: 'ts', where: "cloud_app != '' AND decision = 'allow'", subaccount: 'subaccount', entity: ['cloud_app'], metric: 'sum(bytes_out)', history: KNOWN_APPS };
-    const backendSpec = {
-      source: hourly ? 'audit_hour' : 'audit_minute', time: hourly ? 'hour' : 'minute', where: "decision = 'allow' AND virtual_host != ''", subaccount: 'subaccount', entity: ['virtual_host', 'virtual_port'], metric: 'sum(bytes_out)', history: KNOWN_BACKENDS,
-    };
-    // Apps on the plain grid and on the one shifted by half a window (a dump straddling two windows is
-    // seen whole); backends, read from the hourly rollup, on the plain grid.
-    const shift = shiftOf(p);
-    const levels: { level: 'app' | 'backend'; grid: WindowGrid; candidates: SeasonalCandidate[] }[] = [
-      { level: 'app', ...await seasonalCandidates(ctx, window, floor, prefilter, appSpec) },
-      ...(shift > 0 ? [{ level: 'app' as const, ...await seasonalCandidates(ctx, window, floor, prefilter, appSpec, shift) }] : []),
-      { level: 'backend', ...await seasonalCandidates(ctx, window, floor, prefilter, backendSpec) },
-    ];
-    const sizes = await responseSizes(ctx, levels);
-    const plain: Hit[] = [];
-    const shifted: Hit[] = [];
-    for (const { level, grid, candidates } of levels) {
-      const unusual: Unusual[] = [];
-      for (const c of candidates) {
-        const eventSize = sizes.of(level, c, grid);
-        const v = judgeSeasonal(ctx, c, {
-          z: p.z as number, ratio: p.ratio as number, minExcess: floor, minSamples: p.min_samples as number, unit: 100_000,
-          eventSize, monthEndFactor: p.month_end_factor as number, monthEndDays: p.month_end_days as number,
-        }, grid);
-        if (v) unusual.push({ level, c, v, eventSize });
-      }
-      (grid.offsetMs === 0 ? plain : shifted).push(...await attribute(ctx, p, grid, unusual));
-    }
-    return withShifted(plain, shifted);
+    const longWindow = p.long_window_minutes as number;
+    const hourly = { floor: p.min_excess_bytes as number, ratio: p.ratio as number };
+    const hourlyCtx = longWindow > 0 ? widened(ctx, longWindow) : ctx;
+    const shortLevels = await candidateLevels(hourlyCtx, p, p.window_minutes, shiftOf(p), hourly);
+    if (!(longWindow > 0)) return judgeLevels(ctx, p, shortLevels, await responseSizes(ctx, shortLevels), hourly);
+    const long = { floor: p.min_excess_bytes_long as number, ratio: p.ratio_long as number };
+    // Long windows per app only: a drip goes to one app's token; a backend serving many apps a little more
+    // each for hours is left to the hourly windows (one seasonal pass less).
+    const longLevels = (await candidateLevels(ctx, p, longWindow, 0, long, false));
+    // One read of the response sizes for both (the same horizon: the widened range starts on the same day).
+    const sizes = await responseSizes(ctx, [...shortLevels, ...longLevels]);
+    const short = await judgeLevels(hourlyCtx, p, shortLevels, sizes, hourly);
+    return [...inRange(ctx, short), ...slowOnly(short, await judgeLevels(ctx, p, longLevels, sizes, long))];
   },
 };
+
+type Level = { level: 'app' | 'backend'; grid: WindowGrid; candidates: SeasonalCandidate[] };
+
+/** The candidate app and backend windows of one length (plain grid, and the one shifted by `shift` minutes if any). */
+async function candidateLevels(ctx: DetectContext, p: DetectorParams, window: number, shift: number, t: { floor: number; ratio: number }, backends = true): Promise<Level[]> {
+  const hourly = window % 60 === 0;
+  const prefilter = { ratio: t.ratio, unit: 100_000, minSamples: p.min_samples as number };
+  const appSpec = hourly
+    // Whole hours: the sweep's per-app half-hour aggregate (facts.ts, shared with volume_spike).
+    ? { source: await appHalfHourTable(ctx), time: 'half', where: '1 = 1', subaccount: 'sub', entity: ['entity'], metric: 'sum(bytes)', history: KNOWN_APPS }
+    : { source: 'audit_events', time: 'ts', where: "cloud_app != '' AND decision = 'allow'", subaccount: 'subaccount', entity: ['cloud_app'], metric: 'sum(bytes_out)', history: KNOWN_APPS };
+  const backendSpec = {
+    source: hourly ? 'audit_hour' : 'audit_minute', time: hourly ? 'hour' : 'minute', where: "decision = 'allow' AND virtual_host != ''", subaccount: 'subaccount', entity: ['virtual_host', 'virtual_port'], metric: 'sum(bytes_out)', history: KNOWN_BACKENDS,
+  };
+  // Apps on the plain grid and on the one shifted by half a window (a dump straddling two windows is
+  // seen whole); backends, read from the hourly rollup, on the plain grid.
+  return [
+    { level: 'app', ...await seasonalCandidates(ctx, window, t.floor, prefilter, appSpec) },
+    ...(shift > 0 ? [{ level: 'app' as const, ...await seasonalCandidates(ctx, window, t.floor, prefilter, appSpec, shift) }] : []),
+    ...(backends ? [{ level: 'backend' as const, ...await seasonalCandidates(ctx, window, t.floor, prefilter, backendSpec) }] : []),
+  ];
+}
+
+/** The unusual windows of the levels, attributed, as hits (a shifted window only where no plain one of the app overlaps). */
+async function judgeLevels(ctx: DetectContext, p: DetectorParams, levels: readonly Level[], sizes: Awaited<ReturnType<typeof responseSizes>>, t: { floor: number; ratio: number }): Promise<Hit[]> {
+  const plain: Hit[] = [];
+  const shifted: Hit[] = [];
+  for (const { level, grid, candidates } of levels) {
+    const unusual: Unusual[] = [];
+    for (const c of candidates) {
+      const eventSize = sizes.of(level, c, grid);
+      const v = judgeSeasonal(ctx, c, {
+        z: p.z as number, ratio: t.ratio, minExcess: t.floor, minSamples: p.min_samples as number, unit: 100_000,
+        eventSize, monthEndFactor: p.month_end_factor as number, monthEndDays: p.month_end_days as number,
+      }, grid);
+      if (v) unusual.push({ level, c, v, eventSize });
+    }
+    (grid.offsetMs === 0 ? plain : shifted).push(...await attribute(ctx, p, grid, unusual, t));
+  }
+  return withShifted(plain, shifted);
+}
 
 interface Unusual {
   readonly level: 'app' | 'backend';
@@ -128,7 +158,7 @@ async function responseSizes(ctx: DetectContext, levels: readonly { candidates: 
 
 interface Pair { sub: string; app: string; host: string; port: string; win: string | number; bytes: string; calls: string; biggest: string; principals: string[]; ids: string[] }
 
-async function attribute(ctx: DetectContext, p: DetectorParams, grid: WindowGrid, unusual: readonly Unusual[]): Promise<Hit[]> {
+async function attribute(ctx: DetectContext, p: DetectorParams, grid: WindowGrid, unusual: readonly Unusual[], t: { floor: number; ratio: number }): Promise<Hit[]> {
   if (unusual.length === 0) return [];
   const { windowMs, offsetMs } = grid;
   const wsec = windowMs / 1000;
@@ -166,10 +196,10 @@ async function attribute(ctx: DetectContext, p: DetectorParams, grid: WindowGrid
         `the largest part, ${fmtBytes(n(top.bytes))} over ${fmt(n(top.calls))} calls (largest response ${fmtBytes(n(top.biggest))}), went from backend ${backend} to cloud app "${top.app}"` +
         `${top.principals.length ? ` for principal(s) ${top.principals.join(', ')}` : ''}. ` +
         `${seasonalBaselineText(v, fmtBytes).replace('Baseline ', `Baseline of the ${u.level} `)} ` +
-        `Threshold: baseline + ${fmt(p.z as number)} x scale ${fmtBytes(v.scale)} (at least sqrt(baseline x ${fmtBytes(u.eventSize)}, its size-weighted mean response)), at least ${fmt(p.ratio as number)} x baseline ` +
-        `and at least ${fmtBytes(p.min_excess_bytes as number)} above it, so ${fmtBytes(threshold)}.`,
+        `Threshold: baseline + ${fmt(p.z as number)} x scale ${fmtBytes(v.scale)} (at least sqrt(baseline x ${fmtBytes(u.eventSize)}, its size-weighted mean response)), at least ${fmt(t.ratio)} x baseline ` +
+        `and at least ${fmtBytes(t.floor)} above it, so ${fmtBytes(threshold)}.`,
       evidence: {
-        observed: u.c.observed, level: u.level, backend, pair_bytes: n(top.bytes), calls: n(top.calls), largest_response_bytes: n(top.biggest), principals: top.principals,
+        observed: u.c.observed, window_minutes: windowMs / 60_000, level: u.level, backend, pair_bytes: n(top.bytes), calls: n(top.calls), largest_response_bytes: n(top.biggest), principals: top.principals,
         median: v.median, same_window_median: v.sameWindowMedian, day_type_median: v.dayTypeMedian, weekday_median: v.weekdayMedian, month_end_factor: v.monthEndFactor,
         mad: v.mad, weighted_mean_response_bytes: u.eventSize, scale: v.scale, z: v.z, threshold, samples: v.sampleCount, basis: v.basis, history_days: v.historyDays,
       },

@@ -38,6 +38,18 @@ describe('seasonal judgement', () => {
     assert.equal(v.threshold, 150);
   });
 
+  it('reads a window longer than an hour on its own: its neighbours are other times of day, not an hour\'s shift', () => {
+    // Six-hour windows: 06:00-12:00 is quiet, the office hours fall in 12:00-18:00 (the window after).
+    const SIX = { windowMs: 6 * HOUR, offsetMs: 0 };
+    const start = Date.parse('2026-10-21T06:00:00Z');
+    const days = Array.from({ length: 10 }, (_, i) => ({ same: 2_000_000, before: 200_000, after: 30_000_000, weekend: isWeekend(start - (i + 1) * DAY) }));
+    const drip: SeasonalCandidate = { subaccount: 'acme', entity: 'app', win: start / (6 * HOUR), observed: 18_000_000, extras: {}, weekend: false, historyDays: 10, days };
+    const bytes: SeasonalParams = { ...COUNTS, ratio: 3, minExcess: 10_000_000, unit: 100_000, eventSize: 20_000 };
+    const v = judgeSeasonal(ctx, drip, bytes, SIX);
+    assert.equal(v?.median, 2_000_000, 'the window itself, not the busy afternoon after it');
+    assert.equal(v?.neighbours, false);
+  });
+
   it('reads a day whose traffic moved by an hour in the busier neighbour: no spike from a shifted job, no excuse from a ramp or a dip', () => {
     // A nightly job ran in the window before on the older days and in this window on the newer ones.
     const c = candidate(WED, 150, 9, (k) => (k <= 4 ? { same: 150 } : { before: 150, same: 10 }));
