@@ -6,11 +6,21 @@
 // in several tenants (a vendor's support engineer) when it reaches no more than one of them new to it in
 // a day: `min_new_subaccounts` of the day's subaccounts must be outside the ones it used in its baseline.
 //
+// A principal is an identity of a person or a service: one that worked in a single tenant through its
+// baseline (home_share of its active days there, on at least single_min_days days, and no other tenant on
+// two days or more) and turns up in a
+// subaccount it never used is flagged too, even alone that day, at medium at most (a consultant given a
+// second tenant's account is legitimate, a stolen identity walking one tenant a day is not): the count
+// rule needs min_subaccounts in one day and misses a walk of one new tenant a day. Addresses and agents
+// are not judged this way: a cloud platform's shared egress address or a common SDK turns up in a newly
+// onboarded tenant as a matter of course.
+//
 // Coarse to fine, because these columns have many values: the per-day aggregates (facts.ts, shared with
 // off_hours and rare_user_agent) give the subaccounts per entity and day;
 // only the unusual days (and their baseline days) are then read for the subaccounts and per window, and
 // the finding spans the windows in which the entity reached a subaccount outside its baseline set.
-import type { Detector, Hit } from '../detector.js';
+import type { DetectorParams } from '../config.js';
+import type { DetectContext, Detector, Hit } from '../detector.js';
 import { agentAppDayTable, entityDayTable, HASH } from '../facts.js';
 import { fmt, median, scoreOf } from '../score.js';
 import { chTime, DAY_MS, n, windowGrid } from '../sql.js';
@@ -20,8 +30,11 @@ const ENTITY_TYPES = ['principal', 'client_ip', 'user_agent'] as const;
 export const crossSubaccount: Detector = {
   id: 'cross_subaccount',
   summary: 'one principal, client IP or user agent across many subaccounts',
-  defaults: { enabled: true, window_minutes: 60, min_subaccounts: 3, factor: 2, min_new_subaccounts: 2, base_score: 60 },
+  defaults: { enabled: true, window_minutes: 60, min_subaccounts: 3, factor: 2, min_new_subaccounts: 2, base_score: 60, single_min_days: 5, home_share: 0.8, score_single: 40 },
   paramDocs: {
+    single_min_days: 'a principal is single-tenant when active on at least this many of its baseline days (0 = never judged so) ...',
+    home_share: '... in one subaccount on at least this share of them, and in no other on two days or more; a subaccount it did not use in the baseline is then flagged even alone that day',
+    score_single: 'score of a single-tenant principal in a new subaccount (severity at most medium)',
     window_minutes: 'window length (minutes) of the finding\'s span; the count is per UTC day',
     min_subaccounts: 'fewest distinct subaccounts in a day that can raise a finding',
     factor: 'and at least this multiple of the baseline (median of the entity\'s daily count over the baseline days)',
@@ -84,7 +97,7 @@ export const crossSubaccount: Detector = {
           GROUP BY entity, day`, { ...grid.params, lo, hi, ents });
         for (const r of sets) subsByDay.set(`${r.entity}\u0000${n(r.day)}`, r.subs.map(String));
       }
-      const unusual = new Map<string, { entity: string; day: number; n: number; subs: string[]; known: Set<string>; baseline: number; threshold: number; history: number }>();
+      const unusual = new Map<string, Unusual>();
       for (const d of candidates) {
         const day = n(d.day);
         // Days the store has before this one: an entity absent on them had 0 subaccounts there.
@@ -99,6 +112,12 @@ export const crossSubaccount: Detector = {
         const daySubs = subsByDay.get(`${d.entity}\u0000${day}`) ?? [];
         if (daySubs.filter((x) => !known.has(x)).length < (p.min_new_subaccounts as number)) continue;
         unusual.set(`${d.entity}\u0000${day}`, { entity: d.entity, day, n: n(d.n), subs: [...(subsByDay.get(`${d.entity}\u0000${day}`) ?? [])].sort(), known, baseline, threshold, history });
+      }
+      if (type === 'principal' && (p.single_min_days as number) > 0) {
+        for (const u of await singleTenantDays(ctx, table, grid.dataDay, fromDay, toDay, p)) {
+          const key = `${u.entity}\u0000${u.day}`;
+          if (!unusual.has(key)) unusual.set(key, u);
+        }
       }
       if (unusual.size === 0) continue;
       // The unusual days, per window, with samples.
@@ -118,8 +137,30 @@ export const crossSubaccount: Detector = {
         const fresh = subs.filter((s) => !u.known.has(s));
         // The span: windows that reached a subaccount outside the baseline set (or, when every one was
         // known, windows in more than one subaccount).
-        if (fresh.length === 0 && (u.known.size === 0 || subs.length < 2)) continue;
+        if (fresh.length === 0 && (u.single !== undefined || u.known.size === 0 || subs.length < 2)) continue;
         const label = type === 'user_agent' ? `user agent ${JSON.stringify(w.entity)}` : `${type.replace('_', ' ')} ${w.entity}`;
+        if (u.single) {
+          const home = u.single;
+          hits.push({
+            subaccount: '',
+            entity_type: type,
+            entity: w.entity,
+            windowStartMs: win * grid.windowMs,
+            windowEndMs: (win + 1) * grid.windowMs,
+            score: scoreOf(p.score_single as number, 1),
+            maxSeverity: 'medium',
+            title: `${label}, until now only in ${home.sub}, seen in ${fresh.sort().join(', ')} on ${new Date(u.day * DAY_MS).toISOString().slice(0, 10)}`,
+            explanation: `Observed: ${label} reached ${fmt(u.n)} subaccount(s) that day (${u.subs.join(', ')}); in this window ${fmt(n(w.calls))} calls (${fmt(n(w.denied))} denied) in ${subs.sort().join(', ')}, new to it: ${fresh.sort().join(', ')}. ` +
+              `Baseline: over the last ${u.history} day(s) it was active on ${fmt(home.active)} day(s), in ${home.sub} on ${fmt(home.days)} of them${u.known.size > 1 ? ` (also seen in ${[...u.known].filter((x) => x !== home.sub).sort().join(', ')})` : ''}: a single-tenant identity. ` +
+              `Threshold: active on at least ${fmt(p.single_min_days as number)} baseline days, in one subaccount on at least ${fmt(100 * (p.home_share as number))} % of them, and now in a subaccount it did not use in the baseline (severity at most medium: a second tenant's account may be legitimate).`,
+            evidence: {
+              observed: u.n, baseline: u.baseline, threshold: u.threshold, history_days: u.history, home_subaccount: home.sub, home_days: home.days, active_days: home.active,
+              subaccounts_that_day: u.subs, subaccounts_in_window: subs.sort(), new_subaccounts: fresh.sort(), calls: n(w.calls), denied_calls: n(w.denied),
+            },
+            sampleEventIds: ctx.maxSamples === 0 ? [] : w.ids,
+          });
+          continue;
+        }
         const baselineText = `a median of ${fmt(u.baseline)} subaccount(s) a day over the last ${u.history} day(s)` +
           (u.known.size ? `, namely ${[...u.known].sort().slice(0, 10).join(', ')}` : ', none before');
         hits.push({
@@ -141,3 +182,68 @@ export const crossSubaccount: Detector = {
     return hits;
   },
 };
+
+interface Unusual {
+  readonly entity: string;
+  readonly day: number;
+  /** Subaccounts that day. */
+  readonly n: number;
+  readonly subs: string[];
+  /** Subaccounts of the baseline days. */
+  readonly known: Set<string>;
+  readonly baseline: number;
+  readonly threshold: number;
+  readonly history: number;
+  /** A single-tenant principal in a new subaccount: its home, and its days there out of its active days. */
+  readonly single?: { readonly sub: string; readonly days: number; readonly active: number };
+}
+
+/**
+ * Days of the range on which a principal that worked in one subaccount through its baseline (on at least
+ * single_min_days active days, home_share of them in that subaccount) used a subaccount not seen in its
+ * baseline. Read for the principals that reached two subaccounts in the horizon at all: a handful.
+ */
+async function singleTenantDays(ctx: DetectContext, table: string, dataDay: number, fromDay: number, toDay: number, p: DetectorParams): Promise<Unusual[]> {
+  const rows = await ctx.store.query<{ entity: string; day: string | number; subs: string[] }>(`
+    SELECT entity, day, groupUniqArray(100)(sub) AS subs FROM ${table}
+    WHERE sub != '' AND entity != '' AND entity IN (
+      SELECT entity FROM ${table} WHERE sub != '' AND entity != '' AND day <= {to_day:Int64} GROUP BY entity HAVING uniqExact(sub) >= 2 AND max(day) >= {from_day:Int64})
+      AND day <= {to_day:Int64}
+    GROUP BY entity, day`, { from_day: fromDay, to_day: toDay });
+  const byEntity = new Map<string, Map<number, string[]>>();
+  for (const r of rows) {
+    const days = byEntity.get(r.entity) ?? new Map<number, string[]>();
+    days.set(n(r.day), r.subs.map(String));
+    byEntity.set(r.entity, days);
+  }
+  const out: Unusual[] = [];
+  for (const [entity, days] of byEntity) {
+    for (const [day, subs] of days) {
+      if (day < fromDay || day > toDay) continue;
+      const history = day - Math.max(day - ctx.baselineDays, dataDay);
+      if (history < Math.max(1, ctx.warmupDays)) continue;
+      const known = new Set<string>();
+      const presence = new Map<string, number>();
+      let active = 0;
+      for (let k = 1; k <= history; k++) {
+        const before = days.get(day - k);
+        if (!before) continue;
+        active++;
+        for (const sub of before) {
+          known.add(sub);
+          presence.set(sub, (presence.get(sub) ?? 0) + 1);
+        }
+      }
+      if (active < (p.single_min_days as number)) continue;
+      // Its own subaccounts: used on two days or more. A single-tenant identity has one, present on
+      // home_share of its days; a vendor's engineer visiting tenants in turn has several.
+      const own = [...presence].filter(([, d]) => d >= 2).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+      if (own.length !== 1) continue;
+      const [home, homeDays] = own[0] as [string, number];
+      if (homeDays < (p.home_share as number) * active) continue;
+      if (!subs.some((x) => !known.has(x))) continue;
+      out.push({ entity, day, n: subs.length, subs: [...subs].sort(), known, baseline: 1, threshold: 1, history, single: { sub: home, days: homeDays, active } });
+    }
+  }
+  return out;
+}

@@ -40,3 +40,31 @@ describe('cross_subaccount', () => {
     assert.deepEqual(await detectRange(s.store, range(at(3, 0), at(8, 0)), only), []);
   });
 });
+
+describe('cross_subaccount for an identity that stayed in one tenant', () => {
+  const s = useStore();
+  before(async () => {
+    await load(s.store, background(10));
+    // alice works in acme every day (the background); on day 8 her identity turns up in globex, on day 9
+    // in initech: one new tenant a day, never three in one day.
+    await load(s.store, emit([
+      ...spread(10, at(8, 15, 0), at(8, 15, 40), (ts) => call(ts, { subaccount: 'globex', cloud_app: 'shop', principal: 'alice@acme.example', client_ip: '198.51.100.31' })),
+      ...spread(10, at(9, 15, 0), at(9, 15, 40), (ts) => call(ts, { subaccount: 'initech', cloud_app: 'hr-app', principal: 'alice@acme.example', client_ip: '198.51.100.31' })),
+      // A partner's engineer works in acme every day and in globex on days 2 and 5: two tenants of its own,
+      // so initech on day 8 is growth, not a single-tenant identity leaving home.
+      ...Array.from({ length: 8 }, (_, day) => spread(4, at(day, 11), at(day, 11, 20), (ts) => call(ts, { principal: 'eng@partner.example' }))).flat(),
+      ...[2, 5].flatMap((day) => spread(4, at(day, 13), at(day, 13, 20), (ts) => call(ts, { subaccount: 'globex', cloud_app: 'shop', principal: 'eng@partner.example' }))),
+      ...spread(4, at(8, 13), at(8, 13, 20), (ts) => call(ts, { subaccount: 'initech', cloud_app: 'hr-app', principal: 'eng@partner.example' })),
+    ], 'connector-inject-hop'));
+  });
+
+  it('flags each new tenant of the single-tenant principal, at medium at most, not an identity with two tenants of its own', async () => {
+    const findings = await detectRange(s.store, range(at(8, 0), at(10, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.subaccount, f.entity_type, f.entity, f.window_start, f.evidence.new_subaccounts, f.severity]), [
+      ['', 'principal', 'alice@acme.example', iso(at(8, 15)), ['globex'], 'medium'],
+      ['', 'principal', 'alice@acme.example', iso(at(9, 15)), ['initech'], 'medium'],
+    ], JSON.stringify(findings, null, 2));
+    assert.equal(findings[0]!.evidence.home_subaccount, 'acme');
+    assert.match(findings[1]!.explanation, /in acme on \d+ of them \(also seen in globex\): a single-tenant identity/);
+  });
+});
