@@ -11,7 +11,7 @@
 import type { DetectContext } from './detector.js';
 import { HASH } from './facts.js';
 import { median } from './score.js';
-import { chTime, n, nums, WINDOW_KEY_SQL, windowGrid, windowKey, type WindowGrid, type WindowKey } from './sql.js';
+import { chTime, DAY_MS, n, nums, WINDOW_KEY_SQL, windowGrid, windowKey, type WindowGrid, type WindowKey } from './sql.js';
 
 export interface BurstSpec {
   /** Table read: audit_events, audit_minute or audit_denied_1m (constant text, never input). */
@@ -65,8 +65,10 @@ export interface BurstCandidate {
 }
 
 /** Windows of the range where the metric reached `floor`, with the daily maxima of their baseline days. */
-export async function burstCandidates(ctx: DetectContext, windowMinutes: number, floor: number, spec: BurstSpec): Promise<{ grid: WindowGrid; candidates: BurstCandidate[] }> {
-  const grid = windowGrid(ctx, windowMinutes);
+export async function burstCandidates(ctx: DetectContext, windowMinutes: number, floor: number, spec: BurstSpec, offsetMinutes = 0): Promise<{ grid: WindowGrid; candidates: BurstCandidate[] }> {
+  // On a grid shifted by offsetMinutes (long windows: half a window), days are shifted alike, so that a
+  // window still lies within one of them (the day totals bound its windows; its daily maxima are per day).
+  const grid = windowGrid(ctx, windowMinutes, offsetMinutes);
   // Entities with a judged day whose total reaches the floor: no window of any other can (a window lies
   // within one day, and the day's value bounds its windows'). On traffic without bursts that is a handful,
   // and the per-window pass below, the costly one, only reads their rows.
@@ -78,7 +80,7 @@ export async function burstCandidates(ctx: DetectContext, windowMinutes: number,
     const key = hashed ? HASH.key([spec.subaccount, spec.entity]) : undefined;
     const busy = `
           SELECT ${key ? 'h' : 'sub, entity'} FROM (
-            SELECT ${key ? `${key} AS h` : `${spec.subaccount} AS sub, ${spec.entity} AS entity`}, toInt64(intDiv(toUnixTimestamp(${spec.time}), 86400)) AS day, ${spec.dayBound ?? spec.metric} AS x
+            SELECT ${key ? `${key} AS h` : `${spec.subaccount} AS sub, ${spec.entity} AS entity`}, toInt64(intDiv(toUnixTimestamp(${spec.time}) - {woff:UInt32}, 86400)) AS day, ${spec.dayBound ?? spec.metric} AS x
             FROM ${spec.source}${spec.prewhere ? ` PREWHERE ${spec.prewhere}` : ''}
             WHERE ${spec.time} >= {jfrom:DateTime64(3, 'UTC')} AND ${spec.time} < {hto:DateTime64(3, 'UTC')} AND (${spec.where})
             GROUP BY ${key ? 'h' : 'sub, entity'}, day
@@ -100,7 +102,7 @@ export async function burstCandidates(ctx: DetectContext, windowMinutes: number,
           SELECT ${key
             ? `${key} AS h, min(${spec.subaccount}) AS sub, min(${spec.entity}) AS entity, sub != max(${spec.subaccount}) OR entity != max(${spec.entity}) AS mixed`
             : `${spec.subaccount} AS sub, ${spec.entity} AS entity`},
-            toInt64(intDiv(toUnixTimestamp(${spec.time}), {wsec:UInt32})) AS win, ${spec.metric} AS x
+            toInt64(intDiv(toUnixTimestamp(${spec.time}) - {woff:UInt32}, {wsec:UInt32})) AS win, ${spec.metric} AS x
           FROM ${spec.source}${spec.prewhere ? ` PREWHERE ${spec.prewhere}` : ''}
           WHERE ${spec.time} >= {hfrom:DateTime64(3, 'UTC')} AND ${spec.time} < {hto:DateTime64(3, 'UTC')} AND (${spec.where})
             AND ${key ? `${key} IN (${busy})` : `(sub, entity) IN (${busy})`}
@@ -113,7 +115,7 @@ export async function burstCandidates(ctx: DetectContext, windowMinutes: number,
     )
     ARRAY JOIN cand AS c`;
   };
-  const params = { ...grid.params, jfrom: chTime(Math.max(grid.fromWin * grid.windowMs, grid.horizonMs)), floor, ...spec.params };
+  const params = { ...grid.params, jfrom: chTime(Math.max(grid.fromWin * grid.windowMs + grid.offsetMs, grid.horizonMs)), floor, ...spec.params };
   let rows = await ctx.store.query<Record<string, unknown>>(sql(spec.hashed === true), params);
   if (rows.some((r) => r.mixed === true || r.mixed === 1)) rows = await ctx.store.query<Record<string, unknown>>(sql(false), params);
   const extras = await extrasOf(ctx, grid, spec, rows.map((r) => ({ subaccount: String(r.sub), entity: String(r.entity), win: n(r.win) })));
@@ -147,13 +149,13 @@ async function extrasOf(ctx: DetectContext, grid: WindowGrid, spec: BurstSpec, k
   }
   const from = spec.extrasSource ?? { source: spec.source, time: spec.time, where: spec.extrasWhere ?? spec.where, subaccount: spec.subaccount, entity: spec.entity };
   const rows = await ctx.store.query<Record<string, unknown>>(`
-    SELECT ${from.subaccount} AS sub, ${from.entity} AS entity, toInt64(intDiv(toUnixTimestamp(${from.time}), {wsec:UInt32})) AS win
+    SELECT ${from.subaccount} AS sub, ${from.entity} AS entity, toInt64(intDiv(toUnixTimestamp(${from.time}) - {woff:UInt32}, {wsec:UInt32})) AS win
       ${extras.map(([name, agg]) => `, ${agg} AS ${name}`).join('')}
     FROM ${from.source}
     WHERE ${from.time} >= {lo:DateTime64(3, 'UTC')} AND ${from.time} < {hi:DateTime64(3, 'UTC')} AND (${from.where})
       AND ${WINDOW_KEY_SQL} IN {keys:Array(String)}
     GROUP BY sub, entity, win`,
-  { ...spec.params, wsec: grid.wsec, lo: chTime(lo * grid.windowMs), hi: chTime(hi * grid.windowMs), keys: keys.map(windowKey) });
+  { ...spec.params, wsec: grid.wsec, woff: grid.offsetMs / 1000, lo: chTime(lo * grid.windowMs + grid.offsetMs), hi: chTime(hi * grid.windowMs + grid.offsetMs), keys: keys.map(windowKey) });
   for (const r of rows) out.set(windowKey({ subaccount: String(r.sub), entity: String(r.entity), win: n(r.win) }), Object.fromEntries(extras.map(([name]) => [name, r[name]])));
   return out;
 }
@@ -192,9 +194,11 @@ function fmtNum(x: number): string {
 /**
  * Slow bursts: a second, long window per entity (hours) with its own floor and its own baseline (the
  * median of the daily busiest long window), for what stays below the short window's floor in every short
- * window: a scan or a probe spread over a working day. A long window is reported only where no short
- * window of the same entity inside it was reported: a fast burst keeps its exact short window, and is
- * not reported twice.
+ * window: a scan or a probe spread over a working day. Judged on the plain grid and on the one shifted by
+ * half a window (an 8-hour scan from 08:00 is half in each plain 6-hour window, most of it in one shifted
+ * window); a shifted window only where no plain one of the entity overlaps it (withShifted). A long window
+ * is reported only where no short window of the same entity inside it was reported: a fast burst keeps
+ * its exact short window, and is not reported twice.
  *
  * The short pass is run over the sweep widened back to the start of the long window its first window lies
  * in (`widened`), so that which long windows a short one explains does not depend on where a live run's
@@ -204,7 +208,13 @@ function fmtNum(x: number): string {
  */
 export function widened(ctx: DetectContext, longWindowMinutes: number): DetectContext {
   const longMs = longWindowMinutes * 60_000;
-  return { ...ctx, fromMs: Math.floor(ctx.fromMs / longMs) * longMs };
+  // The start of the long window containing the range's start, on the plain or the shifted grid (long
+  // windows are judged on both), but not before that day: the horizon stays the sweep's. (A shifted long
+  // window across midnight is then judged against the short windows of its second day only.)
+  const plain = Math.floor(ctx.fromMs / longMs) * longMs;
+  const off = longMs / 2;
+  const shifted = Math.floor((ctx.fromMs - off) / longMs) * longMs + off;
+  return { ...ctx, fromMs: Math.max(Math.floor(ctx.fromMs / DAY_MS) * DAY_MS, Math.min(plain, shifted)) };
 }
 
 /** The hits whose window ends after the sweep's start: those of its own range on their grid. */

@@ -8,6 +8,7 @@
 // reported (burst.ts, slowOnly), once the store has warmup_days of history (a long window's count means
 // little against the floor alone). An app's long windows are counted from the sweep's per-app half hours.
 import { burstBaselineText, burstCandidates, inRange, judgeBurst, slowOnly, widened } from '../burst.js';
+import { withShifted } from '../seasonal.js';
 import type { DetectorParams } from '../config.js';
 import type { DetectContext, Detector, Hit } from '../detector.js';
 import { finishHits, markNewEntities, warmupCap, type HitDraft } from '../hits.js';
@@ -26,7 +27,7 @@ export const denyBurst: Detector = {
     window_minutes: 'window length (minutes)',
     min_denied: 'fewest denied calls in a window that can raise a finding',
     factor: 'denied calls must also reach this multiple of the baseline (median of the daily busiest window); the same for the long window',
-    long_window_minutes: 'a second, long window for slow probing (must divide a day; 0 = none), reported only where no short window of the entity inside it was',
+    long_window_minutes: 'a second, long window for slow probing (must divide a day; 0 = none), on the plain grid and the one shifted by half a window, reported only where no short window of the entity inside it was',
     min_denied_long: 'fewest denied calls in a long window that can raise a finding',
     base_score: 'score at the threshold (+20 per doubling above it)',
   },
@@ -35,12 +36,13 @@ export const denyBurst: Detector = {
     const longWindow = p.long_window_minutes as number;
     if (!(longWindow > 0)) return pass(ctx, p, p.window_minutes, p.min_denied as number);
     const short = await pass(widened(ctx, longWindow), p, p.window_minutes, p.min_denied as number);
-    const long = (await pass(ctx, p, longWindow, p.min_denied_long as number)).filter((h) => h.maxSeverity !== 'low');
+    const longOn = async (offset: number) => (await pass(ctx, p, longWindow, p.min_denied_long as number, offset)).filter((h) => h.maxSeverity !== 'low');
+    const long = withShifted(await longOn(0), await longOn(longWindow / 2));
     return [...inRange(ctx, short), ...slowOnly(short, long)];
   },
 };
 
-async function pass(ctx: DetectContext, p: DetectorParams, window: number, floor: number): Promise<Hit[]> {
+async function pass(ctx: DetectContext, p: DetectorParams, window: number, floor: number, offset = 0): Promise<Hit[]> {
   const factor = p.factor as number;
   const source = await refusedTable(ctx);
   const hits: Hit[] = [];
@@ -65,7 +67,7 @@ async function pass(ctx: DetectContext, p: DetectorParams, window: number, floor
         metric: 'count()',
         extras: { paths: 'uniqExact(path)', reasons: 'sumMap([toString(deny_reason)], [toUInt64(1)])', apps: "groupUniqArray(3)(cloud_app)" },
         params: { reasons: PROBING_REASONS },
-      });
+      }, offset);
     const drafts: HitDraft[] = [];
     for (const c of candidates) {
       const v = judgeBurst(ctx, c, floor, factor);

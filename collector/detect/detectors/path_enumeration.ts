@@ -17,6 +17,7 @@
 // in every window) is judged over a long window too (burst.ts, slowOnly), with its own floor and baseline,
 // once the store has warmup_days of history (a long window's count means little against the floor alone).
 import { burstBaselineText, burstCandidates, inRange, judgeBurst, slowOnly, widened } from '../burst.js';
+import { withShifted } from '../seasonal.js';
 import type { DetectContext, Detector, Hit } from '../detector.js';
 import type { DetectorParams } from '../config.js';
 import { finishHits, markNewEntities, warmupCap, type HitDraft } from '../hits.js';
@@ -42,7 +43,7 @@ export const pathEnumeration: Detector = {
     window_minutes: 'window length (minutes)',
     min_paths: 'fewest distinct refused or failing targets (path and query) in a window that can raise a finding',
     factor: 'distinct targets must also reach this multiple of the baseline (median of the entity\'s daily busiest window); the same for the long window',
-    long_window_minutes: 'a second, long window for slow scans (must divide a day; 0 = none), reported only where no short window of the entity inside it was',
+    long_window_minutes: 'a second, long window for slow scans by a principal or client IP (must divide a day; 0 = none), on the plain grid and the one shifted by half a window, reported only where no short window of the entity inside it was',
     min_paths_long: 'fewest distinct refused or failing targets in a long window that can raise a finding',
     base_score: 'score at the threshold (+20 per doubling above it)',
   },
@@ -51,12 +52,13 @@ export const pathEnumeration: Detector = {
     const longWindow = p.long_window_minutes as number;
     if (!(longWindow > 0)) return pass(ctx, p, p.window_minutes, p.min_paths as number);
     const short = await pass(widened(ctx, longWindow), p, p.window_minutes, p.min_paths as number);
-    const long = (await pass(ctx, p, longWindow, p.min_paths_long as number, LONG_ENTITY_TYPES)).filter((h) => h.maxSeverity !== 'low');
+    const longOn = async (offset: number) => (await pass(ctx, p, longWindow, p.min_paths_long as number, LONG_ENTITY_TYPES, offset)).filter((h) => h.maxSeverity !== 'low');
+    const long = withShifted(await longOn(0), await longOn(longWindow / 2));
     return [...inRange(ctx, short), ...slowOnly(short, long)];
   },
 };
 
-async function pass(ctx: DetectContext, p: DetectorParams, window: number, floor: number, types: readonly (typeof ENTITY_TYPES)[number][] = ENTITY_TYPES): Promise<Hit[]> {
+async function pass(ctx: DetectContext, p: DetectorParams, window: number, floor: number, types: readonly (typeof ENTITY_TYPES)[number][] = ENTITY_TYPES, offset = 0): Promise<Hit[]> {
   const factor = p.factor as number;
   const source = await refusedTable(ctx);
   const hits: Hit[] = [];
@@ -78,7 +80,7 @@ async function pass(ctx: DetectContext, p: DetectorParams, window: number, floor
         paths: "groupUniqArray(5)(if(query = '', path, concat(path, '?', substring(query, 1, 60))))",
       },
       params: PARAMS,
-    });
+    }, offset);
     const drafts: HitDraft[] = [];
     for (const c of candidates) {
       const v = judgeBurst(ctx, c, floor, factor);

@@ -72,9 +72,15 @@ describe('deny_burst of a slow probe', () => {
     await load(s.store, background(9));
     // Day 8, 12:00-17:50: a principal never seen before is refused 100 times, one every 3.5 minutes (4 or 5
     // per 15 minutes, far below the short window's floor of 20).
-    await load(s.store, emit(spread(100, at(8, 12, 0), at(8, 17, 50), (ts, i) => call(ts, {
-      principal: 'mallory@acme.example', decision: 'deny', deny_reason: i % 2 === 0 ? 'method_not_allowed' : 'path_not_allowed', status: 403, rule_id: '', method: i % 2 === 0 ? 'DELETE' : 'GET',
-    })), 'connector-inject-slow'));
+    const probe = (principal: string) => (ts: number, i: number) => call(ts, {
+      principal, decision: 'deny', deny_reason: i % 2 === 0 ? 'method_not_allowed' : 'path_not_allowed', status: 403, rule_id: '', method: i % 2 === 0 ? 'DELETE' : 'GET',
+    });
+    await load(s.store, emit([
+      ...spread(100, at(8, 12, 0), at(8, 17, 50), probe('mallory@acme.example')),
+      // Day 7, 08:00-15:56: 120 refusals of another new principal, 60 in each plain 6-hour window it
+      // touches, 90 in the shifted one from 09:00.
+      ...spread(120, at(7, 8, 0), at(7, 15, 56), probe('trudy@acme.example')),
+    ], 'connector-inject-slow'));
   });
 
   it('flags the principal in the long window', async () => {
@@ -82,5 +88,10 @@ describe('deny_burst of a slow probe', () => {
     assert.deepEqual(findings.map((f) => [f.entity_type, f.entity, f.window_start, f.window_end]), [['principal', 'mallory@acme.example', iso(at(8, 12)), iso(at(8, 18))]], JSON.stringify(findings, null, 2));
     assert.equal(findings[0]!.evidence.observed, 100);
     assert.match(findings[0]!.title, /Burst of 100 denied calls by principal mallory@acme\.example in 6 hours/);
+  });
+
+  it('flags a slow probe split between two plain long windows in the shifted one', async () => {
+    const findings = await detectRange(s.store, range(at(7, 0), at(8, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end, f.evidence.observed]), [['trudy@acme.example', iso(at(7, 9)), iso(at(7, 15)), 90]], JSON.stringify(findings, null, 2));
   });
 });

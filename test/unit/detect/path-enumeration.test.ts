@@ -83,6 +83,11 @@ describe('path_enumeration of a slow scan', () => {
       ...spread(150, at(8, 6, 0), at(8, 11, 50), (ts, i) => call(ts, {
         cloud_app: 'analytics', principal: '', client_ip: '198.51.100.77', path: `/files/${i}.bak`, status: 404, bytes_out: 150,
       })),
+      // Day 7, 08:00-15:50: 160 paths from a third new address, one every 3 minutes: 82 and 78 in the plain
+      // 6-hour windows it touches (06:00-12:00, 12:00-18:00), 122 in the shifted one from 09:00.
+      ...spread(160, at(7, 8, 0), at(7, 15, 50), (ts, i) => call(ts, {
+        cloud_app: 'analytics', principal: '', client_ip: '198.51.100.79', path: `/files/${i}.tmp`, status: 403, bytes_out: 150,
+      })),
       // Day 8, 15:00-15:08: a fast scan of 150 paths from another new address: the short window's.
       ...spread(150, at(8, 15, 0), at(8, 15, 8), (ts, i) => call(ts, {
         cloud_app: 'erp-portal', principal: '', client_ip: '198.51.100.78', path: `/files/${i}.old`, status: 404, bytes_out: 150,
@@ -99,6 +104,12 @@ describe('path_enumeration of a slow scan', () => {
     assert.equal(findings[0]!.evidence.observed, 150);
     assert.equal(findings[0]!.evidence.window_minutes, 360);
     assert.match(findings[0]!.title, /150 distinct refused or failing targets in 6 hours/);
+  });
+
+  it('flags a slow scan split between two plain long windows in the shifted one', async () => {
+    const findings = await detectRange(s.store, range(at(7, 0), at(8, 0)), only);
+    assert.deepEqual(findings.map((f) => [f.entity, f.window_start, f.window_end]), [['198.51.100.79', iso(at(7, 9)), iso(at(7, 15))]], JSON.stringify(findings, null, 2));
+    assert.equal(findings[0]!.evidence.observed, 122);
   });
 
   it('finds the same findings, with the same ids, in a live run whose range starts inside the long window', async () => {
