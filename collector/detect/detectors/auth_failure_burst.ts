@@ -4,10 +4,11 @@
 // so the scan is small. Counted twice:
 //   - per client IP: one address trying token after token;
 //   - relay-wide (entity_type 'relay', entity '*'): the same stuffing spread over many addresses (a botnet,
-//     a pool of proxies), a few attempts each, which no single address shows. Judged against the relay's
-//     own busiest window of an ordinary day (every internet-facing relay sees scanners knock all day), and
-//     only when the attempts came from at least min_ips addresses (one address's burst is the per-IP
-//     finding; when both show the same burst, the per-IP one is kept).
+//     a pool of proxies), a few attempts each, which no single address shows. Judged on the number of
+//     distinct addresses trying, against the relay's own busiest window of an ordinary day (every
+//     internet-facing relay sees scanners knock all day): a spread is many addresses, and one address's
+//     burst, the per-IP finding, adds one to it (so days with such bursts do not raise the relay's
+//     baseline); with at least min_attempts_relay attempts in the window.
 import { burstBaselineText, burstCandidates, judgeBurst } from '../burst.js';
 import type { Detector, Hit } from '../detector.js';
 import { finishHits, warmupCap, type HitDraft } from '../hits.js';
@@ -20,13 +21,13 @@ export const RELAY_ENTITY = '*';
 export const authFailureBurst: Detector = {
   id: 'auth_failure_burst',
   summary: 'a burst of unauthenticated attempts at the relay, from one client IP or spread over many',
-  defaults: { enabled: true, window_minutes: 15, min_attempts: 20, factor: 3, min_attempts_relay: 40, min_ips: 10, base_score: 55 },
+  defaults: { enabled: true, window_minutes: 15, min_attempts: 20, factor: 3, min_ips: 10, min_attempts_relay: 40, base_score: 55 },
   paramDocs: {
     window_minutes: 'window length (minutes)',
     min_attempts: 'fewest unauthenticated attempts from one IP in a window that can raise a finding',
-    factor: 'attempts must also reach this multiple of the baseline (median of the IP\'s, or the relay\'s, daily busiest window)',
-    min_attempts_relay: 'fewest unauthenticated attempts at the relay as a whole (all client IPs) in a window that can raise a relay-wide finding',
-    min_ips: 'and they came from at least this many client IPs (fewer: the per-IP count\'s business)',
+    factor: 'attempts from one IP, or distinct IPs at the relay, must also reach this multiple of the baseline (median of the IP\'s, or the relay\'s, daily busiest window)',
+    min_ips: 'fewest distinct client IPs making unauthenticated attempts at the relay as a whole in a window that can raise a relay-wide finding',
+    min_attempts_relay: 'and at least this many attempts among them',
     base_score: 'score at the threshold (+20 per doubling above it)',
   },
   entityPreference: ['client_ip', 'relay'],
@@ -35,7 +36,7 @@ export const authFailureBurst: Detector = {
     const factor = p.factor as number;
     const hits: Hit[] = [];
     for (const level of ['client_ip', 'relay'] as const) {
-      const floor = (level === 'client_ip' ? p.min_attempts : p.min_attempts_relay) as number;
+      const floor = (level === 'client_ip' ? p.min_attempts : p.min_ips) as number;
       const entity = level === 'client_ip' ? 'client_ip' : `'${RELAY_ENTITY}'`;
       const { grid, candidates } = await burstCandidates(ctx, window, floor, {
         source: 'audit_events',
@@ -43,9 +44,9 @@ export const authFailureBurst: Detector = {
         where: WHERE,
         subaccount: 'subaccount',
         entity,
-        metric: 'count()',
+        metric: level === 'client_ip' ? 'count()' : 'uniqExact(client_ip)',
         extras: {
-          hosts: 'uniqExact(virtual_host)', agents: 'groupUniqArray(3)(user_agent)', ips: 'uniqExact(client_ip)', top_ips: 'topK(5)(client_ip)',
+          hosts: 'uniqExact(virtual_host)', agents: 'groupUniqArray(3)(user_agent)', attempts: 'count()', top_ips: 'topK(5)(client_ip)',
           top_hosts: "topK(3)(concat(virtual_host, ':', toString(virtual_port)))",
         },
       });
@@ -54,8 +55,8 @@ export const authFailureBurst: Detector = {
         const v = judgeBurst(ctx, c, floor, factor);
         if (!v) continue;
         const agents = (c.extras.agents as string[] | undefined) ?? [];
-        const ips = Number(c.extras.ips);
-        if (level === 'relay' && ips < (p.min_ips as number)) continue;
+        const attempts = Number(c.extras.attempts);
+        if (level === 'relay' && attempts < (p.min_attempts_relay as number)) continue;
         const hosts = Number(c.extras.hosts);
         const agentText = agents.length ? `, user agent(s) ${agents.map((a) => JSON.stringify(a)).join(', ')}` : '';
         const topIps = (c.extras.top_ips as string[] | undefined) ?? [];
@@ -78,12 +79,12 @@ export const authFailureBurst: Detector = {
           entity: c.entity,
           score: scoreOf(p.base_score as number, v.ratio),
           ...warmupCap(v.partial),
-          title: `${fmt(c.observed)} unauthenticated attempts at the relay from ${fmt(ips)} client IPs in ${window} minutes`,
-          explanation: `Observed: the relay refused ${fmt(c.observed)} attempts as unauthenticated in ${window} minutes, from ${fmt(ips)} client IPs ` +
-            `(${fmt(c.observed / Math.max(1, ips))} each on average; most from ${topIps.join(', ')}), against ${fmt(hosts)} virtual host(s)${topHosts.length ? ` (${topHosts.join(', ')})` : ''}${agentText}. ` +
-            burstBaselineText(v, 'attempts', floor, factor, window).replace(/\.$/, '') + `, from at least ${fmt(p.min_ips as number)} client IPs.`,
+          title: `${fmt(attempts)} unauthenticated attempts at the relay from ${fmt(c.observed)} client IPs in ${window} minutes`,
+          explanation: `Observed: ${fmt(c.observed)} client IPs made ${fmt(attempts)} attempts the relay refused as unauthenticated in ${window} minutes ` +
+            `(${fmt(attempts / Math.max(1, c.observed))} each on average; most from ${topIps.join(', ')}), against ${fmt(hosts)} virtual host(s)${topHosts.length ? ` (${topHosts.join(', ')})` : ''}${agentText}. ` +
+            burstBaselineText(v, 'client IPs', floor, factor, window).replace(/\.$/, '') + `, with at least ${fmt(p.min_attempts_relay as number)} attempts.`,
           evidence: {
-            observed: c.observed, baseline: v.baseline, threshold: v.threshold, history_days: v.historyDays, client_ips: ips, top_client_ips: topIps,
+            observed: c.observed, baseline: v.baseline, threshold: v.threshold, history_days: v.historyDays, client_ips: c.observed, attempts, top_client_ips: topIps,
             virtual_hosts: hosts, top_virtual_hosts: topHosts, user_agents: agents,
           },
         });
