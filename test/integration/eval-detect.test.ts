@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { runEvaluation } from '../../collector/detect/eval/harness.js';
 import { textReport } from '../../collector/detect/eval/report.js';
 import { EVALUATION_SEEDS, SIZES, TARGETS, TUNING_SEEDS } from '../../collector/detect/eval/sizes.js';
-import { SCENARIO_IDS } from '../../collector/detect/simulate/scenarios/index.js';
+import { SCENARIOS } from '../../collector/detect/simulate/scenarios/index.js';
 
 
 describe('eval:detect (small)', { timeout: 15 * 60_000 }, () => {
@@ -24,8 +24,11 @@ describe('eval:detect (small)', { timeout: 15 * 60_000 }, () => {
       assert.deepEqual(s.skipped, [], `seed ${s.seed}: every injection found a place`);
       assert.ok(s.events > 50_000, `seed ${s.seed}: ${s.events} events`);
     }
-    // Every detector has labels to be measured on, at every intensity.
-    for (const id of SCENARIO_IDS) assert.equal(report.byDetector.get(id)?.labels, 3 * seeds.length, id);
+    // Every detector has labels to be measured on, at every intensity: three per scenario expected of it.
+    for (const detector of new Set(SCENARIOS.map((sc) => sc.detector))) {
+      assert.equal(report.byDetector.get(detector)?.labels, 3 * seeds.length * SCENARIOS.filter((sc) => sc.detector === detector).length, detector);
+    }
+    for (const sc of SCENARIOS) assert.equal(report.byScenarioIntensity.get(sc.id)?.tallies.size, 3, sc.id);
     assert.ok(report.wallMs < 10 * 60_000, `took ${(report.wallMs / 60_000).toFixed(1)} min`);
   });
 

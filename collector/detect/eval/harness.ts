@@ -41,6 +41,8 @@ export interface EvalReport {
   readonly byIntensity: ReadonlyMap<string, Tally>;
   /** Recall of each detector's labels by intensity. */
   readonly byDetectorIntensity: ReadonlyMap<string, ReadonlyMap<string, Tally>>;
+  /** Recall of each scenario's labels (several scenarios may share a detector) by intensity, with the scenario's detector. */
+  readonly byScenarioIntensity: ReadonlyMap<string, { readonly detector: string; readonly tallies: ReadonlyMap<string, Tally> }>;
   readonly falsePositives: readonly (FalsePositive & { seed: number })[];
   readonly misses: readonly (Miss & { seed: number })[];
   readonly met: { readonly recall: boolean; readonly precision: boolean };
@@ -110,6 +112,11 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalReport> {
   for (const detector of new Set(results.flatMap((r) => r.labels.map((l) => l.detector)))) {
     byDetectorIntensity.set(detector, mergeMaps(results.map((r) => scoreFindings(r.findings, r.labels.filter((l) => l.detector === detector)).byIntensity)));
   }
+  const byScenarioIntensity = new Map<string, { detector: string; tallies: Map<string, Tally> }>();
+  for (const scenario of [...new Set(results.flatMap((r) => r.labels.map((l) => l.scenario)))].sort()) {
+    const detector = results.flatMap((r) => r.labels).find((l) => l.scenario === scenario)?.detector ?? '';
+    byScenarioIntensity.set(scenario, { detector, tallies: mergeMaps(results.map((r) => scoreFindings(r.findings, r.labels.filter((l) => l.scenario === scenario)).byIntensity)) });
+  }
   return {
     size: options.size,
     seeds,
@@ -118,6 +125,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalReport> {
     byDetector: mergeMaps(perSeed.map((s) => s.score.byDetector)),
     byIntensity: mergeMaps(perSeed.map((s) => s.score.byIntensity)),
     byDetectorIntensity,
+    byScenarioIntensity,
     falsePositives: results.flatMap((r, i) => falsePositives((perSeed[i] as SeedReport).score, r.labels, r.novelties).map((fp) => ({ ...fp, seed: r.seed }))),
     misses: results.flatMap((r, i) => misses((perSeed[i] as SeedReport).score, r.findings).map((m) => ({ ...m, seed: r.seed }))),
     met: { recall: (overall.recall ?? 0) >= TARGETS.recall, precision: (overall.precision ?? 0) >= TARGETS.precision },

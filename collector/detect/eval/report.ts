@@ -54,6 +54,14 @@ function intensityRows(report: EvalReport): string[][] {
   })]]);
 }
 
+function scenarioRows(report: EvalReport): string[][] {
+  const intensities = ['blatant', 'moderate', 'subtle'];
+  return [...report.byScenarioIntensity].sort(([a, x], [b, y]) => x.detector.localeCompare(y.detector) || a.localeCompare(b)).map(([scenario, { detector, tallies }]) => [scenario, detector, ...intensities.map((i) => {
+    const t = tallies.get(i);
+    return t ? `${t.detected}/${t.labels}` : '-';
+  })]);
+}
+
 function causeRows(report: EvalReport): string[][] {
   const causes = [...new Set(report.falsePositives.map((f) => f.cause))].sort();
   const detectors = [...new Set(report.falsePositives.map((f) => f.finding.detector))].sort();
@@ -113,6 +121,9 @@ export function textReport(report: EvalReport): string {
     'detected / labels by intensity:',
     textTable(['detector', 'blatant', 'moderate', 'subtle'], intensityRows(report)),
     '',
+    'detected / labels by scenario:',
+    textTable(['scenario', 'detector', 'blatant', 'moderate', 'subtle'], scenarioRows(report)),
+    '',
     report.falsePositives.length === 0 ? 'false positives: none' : `false positives by cause:\n${textTable(['detector', ...causes], causeRows(report))}\n${fpLines(report).join('\n')}`,
     '',
     report.misses.length === 0 ? 'missed labels: none' : `missed labels (${report.misses.length}):\n${missLines(report).join('\n')}`,
@@ -137,6 +148,10 @@ export function markdownSection(report: EvalReport, when: Date): string {
     'Recall grouped by the label\'s detector, precision by the finding\'s; delay = first matching finding\'s window_end − label window_start.',
     '',
     markdownTable(['labels detected', 'blatant', 'moderate', 'subtle'], intensityRows(report)),
+    '',
+    'By scenario (the injected shape; several may be expected of one detector):',
+    '',
+    markdownTable(['scenario', 'detector', 'blatant', 'moderate', 'subtle'], scenarioRows(report), 2),
     '',
     markdownTable(['target', 'measured', 'met'], verdict(report)),
     '',

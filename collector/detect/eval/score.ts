@@ -3,7 +3,8 @@
 //   - names its subaccount (a label with subaccount '' spans several subaccounts, or none: then the
 //     finding's subaccount does not matter, its entity does),
 //   - and names its entity, when the label has one (an alias of it counts: a backend as virtual or
-//     internal host:port).
+//     internal host:port; a label whose entity is '' with an entity type, calls without a user agent,
+//     needs a finding of that type naming '').
 // Precision is the share of findings that match some label. A finding that names another identity the
 // injected calls carried (`related` in the simulator's labels) also counts as matching: it found the same
 // injected traffic from another angle. Detection delay is the earliest matching finding's window_end
@@ -33,10 +34,15 @@ function sameSubaccount(finding: Finding, subaccount: string): boolean {
   return subaccount === '' || finding.subaccount === subaccount;
 }
 
-/** The rule for recall: this finding detects this label. */
+/**
+ * The rule for recall: this finding detects this label. A label without entity type and entity is about
+ * the subaccount as a whole; one with an entity type and the entity '' (calls without a user agent) needs
+ * a finding of that type naming ''.
+ */
 export function detects(finding: Finding, label: ScoredLabel): boolean {
   if (!overlaps(finding, label) || !sameSubaccount(finding, label.subaccount)) return false;
-  if (label.entity === '') return true;
+  if (label.entity === '' && label.entity_type === '') return true;
+  if (label.entity === '') return finding.entity === '' && finding.entity_type === label.entity_type;
   return finding.entity === label.entity || (label.entity_aliases ?? []).includes(finding.entity);
 }
 

@@ -107,6 +107,30 @@ export function failed(call: SimCall, errorType: ErrorType, rng: Rng): SimCall {
   return { ...call, record: r };
 }
 
+/**
+ * The same call answered by the backend itself with a server error (a 5xx status, error_type '': it did
+ * answer). `u` in [0, 1) varies the size of the error page and the time to it.
+ */
+export function serverError(call: SimCall, status: number, u: number, source = call.source): SimCall {
+  const r = { ...call.record };
+  r.status = status;
+  r.error_type = '';
+  r.bytes_out = Math.round(250 + 200 * u);
+  r.backend_ttfb_us = Math.round((status === 503 ? 1_500 : 30_000) * (0.5 + u));
+  r.duration_us = r.backend_connect_us + r.backend_ttfb_us + Math.round(300 + 900 * u);
+  return { ...call, record: r, source };
+}
+
+/** A number in [0, 1) from a text (FNV-1a): decisions of normal traffic that must not draw from its random stream. */
+export function unitHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h / 4294967296;
+}
+
 /** The connector refused the call by its rules (the mapping is known unless the reason is before it). */
 export function deniedCall(rng: Rng, t: number, caller: Caller, backend: Backend, method: string, path: string, reason: DenyReason, source = ''): SimCall {
   const r = base(rng, t, caller);

@@ -1,16 +1,26 @@
 // Normal traffic of one subaccount, minute by minute: each app at its own rhythm, people on their own
 // shifts, Zipf-popular resources, endpoints and business objects, a few stale calls the rules refuse, rare
 // 404s and backend errors, the vendor's support now and then, and the weekly connector maintenance.
-import { allowedCall, concretePath, deniedCall, failed, noConnector, type SimCall } from './calls.js';
+import { allowedCall, concretePath, deniedCall, failed, noConnector, serverError, unitHash, type SimCall } from './calls.js';
 import { LocalClock, type LocalTime } from './calendar.js';
 import { VENDOR_SUPPORT_PRINCIPAL } from './catalog.js';
 import type { ErrorType } from '../../../common/audit/event.js';
-import type { App, Principal, Subaccount } from './profiles.js';
+import type { App, Backend, Principal, Subaccount } from './profiles.js';
 import { fork, int, pick, poisson, Weighted, type Rng } from './random.js';
 import { appRate, dayInfo, onShift, type DayInfo } from './rhythm.js';
 import type { World } from './world.js';
 
 const MINUTE = 60_000;
+
+/**
+ * The share of calls a backend answers 500 itself (error_type ''), fixed per subaccount and backend: most
+ * never do, some now and then, one in ten (a flaky legacy service) 1.5 % of calls every day. From a hash,
+ * not the random streams, so the rest of the traffic stays as it was.
+ */
+export function serverErrorRate(sub: Subaccount, backend: Backend): number {
+  const u = unitHash(`${sub.name}/${backend.key}/5xx`);
+  return u < 0.55 ? 0 : u < 0.9 ? 0.002 : 0.015;
+}
 const VENDOR_CLOCK = new LocalClock('Europe/Berlin');
 const ERRORS = new Weighted<ErrorType>(['backend_timeout', 'reset', 'connect_refused', 'connect_timeout'], [4, 3, 2, 1]);
 
@@ -138,7 +148,10 @@ export class NormalTraffic {
       return allowedCall(rng, t, caller, resource, endpoint, '', { path, status: 404 });
     }
     const call = allowedCall(rng, t, caller, resource, endpoint);
-    return rng() < resource.backend.errorRate ? failed(call, ERRORS.draw(rng), rng) : call;
+    if (rng() < resource.backend.errorRate) return failed(call, ERRORS.draw(rng), rng);
+    // Some backends answer a small share of calls with a server error of their own, every day.
+    const u = unitHash(call.record.trace_id);
+    return u < serverErrorRate(this.sub, resource.backend) ? serverError(call, 500, u) : call;
   }
 
   /** The app's client as of t: a release may have bumped its version. */

@@ -30,7 +30,7 @@ describe('simulate: determinism', () => {
     const normalInA = a.events.filter((_, i) => a.sources[i] === '').map(content);
     // Injections add calls and rewrite some normal ones (a failing backend); every other call is untouched,
     // so that a scenario never shifts the baseline around it.
-    const rewritten = a.result.labels.filter((l) => l.scenario === 'backend_failure' || l.scenario === 'peer_deviation').reduce((n, l) => n + l.injected_events, 0);
+    const rewritten = a.result.labels.filter((l) => ['backend_failure', 'backend_5xx', 'peer_deviation', 'peer_5xx'].includes(l.scenario)).reduce((n, l) => n + l.injected_events, 0);
     assert.equal(none.events.length, normalInA.length + rewritten);
     // Trace ids come from the normal traffic's own random stream: the same call has the same id in both runs.
     const byTrace = new Map(none.events.map((e) => [e.trace_id, content(e)]));

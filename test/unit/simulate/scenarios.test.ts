@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { APPS } from '../../../collector/detect/simulate/catalog.js';
 import { INTENSITIES } from '../../../collector/detect/simulate/options.js';
-import { SCENARIO_IDS } from '../../../collector/detect/simulate/scenarios/index.js';
+import { SCENARIO_IDS, scenarioById } from '../../../collector/detect/simulate/scenarios/index.js';
 import type { AuditEvent } from '../../../common/audit/event.js';
 import { collect, SMALL } from './fixtures.js';
 
@@ -36,7 +36,7 @@ describe('simulate: injected scenarios', () => {
   for (const scenario of SCENARIO_IDS) {
     it(`${scenario}: labels name the detector, a window after the warm-up, and the injected events carry the entity`, () => {
       for (const label of run.result.labels.filter((l) => l.scenario === scenario)) {
-        assert.equal(label.detector, scenario);
+        assert.equal(label.detector, scenarioById(scenario)?.detector);
         assert.ok(['blatant', 'moderate', 'subtle'].includes(label.intensity));
         assert.ok(label.description.length > 20);
         const start = Date.parse(label.window_start);
@@ -49,7 +49,9 @@ describe('simulate: injected scenarios', () => {
           const t = Date.parse(e.ts);
           assert.ok(t >= start && t <= end, `${label.id}: event at ${e.ts} outside its window`);
           if (label.subaccount !== '') assert.equal(e.subaccount, label.subaccount);
-          if (label.entity !== '') assert.equal(entityOf(e, label.entity_type), label.entity, `${label.id}: ${label.entity_type}`);
+          // The relay as a whole ('relay', '*') is every address; a user agent '' is calls without one.
+          if (label.entity_type === 'relay') assert.equal(label.entity, '*');
+          else if (label.entity !== '' || label.entity_type !== '') assert.equal(entityOf(e, label.entity_type), label.entity, `${label.id}: ${label.entity_type}`);
         }
       }
     });
@@ -103,10 +105,11 @@ describe('simulate: injected scenarios', () => {
 
   it('scenarios use no marker the normal traffic lacks: the attack tools are real ones', () => {
     const uas = new Set(run.result.labels.filter((l) => l.entity_type === 'user_agent').map((l) => l.entity));
-    for (const ua of uas) assert.match(ua, /^(sqlmap|curl|HTTPie|insomnia|Wget|node-fetch|PostmanRuntime)\//);
     // Every other injected call carries a user agent of normal traffic (of this run, or of an app of the
     // catalogue that this run's tenants happen not to have), or none (TCP); cross_subaccount's Postman is its entity.
     const normalUas = new Set([...run.events.filter((_, i) => run.sources[i] === '').map((e) => e.user_agent), ...APPS.flatMap((a) => a.userAgents.map(([ua]) => ua))]);
+    // An agent label names a real tool or library default, no agent at all, or another app's own agent.
+    for (const ua of uas) assert.ok(ua === '' || normalUas.has(ua) || /^(sqlmap|curl|HTTPie|insomnia|Wget|node-fetch|PostmanRuntime|Python)\//.test(ua), ua);
     for (const label of run.result.labels.filter((l) => l.entity_type !== 'user_agent')) {
       for (const e of injected(label.id)) assert.ok(e.user_agent === '' || normalUas.has(e.user_agent), `${label.id}: ${e.user_agent}`);
     }

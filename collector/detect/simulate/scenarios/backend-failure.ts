@@ -17,12 +17,12 @@ const SHAPE: Record<string, { minutes: number; share: number; least: number; err
 };
 
 /** Expected calls per minute to a backend at t (apps' rates times their share going there). */
-function backendRate(sub: Subaccount, b: Backend, t: number): number {
+export function backendRate(sub: Subaccount, b: Backend, t: number): number {
   return sub.apps.reduce((a, app) => a + expectedRate(sub, app, t) * bytesProfile(app, b).share, 0);
 }
 
 /** The HTTP backend with the most calls at t. */
-function busiestBackend(sub: Subaccount, t: number): Backend | undefined {
+export function busiestBackend(sub: Subaccount, t: number): Backend | undefined {
   const http = sub.backends.filter((b) => b.protocol !== 'tcp');
   return http.sort((a, b) => backendRate(sub, b, t) - backendRate(sub, a, t))[0];
 }
