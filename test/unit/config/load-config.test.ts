@@ -35,7 +35,7 @@ test('names an unknown key and lists the keys that are allowed there', () => {
   const raw = relay() as Record<string, unknown>;
   (raw.proxy as Record<string, unknown>).listne = 'x';
   const p = problems(() => validateConfig(RelayConfigSchema, raw, 'relay.yaml', { env: {} }));
-  assert.deepEqual(p, ['proxy.listne: unknown key; expected one of: listen, max_header_bytes, keep_alive_timeout_ms, head_timeout_ms, call_timeout_ms']);
+  assert.deepEqual(p, ['proxy.listne: unknown key; expected one of: listen, max_header_bytes, keep_alive_timeout_ms, head_timeout_ms, call_timeout_ms, proxy_protocol_from']);
 });
 
 test('never shows a secret, or the password of a URL, in what it reports', () => {
