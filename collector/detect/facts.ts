@@ -9,7 +9,7 @@
 //                      with calls and one of the busy hours (off_hours)
 //   user_agent_app_day: per subaccount, cloud app, user agent ('' included) and UTC day: calls, denied
 //                      calls, a 24-bit mask of the hours with calls (rare_user_agent, cross_subaccount)
-//   refused:           the refused calls, and the allowed ones answered 400/401/403/404/405/410, themselves
+//   refused:           the refused calls, and the allowed ones answered 400/403/404/405/410, themselves
 //                      (deny_burst, path_enumeration)
 import type { DetectContext } from './detector.js';
 import type { Scratch } from './scratch.js';
@@ -201,11 +201,13 @@ const checkedBySweep = new WeakMap<Scratch, Map<string, Promise<string>>>();
 
 /**
  * Answers of a backend to an allowed call that say the target is not there or not for this caller, what a
- * scan collects: bad request, unauthorised, forbidden (a backend's or a WAF's own access checks), not found,
- * method not allowed, gone. Not 409, 412, 422 or 429: those answer what a client sent or how often, about a
- * target that exists.
+ * scan collects: bad request, forbidden (a backend's or a WAF's own access checks), not found, method not
+ * allowed, gone. Not 401: it refuses the credentials, which any path would have got (as the relay's
+ * unauthenticated refusals), and a backend that stops accepting a tenant's token answers 401 on every path
+ * its apps call, an outage rather than a scan (peer_deviation's 4xx rate). Not 409, 412, 422 or 429: those
+ * answer what a client sent or how often, about a target that exists.
  */
-export const PROBE_STATUSES: readonly number[] = [400, 401, 403, 404, 405, 410];
+export const PROBE_STATUSES: readonly number[] = [400, 403, 404, 405, 410];
 
 /**
  * The refused calls of the horizon and the allowed ones a backend answered with a PROBE_STATUSES status:

@@ -10,8 +10,10 @@
 //     host, a suspended resource, a malformed request. Refusals that any path would have got (no or
 //     unknown token, an untrusted app, no connector during a restart, rate limiting) tell nothing about
 //     what a backend exposes, and a connector's maintenance window refusing a busy app's calls is no scan;
-//   - allowed calls the backend answered 400, 401, 403, 404, 405 or 410 (facts.ts, PROBE_STATUSES): real
-//     backends and the WAFs before them answer a wordlist with 401s and 403s as often as with 404s.
+//   - allowed calls the backend answered 400, 403, 404, 405 or 410 (facts.ts, PROBE_STATUSES): real
+//     backends and the WAFs before them answer a wordlist with 403s as often as with 404s. Not 401: the
+//     credentials were refused, which any path would have got (a backend refusing a tenant's token is an
+//     outage on every path its apps call, not a scan).
 //
 // A slow scan by a principal or client IP (a few targets a minute for hours, below the short window's floor
 // in every window) is judged over a long window too (burst.ts, slowOnly), with its own floor and baseline,
@@ -37,7 +39,7 @@ const LONG_ENTITY_TYPES = ['principal', 'client_ip'] as const;
 
 export const pathEnumeration: Detector = {
   id: 'path_enumeration',
-  summary: 'many distinct paths (with their query) denied or answered 400/401/403/404/405/410 for one app, principal or client IP',
+  summary: 'many distinct paths (with their query) denied or answered 400/403/404/405/410 for one app, principal or client IP',
   defaults: { enabled: true, window_minutes: 10, min_paths: 25, factor: 3, long_window_minutes: 360, min_paths_long: 100, base_score: 55 },
   paramDocs: {
     window_minutes: 'window length (minutes)',

@@ -47,10 +47,14 @@ describe('path_enumeration beyond refusals and 404s', () => {
   before(async () => {
     await load(s.store, background(9));
     await load(s.store, emit([
-      // Day 8, 10:00-10:08: a new address runs a wordlist; the backend's WAF answers 403 and 401, never 404.
+      // Day 8, 10:00-10:08: a new address runs a wordlist; the backend's WAF answers 403 (and 401 where a
+      // login is asked for), never 404.
       ...spread(60, at(8, 10, 0), at(8, 10, 8), (ts, i) => call(ts, {
         cloud_app: 'analytics', principal: '', client_ip: '198.51.100.40', path: `/api/${WORDS[i % 10]}/${Math.floor(i / 10)}`, status: i % 3 === 0 ? 401 : 403, bytes_out: 150,
       })),
+      // Day 8, 16:00-16:10: the ERP stops accepting erp-portal's credentials: 90 of its ordinary calls from its
+      // usual address, on as many order ids, answered 401. An outage, not a scan.
+      ...spread(90, at(8, 16, 0), at(8, 16, 10), (ts, i) => call(ts, { principal: '', client_ip: '203.0.113.7', path: `/api/orders/${7000 + i}`, status: 401, bytes_out: 150 })),
       // Day 8, 12:00-12:08: bob walks object ids in the query string of one path, most not found.
       ...spread(80, at(8, 12, 0), at(8, 12, 8), (ts, i) => call(ts, {
         principal: 'bob@acme.example', path: '/api/orders/lookup', query: `id=${50_000 + i}`, status: i % 7 === 0 ? 200 : 404, bytes_out: 150,
@@ -58,15 +62,15 @@ describe('path_enumeration beyond refusals and 404s', () => {
     ], 'connector-inject-4xx'));
   });
 
-  it('counts the 401 and 403 answers of a WAF, and ids walked in the query string', async () => {
+  it('counts the 403 answers of a WAF, and ids walked in the query string, not a backend refusing an app\'s credentials (401)', async () => {
     const findings = await detectRange(s.store, range(at(8, 0), at(9, 0)), only);
     assert.deepEqual(findings.map((f) => [f.entity_type, f.entity, f.window_start]).sort(), [
       ['client_ip', '198.51.100.40', iso(at(8, 10, 0))],
       ['principal', 'bob@acme.example', iso(at(8, 12, 0))],
     ], JSON.stringify(findings, null, 2));
     const waf = findings.find((f) => f.entity === '198.51.100.40')!;
-    assert.equal(waf.evidence.observed, 60);
-    assert.deepEqual(waf.evidence.answered_statuses, { 401: 20, 403: 40 });
+    assert.equal(waf.evidence.observed, 40);
+    assert.deepEqual(waf.evidence.answered_statuses, { 403: 40 });
     const walk = findings.find((f) => f.entity === 'bob@acme.example')!;
     assert.ok((walk.evidence.observed as number) >= 68, JSON.stringify(walk.evidence));
     assert.equal(walk.evidence.distinct_paths, 1);
